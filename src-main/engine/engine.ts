@@ -1,0 +1,149 @@
+/**
+ * The engine: everything the hosts expose, as plain Node (no Electron). Each host (Electron IPC, the
+ * browser-mode server, the CLI) creates one Engine and forwards calls to it.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { EngineApi, ImageData, ImageSource, ModelId, ModelSummary, Prediction, StartupState } from '../../src-shared/api';
+import { softmax, topK } from './classify';
+import { EngineError, describeError } from './errors';
+import { imageSize } from './image/image-to-tensor';
+import { SessionPool, type DeviceChoice } from './inference/session-pool';
+import { toInputTensor } from './input-tensor';
+import { ModelRegistry, type OpenModel } from './model-registry';
+import { loadSampleSet, type SampleSet } from './samples';
+import { ENGINE_VERSION } from './version';
+
+/** Images are read whole into memory: refuse files that cannot be an image a model takes. */
+const MAX_IMAGE_FILE_BYTES = 512 * 1024 * 1024;
+const BROWSER_IMAGE_FORMATS: Record<string, string> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+};
+
+export interface EngineOptions {
+  /** samples.json of the bundled demo; its model is opened at start. */
+  demoSamples?: string | null;
+  /** A model to open at start instead of the demo's. */
+  initialModel?: string | null;
+  device?: DeviceChoice;
+}
+
+export interface ResolvedImage {
+  bytes: Uint8Array;
+  name: string;
+}
+
+export class Engine implements EngineApi {
+  readonly models = new ModelRegistry();
+  readonly sessions = new SessionPool();
+  private readonly device: DeviceChoice;
+  private samples: SampleSet | null = null;
+  private initial: OpenModel | null = null;
+
+  private constructor(options: EngineOptions) {
+    this.device = options.device ?? 'auto';
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const engine = new Engine(options);
+    if (options.demoSamples) engine.samples = await loadSampleSet(options.demoSamples);
+    const first = options.initialModel ?? engine.samples?.modelPath ?? null;
+    if (first) engine.initial = await engine.models.openPath(first);
+    return engine;
+  }
+
+  async getStartupState(): Promise<StartupState> {
+    return { version: ENGINE_VERSION, model: this.initial?.summary ?? null, samples: this.samples?.samples ?? [] };
+  }
+
+  async openModelPath(req: { path: string }): Promise<ModelSummary> {
+    return (await this.models.openPath(req.path)).summary;
+  }
+
+  async openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary> {
+    return this.models.openBytes(req.name, req.bytes).summary;
+  }
+
+  async resolveImage(source: ImageSource): Promise<ResolvedImage> {
+    if (source.kind === 'bytes') return { bytes: source.bytes, name: source.name || 'image' };
+    const file = source.kind === 'sample' ? this.samples?.files.get(source.id) : path.resolve(source.path);
+    if (!file) throw new EngineError('not-found', `There is no sample image "${source.kind === 'sample' ? source.id : ''}".`);
+    const name = path.basename(file);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw new EngineError('bad-image', `${name} is not a file.`);
+      if (info.size > MAX_IMAGE_FILE_BYTES)
+        throw new EngineError('bad-image', `${name} is ${info.size} bytes: too large for an input image.`);
+      return { bytes: await readFile(file), name };
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      throw new EngineError('not-found', `Cannot read ${file}: ${describeError(error)}`);
+    }
+  }
+
+  async getImage(req: { source: ImageSource }): Promise<ImageData> {
+    const { bytes, name } = await this.resolveImage(req.source);
+    const { width, height, format } = await imageSize(bytes, name);
+    const mime = BROWSER_IMAGE_FORMATS[format];
+    if (mime) return { mime, bytes, width, height };
+    // TIFF, HEIF and friends: convert so any renderer can show them.
+    const png = await sharp(bytes).rotate().png().toBuffer();
+    return { mime: 'image/png', bytes: png, width, height };
+  }
+
+  async predict(req: { modelId: ModelId; image: ImageSource; topK?: number }): Promise<Prediction> {
+    const model = this.models.get(req.modelId);
+    const image = await this.resolveImage(req.image);
+    return this.predictTensor(model, image, req.topK ?? 5);
+  }
+
+  async predictTensor(model: OpenModel, image: ResolvedImage, k: number): Promise<Prediction> {
+    const input = await toInputTensor(model, image.bytes, image.name);
+    const source = model.path ? { path: model.path } : { bytes: model.bytes };
+    const { session, provider } = await this.sessions.get(model.id, source, this.device, model.summary.name);
+    const outputName = model.summary.outputs[0]?.name;
+    if (!outputName) throw new EngineError('bad-model', `${model.summary.name} declares no output.`);
+    const started = performance.now();
+    let output: ort.Tensor;
+    try {
+      const results = await session.run({ [input.name]: new ort.Tensor('float32', input.data, input.shape) }, [outputName]);
+      output = results[outputName] as ort.Tensor;
+    } catch (error) {
+      throw new EngineError('inference-failed', `Running ${model.summary.name} failed: ${describeError(error).split('\n')[0]}`);
+    }
+    const inferenceMs = performance.now() - started;
+    if (output.type !== 'float32') {
+      throw new EngineError(
+        'unsupported',
+        `${model.summary.name}'s output ${outputName} is ${output.type}, not float32 class scores.`,
+      );
+    }
+    const logits = new Float32Array(output.data as Float32Array);
+    const nonUnit = output.dims.filter((d) => d !== 1).length;
+    if (nonUnit > 1) {
+      throw new EngineError(
+        'unsupported',
+        `${model.summary.name}'s output ${outputName} has shape [${output.dims.join(', ')}], not one row of class scores.`,
+      );
+    }
+    const probs = endsInSoftmax(model, outputName) ? logits : softmax(logits);
+    return { top: topK(probs, k, model.summary.labels), logits, provider, inferenceMs, inputShape: input.shape };
+  }
+
+  dispose(): void {
+    this.sessions.clear();
+  }
+}
+
+/** A model that already outputs probabilities must not be softmaxed again. */
+function endsInSoftmax(model: OpenModel, outputName: string): boolean {
+  const producer = model.proto.graph?.node.find((n) => n.output.includes(outputName));
+  return producer?.opType === 'Softmax' && (producer.domain === '' || producer.domain === 'ai.onnx');
+}

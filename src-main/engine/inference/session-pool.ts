@@ -1,0 +1,81 @@
+/**
+ * onnxruntime sessions, created once per (model, provider) and kept in a bounded LRU so that a studio open
+ * all day does not accumulate native memory. CUDA is used when asked for ("auto" or "cuda") and available;
+ * "auto" falls back to the CPU and remembers that CUDA is missing instead of retrying on every model.
+ */
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProvider } from '../../../src-shared/api';
+import { EngineError, describeError } from '../errors';
+import { LruCache } from '../lru-cache';
+
+export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
+
+export interface PooledSession {
+  session: ort.InferenceSession;
+  provider: ExecutionProvider;
+}
+
+export type ModelSource = { path: string } | { bytes: Uint8Array };
+
+export class SessionPool {
+  private readonly sessions: LruCache<string, Promise<PooledSession>>;
+  private cudaUnavailable: string | null = null;
+
+  constructor(capacity = 4) {
+    this.sessions = new LruCache(capacity, (pending) => {
+      pending.then((s) => s.session.release()).catch(() => {});
+    });
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** `key` identifies the graph (model hash plus any rewrite); the same key always means the same graph. */
+  get(key: string, source: ModelSource, device: DeviceChoice, displayName: string): Promise<PooledSession> {
+    const cacheKey = `${key}|${device}`;
+    const cached = this.sessions.get(cacheKey);
+    if (cached) return cached;
+    const pending = this.create(source, device, displayName);
+    this.sessions.set(cacheKey, pending);
+    // A failed creation must not stay cached: the next request should try again (the file may be fixed).
+    pending.catch(() => this.sessions.delete(cacheKey));
+    return pending;
+  }
+
+  private async create(source: ModelSource, device: DeviceChoice, displayName: string): Promise<PooledSession> {
+    if (device !== 'cpu' && this.cudaUnavailable === null) {
+      try {
+        return { session: await open(source, ['cuda']), provider: 'cuda' };
+      } catch (error) {
+        this.cudaUnavailable = describeError(error);
+      }
+    }
+    if (device === 'cuda') {
+      throw new EngineError(
+        'unsupported',
+        `CUDA was requested but is not available here (${this.cudaUnavailable ?? 'unknown reason'}); use --device cpu or auto.`,
+      );
+    }
+    try {
+      return { session: await open(source, ['cpu']), provider: 'cpu' };
+    } catch (error) {
+      throw new EngineError('bad-model', `onnxruntime cannot load ${displayName}: ${firstLine(describeError(error))}`);
+    }
+  }
+
+  clear(): void {
+    this.sessions.clear();
+  }
+}
+
+function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = { executionProviders: providers, graphOptimizationLevel: 'all' };
+  return 'path' in source
+    ? ort.InferenceSession.create(source.path, options)
+    : ort.InferenceSession.create(source.bytes, options);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

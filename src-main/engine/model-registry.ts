@@ -1,0 +1,108 @@
+/**
+ * Opened models, identified by the hash of their bytes so that opening the same file twice is free.
+ * Bounded: the least recently used model is forgotten (its sessions are evicted by the session pool).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelId, ModelSummary } from '../../src-shared/api';
+import { EngineError, describeError } from './errors';
+import { LruCache } from './lru-cache';
+import { labelsFromMetadata, METADATA_KEYS, preprocessFromMetadata } from './model-metadata';
+import { decodeModel, type ModelProto } from './onnx/decode-model';
+import { graphOutputs, metadataRecord, opsetImports, producerString, realInputs } from './onnx/model-summary';
+
+/** Node cannot read a single file above 2 GiB into one buffer; such models keep their weights as external data. */
+const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
+
+export interface OpenModel {
+  id: ModelId;
+  summary: ModelSummary;
+  proto: ModelProto;
+  bytes: Uint8Array;
+  path: string | null;
+  /** Non-fatal problems found while opening (e.g. unusable preprocessing metadata). */
+  warnings: string[];
+}
+
+export function modelIdOf(bytes: Uint8Array): ModelId {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 32) as ModelId;
+}
+
+export function describeModel(bytes: Uint8Array, name: string, filePath: string | null): OpenModel {
+  const proto = decodeModel(bytes, name);
+  const metadata = metadataRecord(proto);
+  const inputs = realInputs(proto);
+  const { preprocess, warning } = preprocessFromMetadata(metadata, inputs[0]);
+  const id = modelIdOf(bytes);
+  const summary: ModelSummary = {
+    id,
+    name,
+    path: filePath,
+    sizeBytes: bytes.byteLength,
+    irVersion: Number(proto.irVersion),
+    opsets: opsetImports(proto),
+    producer: producerString(proto),
+    inputs,
+    outputs: graphOutputs(proto),
+    nodeCount: proto.graph?.node.length ?? 0,
+    labels: labelsFromMetadata(metadata),
+    preprocess,
+    description: metadata[METADATA_KEYS.description] ?? (proto.docString || null),
+    metadata,
+  };
+  return { id, summary, proto, bytes, path: filePath, warnings: warning ? [warning] : [] };
+}
+
+export async function readModelFile(filePath: string): Promise<Uint8Array> {
+  const absolute = path.resolve(filePath);
+  let size: number;
+  try {
+    const info = await stat(absolute);
+    if (info.isDirectory()) throw new EngineError('bad-model', `${filePath} is a folder, not an ONNX model file.`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    throw new EngineError('not-found', `Cannot open ${filePath}: ${describeError(error)}`);
+  }
+  if (size > MAX_MODEL_FILE_BYTES) {
+    throw new EngineError(
+      'unsupported',
+      `${filePath} is ${(size / 2 ** 30).toFixed(1)} GiB in one file; ONNX files are limited to 2 GiB — save the weights as external data (onnx.save(..., save_as_external_data=True)).`,
+    );
+  }
+  return readFile(absolute);
+}
+
+export class ModelRegistry {
+  private readonly models: LruCache<ModelId, OpenModel>;
+
+  constructor(capacity = 4) {
+    this.models = new LruCache(capacity);
+  }
+
+  async openPath(filePath: string): Promise<OpenModel> {
+    const bytes = await readModelFile(filePath);
+    return this.add(bytes, path.basename(filePath), path.resolve(filePath));
+  }
+
+  openBytes(name: string, bytes: Uint8Array): OpenModel {
+    return this.add(bytes, name || 'model.onnx', null);
+  }
+
+  get(id: ModelId): OpenModel {
+    const model = this.models.get(id);
+    if (!model)
+      throw new EngineError('not-found', `Model ${id} is not open (it may have been closed to save memory): open it again.`);
+    return model;
+  }
+
+  private add(bytes: Uint8Array, name: string, filePath: string | null): OpenModel {
+    const id = modelIdOf(bytes);
+    const existing = this.models.get(id);
+    if (existing && existing.path === filePath) return existing;
+    const model = describeModel(bytes, name, filePath);
+    this.models.set(id, model);
+    return model;
+  }
+}

@@ -1,0 +1,17 @@
+/** A mistake in how the CLI was called (exit status 2), as opposed to a model or input problem (1). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseDevice(value: string | undefined): 'auto' | 'cpu' | 'cuda' {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
+  throw new UsageError(`--device must be auto, cpu or cuda (got "${value}")`);
+}
+
+export function parsePositiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer (got "${value}")`);
+  return n;
+}

@@ -1,0 +1,65 @@
+/**
+ * The `layerlens` command. Each command lives in commands/; this file only dispatches and turns errors into
+ * one line on stderr and an exit status (1: the model or input cannot be used, 2: bad usage).
+ */
+import { EngineError } from '../../engine/errors';
+import { ENGINE_VERSION } from '../../engine/version';
+import { predictCommand } from './commands/predict';
+import { serveCommand } from './commands/serve';
+import { UsageError } from './errors';
+import { COMMAND_HELP, MAIN_HELP } from './usage';
+
+type Command = (argv: string[], out: (text: string) => void) => Promise<void>;
+const COMMANDS: Record<string, Command> = { predict: predictCommand, serve: serveCommand };
+
+export async function runCli(
+  argv: string[],
+  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help') {
+    out(MAIN_HELP);
+    return 0;
+  }
+  if (command === '-v' || command === '--version') {
+    out(ENGINE_VERSION);
+    return 0;
+  }
+  if (command === 'help') {
+    const topic = rest[0];
+    out(topic && COMMAND_HELP[topic] ? COMMAND_HELP[topic] : MAIN_HELP);
+    return 0;
+  }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) {
+    process.stderr.write(`layerlens: unknown command "${command}". Run "layerlens --help".\n`);
+    return 2;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    out(COMMAND_HELP[command] ?? MAIN_HELP);
+    return 0;
+  }
+  try {
+    await run(rest, out);
+    return 0;
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      process.stderr.write(`layerlens ${command}: ${error.message}\nRun "layerlens help ${command}".\n`);
+      return 2;
+    }
+    if (error instanceof EngineError) {
+      process.stderr.write(`layerlens: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(
+      `layerlens: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 1;
+  }
+}
+
+// Run when executed as the CLI entry (bin/layerlens.js imports this module and calls runCli itself).
+export default runCli;

@@ -1,0 +1,54 @@
+/** The CLI's help text. The commands and JSON shapes here are contracts other tools script against. */
+export const MAIN_HELP = `layerlens — see why an image model predicted what it did (ONNX, no Python)
+
+Usage:
+  layerlens <command> [options]
+
+Commands:
+  predict MODEL INPUT   top-k classes for one input
+  serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
+  help [COMMAND]        help for a command
+
+Global options:
+  -h, --help            show help
+  -v, --version         show the version
+
+Run "layerlens help <command>" for a command's options and JSON output.
+`;
+
+export const PREDICT_HELP = `layerlens predict MODEL INPUT [options]
+
+Runs MODEL (an .onnx file) on INPUT and prints the top classes.
+
+INPUT is an image file (PNG, JPEG, WebP, TIFF, GIF, AVIF), preprocessed as the model's metadata says
+(layerlens.preprocess) or with ImageNet defaults (resize + centre crop, mean/std), or a .npy float32
+tensor with the model's input shape (with or without the batch dimension), fed exactly as is.
+
+Options:
+  --top K               how many classes (default 5)
+  --device D            auto | cpu | cuda (default auto: CUDA when available)
+  --json                print JSON instead of a table
+
+JSON output (stable):
+  {"top": [{"class": k, "label": "…", "prob": p}, …],
+   "provider": "cpu", "input_shape": [1, 3, H, W], "inference_ms": t}
+  "prob" is the softmax of the logits (or the model's own output when it ends in Softmax).
+
+Exit status: 0 on success, 1 when the model or input cannot be used (the reason is on stderr), 2 on bad usage.
+`;
+
+export const SERVE_HELP = `layerlens serve [MODEL] [options]
+
+Serves the LayerLens studio to your browser. It listens on 127.0.0.1 only and prints a URL with a
+per-start token; requests without the token are refused. To use a remote GPU box, forward the port
+over SSH (ssh -L PORT:127.0.0.1:PORT host) and open the printed URL locally.
+
+MODEL is opened at start; without it the bundled demo model and its sample images are.
+
+Options:
+  --port N              port to listen on (default: a free port)
+  --device D            auto | cpu | cuda (default auto)
+  --no-demo             do not load the demo samples
+`;
+
+export const COMMAND_HELP: Record<string, string> = { predict: PREDICT_HELP, serve: SERVE_HELP };

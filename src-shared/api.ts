@@ -1,0 +1,169 @@
+/**
+ * The one API between the renderer and the engine.
+ *
+ * Every host (Electron IPC, the browser-mode WebSocket server, tests) carries exactly these calls, encoded
+ * by `wire-codec.ts`. The renderer only sees `EngineApi`; it never knows which transport is underneath.
+ * Requests are validated against `engineRequestSchemas` on the engine side before any handler runs.
+ *
+ * This module must stay free of Node and DOM imports: both sides bundle it.
+ */
+import * as v from 'valibot';
+
+/** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
+export type ModelId = string & { readonly __brand: 'ModelId' };
+/** Name of a tensor in an ONNX graph. */
+export type TensorName = string & { readonly __brand: 'TensorName' };
+
+/** A dimension: a number when static, the symbolic name (e.g. "batch") or null when dynamic. */
+export type Dim = number | string | null;
+
+export interface TensorInfo {
+  name: TensorName;
+  /** ONNX element type in lower case, e.g. "float32", "int64". */
+  dtype: string;
+  shape: Dim[];
+}
+
+export type ResizeMode = 'stretch' | 'center-crop' | 'letterbox';
+export type ChannelOrder = 'RGB' | 'BGR';
+export type Layout = 'NCHW' | 'NHWC';
+
+/** How an image becomes the model's input: x = ((pixel / scale) - mean) / std per channel. */
+export interface Preprocess {
+  inputSize: [height: number, width: number];
+  resize: ResizeMode;
+  channelOrder: ChannelOrder;
+  scale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  layout: Layout;
+  /** Where these values came from, so the UI can say "from the model" or "ImageNet defaults". */
+  source: 'metadata' | 'default';
+}
+
+export interface OpsetImport {
+  domain: string;
+  version: number;
+}
+
+export interface ModelSummary {
+  id: ModelId;
+  name: string;
+  /** Path on the engine's machine, or null for a model sent as bytes. */
+  path: string | null;
+  sizeBytes: number;
+  irVersion: number;
+  opsets: OpsetImport[];
+  producer: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  nodeCount: number;
+  labels: string[] | null;
+  preprocess: Preprocess;
+  description: string | null;
+  metadata: Record<string, string>;
+}
+
+/** A bundled sample image with its ground truth. */
+export interface Sample {
+  id: string;
+  file: string;
+  classIndex: number;
+  label: string;
+  /** Object box in image pixels: [x0, y0, x1, y1]. */
+  box: [number, number, number, number];
+}
+
+export type ImageSource =
+  { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };
+
+export interface ImageData {
+  mime: string;
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface ClassScore {
+  class: number;
+  label: string;
+  prob: number;
+}
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface Prediction {
+  top: ClassScore[];
+  logits: Float32Array;
+  provider: ExecutionProvider;
+  inferenceMs: number;
+  inputShape: number[];
+}
+
+export interface StartupState {
+  version: string;
+  model: ModelSummary | null;
+  samples: Sample[];
+}
+
+/** What the renderer may ask of the engine. */
+export interface EngineApi {
+  getStartupState(): Promise<StartupState>;
+  openModelPath(req: { path: string }): Promise<ModelSummary>;
+  openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary>;
+  getImage(req: { source: ImageSource }): Promise<ImageData>;
+  predict(req: { modelId: ModelId; image: ImageSource; topK?: number }): Promise<Prediction>;
+}
+
+/** What the engine may push to the renderer (events, no answers expected). */
+export interface RendererApi {
+  log(entry: { level: 'info' | 'warn' | 'error'; message: string }): void;
+}
+
+export const MAX_PATH_LENGTH = 4096;
+/** Upper bound for a model or image sent as bytes over the API. */
+export const MAX_UPLOAD_BYTES = 2 ** 31 - 1;
+
+const pathSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH));
+const nameSchema = v.pipe(v.string(), v.maxLength(1024));
+const bytesSchema = v.pipe(
+  v.instance(Uint8Array),
+  v.check((b) => b.byteLength <= MAX_UPLOAD_BYTES, 'too large'),
+);
+const modelIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{16,64}$/, 'not a model id'));
+
+export const imageSourceSchema = v.variant('kind', [
+  v.strictObject({ kind: v.literal('sample'), id: v.pipe(v.string(), v.maxLength(256)) }),
+  v.strictObject({ kind: v.literal('bytes'), name: nameSchema, bytes: bytesSchema }),
+  v.strictObject({ kind: v.literal('path'), path: pathSchema }),
+]);
+
+/**
+ * Argument schemas, one tuple per method. The `satisfies` clause makes the compiler reject a method that
+ * has no schema, so an unvalidated call cannot be added by accident.
+ */
+export const engineRequestSchemas = {
+  getStartupState: v.strictTuple([]),
+  openModelPath: v.strictTuple([v.strictObject({ path: pathSchema })]),
+  openModelBytes: v.strictTuple([v.strictObject({ name: nameSchema, bytes: bytesSchema })]),
+  getImage: v.strictTuple([v.strictObject({ source: imageSourceSchema })]),
+  predict: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      image: imageSourceSchema,
+      topK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+    }),
+  ]),
+} satisfies { [K in keyof EngineApi]: v.GenericSchema };
+
+export type EngineMethod = keyof EngineApi;
+
+export function isEngineMethod(name: string): name is EngineMethod {
+  return Object.hasOwn(engineRequestSchemas, name);
+}
+
+/** Error shape that crosses the wire: a code a program can branch on and a sentence a person can read. */
+export interface WireError {
+  code: string;
+  message: string;
+}

@@ -1,0 +1,108 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../../src-main/engine/engine';
+import { EngineError } from '../../../src-main/engine/errors';
+import { writeNpy } from '../../../src-main/engine/npy';
+import { channelMeanClassifier } from '../../helpers/onnx-builder';
+import { solidPng } from '../../helpers/images';
+
+let engine: Engine;
+let dir: string;
+let modelPath: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'layerlens-engine-'));
+  modelPath = path.join(dir, 'means.onnx');
+  await writeFile(modelPath, channelMeanClassifier(8));
+  engine = await Engine.create({ device: 'cpu' });
+});
+afterAll(() => engine.dispose());
+
+/** softmax of [a, b, c] computed independently of the engine. */
+const softmax3 = (x: number[]): number[] => {
+  const e = x.map(Math.exp);
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+};
+
+describe('engine predict', () => {
+  it('preprocesses an image per the model metadata and ranks classes by softmax', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    expect(summary.labels).toEqual(['red', 'green', 'blue']);
+    expect(summary.inputs).toEqual([{ name: 'input', dtype: 'float32', shape: ['batch', 3, 8, 8] }]);
+    // Pure red, drawn at another size: stretch-resize keeps it pure, so logits are [1, 0, 0] exactly.
+    const png = await solidPng(20, 13, [255, 0, 0]);
+    const p = await engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'red.png', bytes: png }, topK: 5 });
+    const expected = softmax3([1, 0, 0]);
+    expect(p.top).toHaveLength(3);
+    expect(p.top[0]).toMatchObject({ class: 0, label: 'red' });
+    expect(p.top[0]?.prob).toBeCloseTo(expected[0] as number, 6);
+    expect(p.top[1]?.prob).toBeCloseTo(expected[1] as number, 6);
+    expect(Array.from(p.logits)).toEqual([1, 0, 0]);
+    expect(p.provider).toBe('cpu');
+    expect(p.inputShape).toEqual([1, 3, 8, 8]);
+  });
+
+  it('scales pixel values as the metadata says (mid grey-blue)', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    const png = await solidPng(8, 8, [51, 102, 204]);
+    const p = await engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'c.png', bytes: png } });
+    expect(Array.from(p.logits).map((x) => Number(x.toFixed(5)))).toEqual([0.2, 0.4, 0.8]);
+    expect(p.top.map((t) => t.label)).toEqual(['blue', 'green', 'red']);
+  });
+
+  it('feeds a .npy tensor exactly as is, with or without the batch dimension', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    const data = new Float32Array(3 * 8 * 8);
+    data.fill(-2, 0, 64);
+    data.fill(5, 64, 128);
+    data.fill(0.5, 128, 192);
+    for (const shape of [[1, 3, 8, 8], [3, 8, 8]]) {
+      const bytes = writeNpy(data, shape);
+      const p = await engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 't.npy', bytes } });
+      expect(Array.from(p.logits)).toEqual([-2, 5, 0.5]);
+    }
+  });
+
+  it('says which shape it expected when a tensor does not fit', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    const bytes = writeNpy(new Float32Array(3 * 4 * 4), [1, 3, 4, 4]);
+    await expect(engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 't.npy', bytes } })).rejects.toThrow(
+      /t\.npy has shape \[1, 3, 4, 4\] but the model expects \[batch, 3, 8, 8\]/,
+    );
+  });
+
+  it('reports unreadable images and broken models in one sentence, then keeps serving', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    const junk = new TextEncoder().encode('this is not an image');
+    await expect(engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'junk.png', bytes: junk } })).rejects.toThrow(
+      /junk\.png could not be read as an image/,
+    );
+    const model = channelMeanClassifier(8);
+    await expect(engine.openModelBytes({ name: 'cut.onnx', bytes: model.subarray(0, model.byteLength - 7) })).rejects.toThrow(
+      /cut\.onnx is not a valid ONNX model/,
+    );
+    await expect(engine.openModelBytes({ name: 'text.onnx', bytes: new TextEncoder().encode('hello') })).rejects.toBeInstanceOf(
+      EngineError,
+    );
+    await expect(engine.openModelPath({ path: path.join(dir, 'missing.onnx') })).rejects.toThrow(/Cannot open/);
+    const png = await solidPng(8, 8, [0, 255, 0]);
+    const p = await engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'g.png', bytes: png } });
+    expect(p.top[0]?.label).toBe('green');
+  });
+
+  it('refuses images above the pixel limit without decoding them', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    // A tiny PNG whose header claims 20000×20000 pixels.
+    const png = await solidPng(1, 1, [0, 0, 0]);
+    const huge = new Uint8Array(png);
+    const view = new DataView(huge.buffer);
+    view.setUint32(16, 20000);
+    view.setUint32(20, 20000);
+    await expect(engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'huge.png', bytes: huge } })).rejects.toThrow(
+      /huge\.png/,
+    );
+  });
+});
