@@ -130,7 +130,11 @@ export function decodeFrame(input: ArrayBuffer | ArrayBufferView): unknown {
       if (!view) throw new WireFormatError('binary reference out of range');
       const Ctor = TYPED_ARRAYS[type as TypedArrayName];
       if (view.size % Ctor.BYTES_PER_ELEMENT !== 0) throw new WireFormatError('binary size does not fit its type');
-      return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + view.offset, view.size / Ctor.BYTES_PER_ELEMENT) as AnyTypedArray;
+      return new Ctor(
+        bytes.buffer as ArrayBuffer,
+        bytes.byteOffset + view.offset,
+        view.size / Ctor.BYTES_PER_ELEMENT,
+      ) as AnyTypedArray;
     }
     if (Object.hasOwn(record, '$err')) {
       const err = record.$err;

@@ -22,7 +22,9 @@ export function valueInfo(name: string, shape: (number | string)[]): ValueInit {
           elemType: FLOAT,
           shape: {
             dim: shape.map((d) =>
-              typeof d === 'number' ? { value: { case: 'dimValue', value: BigInt(d) } } : { value: { case: 'dimParam', value: d } },
+              typeof d === 'number'
+                ? { value: { case: 'dimValue', value: BigInt(d) } }
+                : { value: { case: 'dimParam', value: d } },
             ),
           },
         },
@@ -36,7 +38,13 @@ export function floatTensor(name: string, dims: number[], values: number[]): Ten
   return { name, dims: dims.map(BigInt), dataType: FLOAT, rawData: new Uint8Array(data.buffer) };
 }
 
-export function node(opType: string, inputs: string[], outputs: string[], name = '', attrs: NodeInit['attribute'] = []): NodeInit {
+export function node(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  name = '',
+  attrs: NodeInit['attribute'] = [],
+): NodeInit {
   return { opType, input: inputs, output: outputs, name, attribute: attrs };
 }
 
@@ -92,7 +100,13 @@ export function channelMeanClassifier(size = 8, extraMetadata: Record<string, st
     ],
     metadata: {
       'layerlens.labels': JSON.stringify(['red', 'green', 'blue']),
-      'layerlens.preprocess': JSON.stringify({ input_size: [size, size], resize: 'stretch', scale: 255, mean: [0, 0, 0], std: [1, 1, 1] }),
+      'layerlens.preprocess': JSON.stringify({
+        input_size: [size, size],
+        resize: 'stretch',
+        scale: 255,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+      }),
       ...extraMetadata,
     },
   });

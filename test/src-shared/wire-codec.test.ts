@@ -40,12 +40,15 @@ describe('wire codec', () => {
   it.each([
     ['empty', new Uint8Array(0)],
     ['header longer than frame', new Uint8Array([255, 255, 0, 0, 1, 2])],
-    ['header not JSON', (() => {
-      const f = new Uint8Array(8);
-      new DataView(f.buffer).setUint32(0, 3, true);
-      f.set([123, 123, 123], 4);
-      return f;
-    })()],
+    [
+      'header not JSON',
+      (() => {
+        const f = new Uint8Array(8);
+        new DataView(f.buffer).setUint32(0, 3, true);
+        f.set([123, 123, 123], 4);
+        return f;
+      })(),
+    ],
   ])('rejects a malformed frame: %s', (_name, frame) => {
     expect(() => decodeFrame(frame)).toThrow(WireFormatError);
   });

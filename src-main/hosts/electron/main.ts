@@ -24,6 +24,7 @@ async function createWindow(engine: Engine): Promise<void> {
     width: 1400,
     height: 900,
     title: 'LayerLens',
+    icon: path.join(appRoot, 'resources', 'icons', 'icon.png'),
     show: false,
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: path.resolve(here, '..', 'preload', 'preload.cjs') },
   });

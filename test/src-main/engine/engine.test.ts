@@ -59,7 +59,10 @@ describe('engine predict', () => {
     data.fill(-2, 0, 64);
     data.fill(5, 64, 128);
     data.fill(0.5, 128, 192);
-    for (const shape of [[1, 3, 8, 8], [3, 8, 8]]) {
+    for (const shape of [
+      [1, 3, 8, 8],
+      [3, 8, 8],
+    ]) {
       const bytes = writeNpy(data, shape);
       const p = await engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 't.npy', bytes } });
       expect(Array.from(p.logits)).toEqual([-2, 5, 0.5]);
@@ -77,9 +80,9 @@ describe('engine predict', () => {
   it('reports unreadable images and broken models in one sentence, then keeps serving', async () => {
     const summary = await engine.openModelPath({ path: modelPath });
     const junk = new TextEncoder().encode('this is not an image');
-    await expect(engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'junk.png', bytes: junk } })).rejects.toThrow(
-      /junk\.png could not be read as an image/,
-    );
+    await expect(
+      engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'junk.png', bytes: junk } }),
+    ).rejects.toThrow(/junk\.png could not be read as an image/);
     const model = channelMeanClassifier(8);
     await expect(engine.openModelBytes({ name: 'cut.onnx', bytes: model.subarray(0, model.byteLength - 7) })).rejects.toThrow(
       /cut\.onnx is not a valid ONNX model/,
@@ -101,8 +104,8 @@ describe('engine predict', () => {
     const view = new DataView(huge.buffer);
     view.setUint32(16, 20000);
     view.setUint32(20, 20000);
-    await expect(engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'huge.png', bytes: huge } })).rejects.toThrow(
-      /huge\.png/,
-    );
+    await expect(
+      engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'huge.png', bytes: huge } }),
+    ).rejects.toThrow(/huge\.png/);
   });
 });

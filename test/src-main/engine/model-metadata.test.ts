@@ -17,17 +17,38 @@ describe('labels from metadata', () => {
 describe('preprocessing', () => {
   it('takes the model metadata when valid', () => {
     const { preprocess, warning } = preprocessFromMetadata(
-      { 'layerlens.preprocess': JSON.stringify({ input_size: [96, 96], resize: 'stretch', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }) },
+      {
+        'layerlens.preprocess': JSON.stringify({
+          input_size: [96, 96],
+          resize: 'stretch',
+          mean: [0.5, 0.5, 0.5],
+          std: [0.25, 0.25, 0.25],
+        }),
+      },
       input([1, 3, 96, 96]),
     );
     expect(warning).toBeNull();
-    expect(preprocess).toMatchObject({ inputSize: [96, 96], resize: 'stretch', mean: [0.5, 0.5, 0.5], source: 'metadata', layout: 'NCHW' });
+    expect(preprocess).toMatchObject({
+      inputSize: [96, 96],
+      resize: 'stretch',
+      mean: [0.5, 0.5, 0.5],
+      source: 'metadata',
+      layout: 'NCHW',
+    });
   });
 
   it('falls back to ImageNet defaults at the model input size, and says why when metadata is broken', () => {
-    const { preprocess, warning } = preprocessFromMetadata({ 'layerlens.preprocess': '{"input_size": [0, 5]}' }, input(['N', 3, 160, 128]));
+    const { preprocess, warning } = preprocessFromMetadata(
+      { 'layerlens.preprocess': '{"input_size": [0, 5]}' },
+      input(['N', 3, 160, 128]),
+    );
     expect(warning).toMatch(/not valid/);
-    expect(preprocess).toMatchObject({ inputSize: [160, 128], resize: 'center-crop', source: 'default', std: [0.229, 0.224, 0.225] });
+    expect(preprocess).toMatchObject({
+      inputSize: [160, 128],
+      resize: 'center-crop',
+      source: 'default',
+      std: [0.229, 0.224, 0.225],
+    });
   });
 
   it('uses 224 when the model input is dynamic', () => {

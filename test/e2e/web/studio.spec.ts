@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { expect, test as base } from '@playwright/test';
+import { serveApp, type ServedApp } from '../support/serve';
+import { StudioPage } from '../support/studio-page';
+
+interface DemoSample {
+  file: string;
+  label: string;
+}
+const demo = JSON.parse(readFileSync('resources/demo/samples.json', 'utf8')) as { samples: DemoSample[] };
+const sampleId = (s: DemoSample): string => s.file.replace(/^.*\//, '').replace(/\.[^.]+$/, '');
+
+const test = base.extend<{ studio: StudioPage; consoleErrors: string[] }, { app: ServedApp }>({
+  app: [
+    // One server for the whole worker, started from the built CLI exactly as a user would.
+    // eslint-disable-next-line no-empty-pattern -- Playwright's fixture signature
+    async ({}, use) => {
+      const app = await serveApp();
+      await use(app);
+      await app.stop();
+    },
+    { scope: 'worker' },
+  ],
+  consoleErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await use(errors);
+  },
+  studio: async ({ page, app, consoleErrors: _ }, use) => {
+    await page.goto(app.url);
+    await use(new StudioPage(page));
+  },
+});
+
+test('opens on the demo model: inputs, outputs and a top-5 prediction, with no console errors', async ({
+  studio,
+  consoleErrors,
+}, testInfo) => {
+  await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
+  await expect(studio.inputs).toHaveCount(1);
+  await expect(studio.inputs.first()).toContainText('input');
+  await expect(studio.inputs.first()).toContainText('3 × 96 × 96');
+  await expect(studio.outputs.first()).toContainText('logits');
+  await expect(studio.samples).toHaveCount(demo.samples.length);
+
+  const first = demo.samples[0] as DemoSample;
+  await expect(studio.topRows).toHaveCount(5);
+  const labels = await studio.topLabels();
+  expect(labels[0]).toBe(first.label);
+  const probs = await studio.topProbabilities();
+  expect(probs[0]).toBeGreaterThan(0.5);
+  for (let i = 1; i < probs.length; i++) expect(probs[i]).toBeLessThanOrEqual(probs[i - 1] as number);
+  await expect(studio.provider).toContainText('CPU');
+
+  await testInfo.attach('studio', { body: await studio.page.screenshot(), contentType: 'image/png' });
+  expect(consoleErrors).toEqual([]);
+});
+
+test('picking another sample predicts its class', async ({ studio, consoleErrors }) => {
+  const other = demo.samples.find((s) => s.label !== demo.samples[0]?.label) as DemoSample;
+  await expect(studio.topRows).toHaveCount(5);
+  await studio.pickSample(sampleId(other));
+  await expect(studio.topRows.first().locator('.label')).toHaveText(other.label);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a broken model file shows a plain error and the studio keeps working', async ({ studio, page }) => {
+  await expect(studio.topRows).toHaveCount(5);
+  await page
+    .getByTestId('model-file')
+    .setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not onnx at all') });
+  await expect(studio.error).toContainText('broken.onnx');
+  await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
+  const other = demo.samples[1] as DemoSample;
+  await studio.pickSample(sampleId(other));
+  await expect(studio.topRows.first().locator('.label')).toHaveText(other.label);
+});
