@@ -8,6 +8,7 @@
  * This module must stay free of Node and DOM imports: both sides bundle it.
  */
 import * as v from 'valibot';
+import type { GraphView, WeightStats } from './graph';
 
 /** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
 export type ModelId = string & { readonly __brand: 'ModelId' };
@@ -113,6 +114,18 @@ export interface EngineApi {
   openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary>;
   getImage(req: { source: ImageSource }): Promise<ImageData>;
   predict(req: { modelId: ModelId; image: ImageSource; topK?: number }): Promise<Prediction>;
+  /** The layer graph, module tree, tensor shapes (from a probe run) and stages. */
+  getGraph(req: { modelId: ModelId }): Promise<GraphAnalysisView>;
+  /** Statistics of one weight tensor (null when it is not a floating-point initializer). */
+  getWeightStats(req: { modelId: ModelId; tensor: TensorName }): Promise<WeightStats | null>;
+  /** Override the detected stages with module paths or tensor names; null restores detection. */
+  setStages(req: { modelId: ModelId; layers: string[] | null }): Promise<GraphAnalysisView>;
+}
+
+export interface GraphAnalysisView {
+  graph: GraphView;
+  /** Things the user should know (e.g. the shape probe could not run). */
+  warnings: string[];
 }
 
 /** What the engine may push to the renderer (events, no answers expected). */
@@ -152,6 +165,16 @@ export const engineRequestSchemas = {
       modelId: modelIdSchema,
       image: imageSourceSchema,
       topK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+    }),
+  ]),
+  getGraph: v.strictTuple([v.strictObject({ modelId: modelIdSchema })]),
+  getWeightStats: v.strictTuple([
+    v.strictObject({ modelId: modelIdSchema, tensor: v.pipe(v.string(), v.maxLength(MAX_PATH_LENGTH)) }),
+  ]),
+  setStages: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      layers: v.nullable(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(64))),
     }),
   ]),
 } satisfies { [K in keyof EngineApi]: v.GenericSchema };

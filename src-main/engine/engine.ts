@@ -8,7 +8,13 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { EngineApi, ImageData, ImageSource, ModelId, ModelSummary, Prediction, StartupState } from '../../src-shared/api';
+import type { GraphAnalysisView, TensorName } from '../../src-shared/api';
+import type { LayerGroup, WeightStats } from '../../src-shared/graph';
 import { softmax, topK } from './classify';
+import { analyzeGraph, type GraphAnalysis } from './graph/analyze-graph';
+import { resolveLayers } from './graph/layers';
+import { weightStats } from './graph/weight-stats';
+import { LruCache } from './lru-cache';
 import { EngineError, describeError } from './errors';
 import { imageSize } from './image/image-to-tensor';
 import { SessionPool, type DeviceChoice } from './inference/session-pool';
@@ -44,6 +50,9 @@ export class Engine implements EngineApi {
   readonly models = new ModelRegistry();
   readonly sessions = new SessionPool();
   private readonly device: DeviceChoice;
+  /** Graph analyses (probe runs included) per model and stage override; bounded like every cache. */
+  private readonly analyses = new LruCache<string, Promise<GraphAnalysis>>(4);
+  private readonly stageOverrides = new Map<ModelId, string[]>();
   private samples: SampleSet | null = null;
   private initial: OpenModel | null = null;
 
@@ -135,6 +144,53 @@ export class Engine implements EngineApi {
     }
     const probs = endsInSoftmax(model, outputName) ? logits : softmax(logits);
     return { top: topK(probs, k, model.summary.labels), logits, provider, inferenceMs, inputShape: input.shape };
+  }
+
+  /** The graph analysis of an open model, computed once (with its probe run) and cached. */
+  analysis(model: OpenModel): Promise<GraphAnalysis> {
+    const override = this.stageOverrides.get(model.id) ?? null;
+    const key = `${model.id}|${override?.join('\u0000') ?? ''}`;
+    const cached = this.analyses.get(key);
+    if (cached) return cached;
+    const pending = (async () => {
+      const detected = await analyzeGraph(model);
+      if (!override) return detected;
+      const groups: LayerGroup[] = resolveLayers(detected, override, model.summary.name).map((l) => ({
+        module: l.module ?? ('' as LayerGroup['module']),
+        tensor: l.tensor,
+        shape: l.shape,
+      }));
+      return { ...detected, view: { ...detected.view, stages: groups, stagesSource: 'user' as const } };
+    })();
+    this.analyses.set(key, pending);
+    pending.catch(() => this.analyses.delete(key));
+    return pending;
+  }
+
+  async getGraph(req: { modelId: ModelId }): Promise<GraphAnalysisView> {
+    const model = this.models.get(req.modelId);
+    const analysis = await this.analysis(model);
+    return { graph: analysis.view, warnings: [...model.warnings, ...analysis.warnings] };
+  }
+
+  async getWeightStats(req: { modelId: ModelId; tensor: TensorName }): Promise<WeightStats | null> {
+    const model = this.models.get(req.modelId);
+    const analysis = await this.analysis(model);
+    const t = analysis.runnable.graph?.initializer.find((i) => i.name === req.tensor);
+    if (!t) throw new EngineError('not-found', `${model.summary.name} has no weight tensor "${req.tensor}".`);
+    return weightStats(t);
+  }
+
+  async setStages(req: { modelId: ModelId; layers: string[] | null }): Promise<GraphAnalysisView> {
+    const model = this.models.get(req.modelId);
+    if (req.layers && req.layers.length > 0) {
+      // Validate before storing, so a typo is reported and the previous stages stay.
+      resolveLayers(await this.analysis(model), req.layers, model.summary.name);
+      this.stageOverrides.set(model.id, req.layers);
+    } else {
+      this.stageOverrides.delete(model.id);
+    }
+    return this.getGraph(req);
   }
 
   dispose(): void {

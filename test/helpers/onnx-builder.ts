@@ -111,3 +111,31 @@ export function channelMeanClassifier(size = 8, extraMetadata: Record<string, st
     },
   });
 }
+
+export function floatAttr(name: string, f: number): NonNullable<NodeInit['attribute']>[number] {
+  return { name, type: 1, f };
+}
+
+export function stringAttr(name: string, s: string): NonNullable<NodeInit['attribute']>[number] {
+  return { name, type: 3, s: new TextEncoder().encode(s) };
+}
+
+export function int64Tensor(name: string, values: number[]): TensorInit {
+  const data = BigInt64Array.from(values.map(BigInt));
+  return { name, dims: [BigInt(values.length)], dataType: 7, rawData: new Uint8Array(data.buffer) };
+}
+
+/** A one-input model: x → nodes → y, with constants; output shape left to onnxruntime. */
+export function opModel(
+  nodes: NodeInit[],
+  inputShape: number[],
+  options: { initializers?: TensorInit[]; opset?: number; output?: string } = {},
+): Uint8Array {
+  return buildModel({
+    inputs: [valueInfo('x', inputShape)],
+    outputs: [{ name: options.output ?? 'y' }],
+    initializers: options.initializers ?? [],
+    nodes,
+    opset: options.opset ?? 13,
+  });
+}

@@ -5,6 +5,7 @@ Usage:
   layerlens <command> [options]
 
 Commands:
+  graph MODEL           opset, inputs/outputs, op histogram, module tree, stages
   predict MODEL INPUT   top-k classes for one input
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
   help [COMMAND]        help for a command
@@ -51,4 +52,23 @@ Options:
   --no-demo             do not load the demo samples
 `;
 
-export const COMMAND_HELP: Record<string, string> = { predict: PREDICT_HELP, serve: SERVE_HELP };
+export const GRAPH_HELP = `layerlens graph MODEL [options]
+
+Describes MODEL's graph: opset, inputs/outputs, node count, op histogram, the module tree (from PyTorch
+node-name scopes, or the graph's structure when the model has none) with output shapes from one probe
+run, and the detected stages (one per spatial resolution: ResNet layer1…layer4 and the like). Layers can
+be addressed elsewhere by module path ("layer4", "features.3") or tensor name.
+
+Options:
+  --json                print JSON instead of text
+  --depth N             module tree depth in the text output (default 2)
+
+JSON output (stable):
+  {"name", "ir_version", "opset", "opsets": [{"domain", "version"}], "producer",
+   "inputs": [{"name", "dtype", "shape"}], "outputs": [...], "node_count", "op_histogram": {"Conv": n, …},
+   "hierarchy": "scopes" | "structural",
+   "modules": [{"path", "name", "op", "nodes", "params", "output", "shape", "children": [...]}],
+   "stages": [{"module", "tensor", "shape"}], "warnings": [...]}
+`;
+
+export const COMMAND_HELP: Record<string, string> = { graph: GRAPH_HELP, predict: PREDICT_HELP, serve: SERVE_HELP };

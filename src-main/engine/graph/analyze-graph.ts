@@ -1,0 +1,159 @@
+/**
+ * Everything LayerLens knows about a model's graph at one input shape: the index, the module tree, tensor
+ * shapes and the detected stages, plus the `GraphView` the renderer and `layerlens graph` show.
+ */
+import type { AttributeProto } from 'onnx-buf';
+import type { TensorName } from '../../../src-shared/api';
+import type { GraphNodeView, GraphView, LayerGroup, ModulePath, TensorView } from '../../../src-shared/graph';
+import { EngineError } from '../errors';
+import type { OpenModel } from '../model-registry';
+import { inlineExternalData } from '../onnx/external-data';
+import { defaultOpset } from '../onnx/model-summary';
+import { elementCount } from '../onnx/tensor-data';
+import { dtypeName } from '../onnx/tensor-types';
+import path from 'node:path';
+import { buildGraphIndex, type GraphIndex } from './graph-index';
+import { buildModuleTree, type ModuleTree } from './module-tree';
+import { probeShapes, type TensorShape } from './shape-probe';
+import { detectStages } from './stages';
+
+export interface GraphAnalysis {
+  index: GraphIndex;
+  tree: ModuleTree;
+  shapes: Map<TensorName, TensorShape>;
+  view: GraphView;
+  warnings: string[];
+  /** The model with external data inlined, ready to be rewritten and run from memory. */
+  runnable: OpenModel['proto'];
+}
+
+const ATTRIBUTE_TYPES = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+};
+const MAX_LIST = 16;
+
+function list<T>(items: T[], show: (x: T) => string): string {
+  const head = items.slice(0, MAX_LIST).map(show).join(', ');
+  return `[${head}${items.length > MAX_LIST ? `, … (${items.length})` : ''}]`;
+}
+
+function formatAttribute(a: AttributeProto): string {
+  const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+  switch (a.type) {
+    case ATTRIBUTE_TYPES.FLOAT:
+      return String(Number(a.f.toPrecision(6)));
+    case ATTRIBUTE_TYPES.INT:
+      return String(a.i);
+    case ATTRIBUTE_TYPES.STRING:
+      return text(a.s);
+    case ATTRIBUTE_TYPES.TENSOR:
+      return a.t ? `tensor ${dtypeName(a.t.dataType)}[${a.t.dims.join(', ')}]` : 'tensor';
+    case ATTRIBUTE_TYPES.GRAPH:
+      return `subgraph (${a.g?.node.length ?? 0} nodes)`;
+    case ATTRIBUTE_TYPES.FLOATS:
+      return list(a.floats, (f) => String(Number(f.toPrecision(6))));
+    case ATTRIBUTE_TYPES.INTS:
+      return list(a.ints, String);
+    case ATTRIBUTE_TYPES.STRINGS:
+      return list(a.strings, text);
+    case ATTRIBUTE_TYPES.TENSORS:
+      return `${a.tensors.length} tensors`;
+    case ATTRIBUTE_TYPES.GRAPHS:
+      return `${a.graphs.length} subgraphs`;
+    default:
+      return '?';
+  }
+}
+
+/** The concrete shape fed to the probe: static dims as declared, dynamic batch 1, dynamic H×W from preprocessing. */
+export function concreteInputShapes(model: OpenModel): Map<TensorName, number[]> {
+  const out = new Map<TensorName, number[]>();
+  const [h, w] = model.summary.preprocess.inputSize;
+  const nhwc = model.summary.preprocess.layout === 'NHWC';
+  for (const input of model.summary.inputs) {
+    const shape = input.shape.map((d, i) => {
+      if (typeof d === 'number' && d > 0) return d;
+      if (input.shape.length === 4 && i > 0) {
+        if (nhwc) return i === 1 ? h : i === 2 ? w : 3;
+        return i === 2 ? h : i === 3 ? w : 3;
+      }
+      return 1;
+    });
+    out.set(input.name, shape);
+  }
+  return out;
+}
+
+export async function analyzeGraph(
+  model: OpenModel,
+  inputShapes = concreteInputShapes(model),
+  stageOverride: LayerGroup[] | null = null,
+): Promise<GraphAnalysis> {
+  const name = model.summary.name;
+  const runnable = await inlineExternalData(model.proto, model.path ? path.dirname(model.path) : null, name);
+  const index = buildGraphIndex(runnable, name);
+  const graph = runnable.graph;
+  if (!graph) throw new EngineError('bad-model', `${name} has no graph.`);
+  const initializerSize = new Map(graph.initializer.map((t) => [t.name as TensorName, elementCount(t)]));
+  const tree = buildModuleTree(index, (t) => initializerSize.get(t) ?? 0);
+  const { shapes, warning } = await probeShapes(runnable, index, inputShapes);
+  const shapeOf = (t: TensorName) => shapes.get(t)?.shape ?? null;
+  const stages = stageOverride ?? detectStages(index, tree, shapeOf, model.summary.preprocess.layout === 'NHWC');
+
+  const nodes: GraphNodeView[] = index.nodes.map((node, i) => ({
+    index: i,
+    name: node.name,
+    opType: node.opType,
+    domain: node.domain,
+    inputs: node.input as TensorName[],
+    outputs: node.output as TensorName[],
+    module: tree.nodeModule[i] as ModulePath,
+    attributes: Object.fromEntries(node.attribute.map((a) => [a.name, formatAttribute(a)])),
+    subgraphs: node.attribute
+      .filter((a) => a.type === ATTRIBUTE_TYPES.GRAPH || a.type === ATTRIBUTE_TYPES.GRAPHS)
+      .map((a) => a.name),
+  }));
+  const outputSet = new Set(index.outputs);
+  const tensorNames = new Set<TensorName>([...index.inputs, ...index.initializers, ...index.producer.keys()]);
+  const tensors: TensorView[] = [...tensorNames].map((t) => {
+    const s = shapes.get(t);
+    return {
+      name: t,
+      dtype: s?.dtype ?? 'unknown',
+      shape: s?.shape ?? null,
+      shapeSource: s?.source ?? 'unknown',
+      kind: outputSet.has(t)
+        ? 'output'
+        : index.inputs.has(t)
+          ? 'input'
+          : index.initializers.has(t)
+            ? 'initializer'
+            : 'intermediate',
+      producer: index.producer.get(t) ?? null,
+      consumers: index.consumers.get(t) ?? [],
+    };
+  });
+  const opHistogram: Record<string, number> = {};
+  for (const n of index.nodes) opHistogram[n.opType] = (opHistogram[n.opType] ?? 0) + 1;
+
+  const view: GraphView = {
+    opset: defaultOpset(runnable),
+    nodes,
+    tensors,
+    modules: [...tree.modules.values()],
+    stages,
+    stagesSource: stageOverride ? 'user' : 'auto',
+    hierarchy: tree.hierarchy,
+    opHistogram,
+  };
+  return { index, tree, shapes, view, warnings: warning ? [warning] : [], runnable };
+}

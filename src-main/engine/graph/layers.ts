@@ -1,0 +1,60 @@
+/**
+ * Layers are addressable everywhere (UI, CLI, API) by module path ("layer4", "features.3") or by tensor
+ * name ("/layer4/layer4.1/relu_1/Relu_output_0"); "stages" means the detected (or user-set) stages.
+ */
+import type { Dim, TensorName } from '../../../src-shared/api';
+import type { ModulePath } from '../../../src-shared/graph';
+import { EngineError } from '../errors';
+import type { GraphAnalysis } from './analyze-graph';
+
+export interface ResolvedLayer {
+  /** The layer as the user wrote it (keys of CLI/JSON output). */
+  label: string;
+  tensor: TensorName;
+  module: ModulePath | null;
+  shape: Dim[] | null;
+}
+
+export function resolveLayer(analysis: GraphAnalysis, spec: string, modelName: string): ResolvedLayer {
+  const module = analysis.tree.modules.get(spec as ModulePath);
+  if (module && spec !== '') {
+    if (!module.output)
+      throw new EngineError('bad-input', `Module "${spec}" of ${modelName} has no output tensor that leaves it.`);
+    return { label: spec, tensor: module.output, module: module.path, shape: analysis.shapes.get(module.output)?.shape ?? null };
+  }
+  const tensor = spec as TensorName;
+  if (analysis.index.producer.has(tensor) || analysis.index.inputs.has(tensor)) {
+    const node = analysis.index.producer.get(tensor);
+    return {
+      label: spec,
+      tensor,
+      module: node === undefined ? null : (analysis.tree.nodeModule[node] ?? null),
+      shape: analysis.shapes.get(tensor)?.shape ?? null,
+    };
+  }
+  const examples = analysis.view.stages.map((s) => s.module).slice(0, 4);
+  const topLevel = (analysis.tree.modules.get('' as ModulePath)?.children ?? []).slice(0, 8);
+  throw new EngineError(
+    'bad-input',
+    `${modelName} has no module or tensor named "${spec}". Modules include: ${[...new Set([...examples, ...topLevel])].join(', ') || '(none)'}; run "layerlens graph" to list them all.`,
+  );
+}
+
+export function resolveLayers(analysis: GraphAnalysis, specs: string[], modelName: string): ResolvedLayer[] {
+  const out: ResolvedLayer[] = [];
+  for (const spec of specs) {
+    if (spec === 'stages') {
+      if (analysis.view.stages.length === 0) {
+        throw new EngineError(
+          'unsupported',
+          `${modelName} has no spatial layers (no 4-D feature maps were found): heatmaps need a convolutional layer.`,
+        );
+      }
+      for (const s of analysis.view.stages)
+        out.push({ label: s.module || s.tensor, tensor: s.tensor, module: s.module, shape: s.shape });
+    } else {
+      out.push(resolveLayer(analysis, spec, modelName));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * Appends nodes and constants to a graph being rewritten, in the form the model's opset accepts: ops whose
+ * signature changed across opsets (ReduceSum, Slice, Pad, Equal on floats) are emitted in the right form,
+ * and an op the opset lacks raises an error instead of producing a graph onnxruntime would reject.
+ */
+import { create } from '@bufbuild/protobuf';
+import {
+  AttributeProtoSchema,
+  NodeProtoSchema,
+  TensorProtoSchema,
+  type AttributeProto,
+  type NodeProto,
+  type TensorProto,
+} from 'onnx-buf';
+import type { TensorName } from '../../../src-shared/api';
+import { EngineError } from '../errors';
+
+const FLOAT = 1;
+const INT64 = 7;
+
+export type AttrValue = number | number[] | string | { ints: number[] } | { float: number };
+
+export function attribute(name: string, value: AttrValue): AttributeProto {
+  if (typeof value === 'string') return create(AttributeProtoSchema, { name, type: 3, s: new TextEncoder().encode(value) });
+  if (Array.isArray(value)) return create(AttributeProtoSchema, { name, type: 7, ints: value.map((v) => BigInt(v)) });
+  if (typeof value === 'number') return create(AttributeProtoSchema, { name, type: 2, i: BigInt(value) });
+  if ('ints' in value) return create(AttributeProtoSchema, { name, type: 7, ints: value.ints.map((v) => BigInt(v)) });
+  return create(AttributeProtoSchema, { name, type: 1, f: value.float });
+}
+
+export class GraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private counter = 0;
+  private readonly scalarCache = new Map<string, TensorName>();
+
+  constructor(
+    readonly opset: number,
+    private readonly prefix = 'layerlens/grad',
+  ) {}
+
+  fresh(hint: string): TensorName {
+    this.counter += 1;
+    return `${this.prefix}/${hint}_${this.counter}` as TensorName;
+  }
+
+  requireOpset(min: number, what: string, context: string): void {
+    if (this.opset < min) {
+      throw new EngineError(
+        'unsupported',
+        `${context}: its gradient needs ${what}, which opset ${this.opset} lacks (opset ${min}+).`,
+      );
+    }
+  }
+
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1): TensorName[] {
+    const names = Array.from({ length: outputs }, () => this.fresh(opType));
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType,
+        name: names[0] as string,
+        input: inputs,
+        output: names,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
+    return names;
+  }
+
+  /** A node whose output gets a chosen (public) name, e.g. a graph output. */
+  named(opType: string, inputs: string[], output: string, attrs: Record<string, AttrValue> = {}): TensorName {
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType,
+        name: output,
+        input: inputs,
+        output: [output],
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
+    return output as TensorName;
+  }
+
+  op1(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): TensorName {
+    return this.op(opType, inputs, attrs)[0] as TensorName;
+  }
+
+  floatConst(values: ArrayLike<number>, dims: number[], hint = 'const'): TensorName {
+    const name = this.fresh(hint);
+    const data = Float32Array.from(values);
+    this.initializers.push(
+      create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: FLOAT, rawData: new Uint8Array(data.buffer) }),
+    );
+    return name;
+  }
+
+  int64Const(values: number[], hint = 'ints'): TensorName {
+    const name = this.fresh(hint);
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    this.initializers.push(
+      create(TensorProtoSchema, { name, dims: [BigInt(values.length)], dataType: INT64, rawData: new Uint8Array(data.buffer) }),
+    );
+    return name;
+  }
+
+  /** A float scalar, shared by every use of the same value. */
+  scalar(value: number): TensorName {
+    const key = Object.is(value, -0) ? '-0' : String(value);
+    let name = this.scalarCache.get(key);
+    if (!name) {
+      name = this.floatConst([value], [], 'scalar');
+      this.scalarCache.set(key, name);
+    }
+    return name;
+  }
+
+  reshape(x: string, shape: number[]): TensorName {
+    return this.op1('Reshape', [x, this.int64Const(shape, 'shape')]);
+  }
+
+  expand(x: string, shape: number[]): TensorName {
+    this.requireOpset(8, 'Expand', 'broadcast');
+    return this.op1('Expand', [x, this.int64Const(shape, 'shape')]);
+  }
+
+  reduceSum(x: string, axes: number[], keepdims: boolean): TensorName {
+    if (this.opset >= 13) return this.op1('ReduceSum', [x, this.int64Const(axes, 'axes')], { keepdims: keepdims ? 1 : 0 });
+    return this.op1('ReduceSum', [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
+  slice(x: string, starts: number[], ends: number[], axes: number[], steps?: number[]): TensorName {
+    if (this.opset >= 10) {
+      const inputs = [x, this.int64Const(starts, 'starts'), this.int64Const(ends, 'ends'), this.int64Const(axes, 'axes')];
+      if (steps) inputs.push(this.int64Const(steps, 'steps'));
+      return this.op1('Slice', inputs);
+    }
+    if (steps && steps.some((s) => s !== 1))
+      throw new EngineError('unsupported', `strided Slice needs opset 10+ (model has ${this.opset}).`);
+    return this.op1('Slice', [x], { starts, ends, axes });
+  }
+
+  /** Constant-mode Pad with explicit [begin..., end...] pads over all axes. */
+  pad(x: string, pads: number[], value = 0): TensorName {
+    if (this.opset >= 11) return this.op1('Pad', [x, this.int64Const(pads, 'pads'), this.scalar(value)], { mode: 'constant' });
+    return this.op1('Pad', [x], { pads, mode: 'constant', value: { float: value } });
+  }
+
+  where(condition: string, a: string, b: string): TensorName {
+    this.requireOpset(9, 'Where', 'masking');
+    return this.op1('Where', [condition, a, b]);
+  }
+
+  /** Float equality; Equal accepts floats only from opset 11. */
+  equal(a: string, b: string): TensorName {
+    if (this.opset >= 11) return this.op1('Equal', [a, b]);
+    return this.op1('Not', [this.op1('Or', [this.op1('Less', [a, b]), this.op1('Greater', [a, b])])]);
+  }
+
+  /** Sum of partial gradients (one input passes through untouched). */
+  sum(parts: string[]): TensorName {
+    if (parts.length === 1) return parts[0] as TensorName;
+    return this.op1('Sum', parts);
+  }
+}

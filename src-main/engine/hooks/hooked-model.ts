@@ -1,0 +1,112 @@
+/**
+ * One rewritten model per (model, hooked tensors, input shape, gradients or not): forward hooks expose the
+ * hooked activations as outputs, backward hooks (optional) add their gradients. A single run returns the
+ * logits, every activation and every gradient.
+ */
+import { create } from '@bufbuild/protobuf';
+import { ValueInfoProtoSchema, type ValueInfoProto } from 'onnx-buf';
+import type { TensorName } from '../../../src-shared/api';
+import { EngineError } from '../errors';
+import type { GraphAnalysis } from '../graph/analyze-graph';
+import type { ModelProto } from '../onnx/decode-model';
+import { defaultOpset } from '../onnx/model-summary';
+import { encodeModel } from '../onnx/rewrite';
+import { buildBackward } from './backward';
+import { ConstantValues } from './constant-values';
+
+export const SEED_INPUT = 'layerlens/seed' as TensorName;
+
+export interface HookedModel {
+  bytes: Uint8Array;
+  inputName: TensorName;
+  /** The tensor differentiated: the logits (the input of a final Softmax/LogSoftmax if there is one). */
+  score: TensorName;
+  scoreShape: number[];
+  activations: Map<TensorName, TensorName>;
+  gradients: Map<TensorName, TensorName> | null;
+  /** What made gradients impossible, when they were asked for and could not be built. */
+  gradientError: string | null;
+}
+
+/** The logits: graph output 0, or what a final Softmax/LogSoftmax normalises. */
+export function scoreTensor(analysis: GraphAnalysis): TensorName {
+  const out = analysis.index.outputs[0];
+  if (!out) throw new EngineError('bad-model', 'The model declares no output.');
+  const node = analysis.index.producer.get(out);
+  const producer = node === undefined ? undefined : analysis.index.nodes[node];
+  if (producer && (producer.opType === 'Softmax' || producer.opType === 'LogSoftmax') && producer.input[0]) {
+    return producer.input[0] as TensorName;
+  }
+  return out;
+}
+
+function floatValue(name: string, shape: number[]): ValueInfoProto {
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: {
+      value: {
+        case: 'tensorType',
+        value: { elemType: 1, shape: { dim: shape.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } },
+      },
+    },
+  });
+}
+
+export function buildHookedModel(analysis: GraphAnalysis, hooked: TensorName[], withGradients: boolean): HookedModel {
+  const model: ModelProto = analysis.runnable;
+  const graph = model.graph;
+  if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
+  const inputName = [...analysis.index.inputs][0];
+  if (!inputName) throw new EngineError('bad-model', 'The model has no input.');
+  const score = scoreTensor(analysis);
+  const shapeOf = (t: string): number[] | null => {
+    const s = analysis.shapes.get(t as TensorName)?.shape;
+    return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
+  };
+  const scoreShape = shapeOf(score);
+  if (!scoreShape) throw new EngineError('bad-model', `The shape of the score tensor "${score}" is unknown.`);
+
+  const activations = new Map<TensorName, TensorName>(hooked.map((t) => [t, t]));
+  const outputs: ValueInfoProto[] = [create(ValueInfoProtoSchema, { name: score })];
+  for (const t of new Set(hooked)) if (t !== score) outputs.push(create(ValueInfoProtoSchema, { name: t }));
+
+  let gradients: Map<TensorName, TensorName> | null = null;
+  let gradientError: string | null = null;
+  let extraNodes: typeof graph.node = [];
+  let extraInitializers: typeof graph.initializer = [];
+  let extraInputs: ValueInfoProto[] = [];
+  if (withGradients) {
+    try {
+      const backward = buildBackward({
+        index: analysis.index,
+        shapeOf,
+        dtypeOf: (t) => analysis.shapes.get(t as TensorName)?.dtype ?? null,
+        constants: new ConstantValues(model),
+        opset: defaultOpset(model) ?? 13,
+        score,
+        seed: SEED_INPUT,
+        hooked,
+      });
+      gradients = backward.gradients;
+      extraNodes = backward.builder.nodes;
+      extraInitializers = backward.builder.initializers;
+      extraInputs = [floatValue(SEED_INPUT, scoreShape)];
+      for (const g of gradients.values()) outputs.push(create(ValueInfoProtoSchema, { name: g }));
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error;
+      gradientError = error.message;
+    }
+  }
+  const rewritten: ModelProto = {
+    ...model,
+    graph: {
+      ...graph,
+      // The index's order is topological even when the file's was not.
+      node: [...analysis.index.nodes, ...extraNodes],
+      initializer: [...graph.initializer, ...extraInitializers],
+      input: [...graph.input, ...extraInputs],
+      output: outputs,
+    },
+  };
+  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, activations, gradients, gradientError };
+}

@@ -1,0 +1,144 @@
+/**
+ * Conv ↔ ConvTranspose are each other's adjoints with the same weights, strides, dilations and groups. Pads
+ * are always made explicit (auto_pad resolved from the static shapes) because onnxruntime's ConvTranspose
+ * with output_shape and asymmetric pads gives wrong values; output_padding recovers the rows a strided
+ * convolution never read.
+ */
+import type { VjpContext, VjpRule } from './context';
+
+interface Window {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  begin: number[];
+  end: number[];
+}
+
+/** Kernel geometry of a Conv/Pool-like node with its pads resolved for input spatial size `xs`. */
+export function convWindow(ctx: VjpContext, xs: number[], kernel: number[]): Window {
+  const n = xs.length;
+  const strides = ctx.ints('strides') ?? new Array<number>(n).fill(1);
+  const dilations = ctx.ints('dilations') ?? new Array<number>(n).fill(1);
+  const autoPad = ctx.string('auto_pad', 'NOTSET');
+  let begin = new Array<number>(n).fill(0);
+  let end = new Array<number>(n).fill(0);
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    for (let i = 0; i < n; i++) {
+      const x = xs[i] as number;
+      const s = strides[i] as number;
+      const out = Math.ceil(x / s);
+      const total = Math.max(0, (out - 1) * s + ((kernel[i] as number) - 1) * (dilations[i] as number) + 1 - x);
+      const small = Math.floor(total / 2);
+      begin[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      end[i] = total - (begin[i] as number);
+    }
+  } else if (autoPad === 'NOTSET') {
+    const pads = ctx.ints('pads');
+    if (pads) {
+      begin = pads.slice(0, n);
+      end = pads.slice(n, 2 * n);
+    }
+  } else if (autoPad !== 'VALID') {
+    ctx.unsupported(`auto_pad "${autoPad}" is not understood`);
+  }
+  return { kernel, strides, dilations, begin, end };
+}
+
+/** output_padding that makes ConvTranspose(g) exactly as large as the forward input. */
+export function outputPadding(ctx: VjpContext, w: Window, xs: number[], ys: number[]): number[] {
+  return xs.map((x, i) => {
+    const covered =
+      ((ys[i] as number) - 1) * (w.strides[i] as number) + ((w.kernel[i] as number) - 1) * (w.dilations[i] as number) + 1;
+    const op = x - (covered - (w.begin[i] as number) - (w.end[i] as number));
+    if (op < 0 || op >= Math.max(w.strides[i] as number, w.dilations[i] as number)) {
+      ctx.unsupported(`its geometry (input ${x}, output ${ys[i]}) cannot be inverted exactly`);
+    }
+    return op;
+  });
+}
+
+const conv: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return ctx.node.input.map(() => null);
+  if (ctx.needs[1] || ctx.needs[2])
+    ctx.unsupported('gradients with respect to weights that depend on the hooked layers are not supported');
+  const xShape = ctx.shape(ctx.input(0));
+  const wShape = ctx.shape(ctx.input(1));
+  const xs = xShape.slice(2);
+  const ys = ctx.shape(ctx.output()).slice(2);
+  const w = convWindow(ctx, xs, ctx.ints('kernel_shape') ?? wShape.slice(2));
+  const gx = b.op1('ConvTranspose', [g, ctx.input(1)], {
+    kernel_shape: w.kernel,
+    strides: w.strides,
+    dilations: w.dilations,
+    group: ctx.int('group', 1),
+    pads: [...w.begin, ...w.end],
+    output_padding: outputPadding(ctx, w, xs, ys),
+  });
+  return [gx, null, null];
+};
+
+const convTranspose: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return ctx.node.input.map(() => null);
+  if (ctx.needs[1] || ctx.needs[2])
+    ctx.unsupported('gradients with respect to weights that depend on the hooked layers are not supported');
+  const xs = ctx.shape(ctx.input(0)).slice(2);
+  const ys = ctx.shape(ctx.output()).slice(2);
+  const kernel = ctx.ints('kernel_shape') ?? ctx.shape(ctx.input(1)).slice(2);
+  const n = xs.length;
+  const strides = ctx.ints('strides') ?? new Array<number>(n).fill(1);
+  const dilations = ctx.ints('dilations') ?? new Array<number>(n).fill(1);
+  const outPad = ctx.ints('output_padding') ?? new Array<number>(n).fill(0);
+  // Whatever pads the forward used, they are what makes Y from X: recover them from the shapes.
+  const explicit = ctx.ints('pads');
+  const autoPad = ctx.string('auto_pad', 'NOTSET');
+  const begin: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const full =
+      ((xs[i] as number) - 1) * (strides[i] as number) +
+      ((kernel[i] as number) - 1) * (dilations[i] as number) +
+      1 +
+      (outPad[i] as number);
+    const total = full - (ys[i] as number);
+    if (explicit && autoPad === 'NOTSET' && !ctx.ints('output_shape')) {
+      begin.push(explicit[i] as number);
+      end.push(explicit[i + n] as number);
+    } else {
+      const half = Math.floor(total / 2);
+      const first = autoPad === 'SAME_UPPER' ? half : total - half;
+      begin.push(first);
+      end.push(total - first);
+    }
+  }
+  const gx = b.op1('Conv', [g, ctx.input(1)], {
+    kernel_shape: kernel,
+    strides,
+    dilations,
+    group: ctx.int('group', 1),
+    pads: [...begin, ...end],
+  });
+  return [gx, null, null];
+};
+
+const batchNorm: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return ctx.node.input.map(() => null);
+  if (ctx.int('training_mode', 0) !== 0 || ctx.node.output.length > 1)
+    ctx.unsupported('training-mode BatchNormalization is not supported');
+  if (ctx.needs.slice(1).some(Boolean)) ctx.unsupported('its parameters depend on the hooked layers');
+  const [scale, , , variance] = [1, 2, 3, 4].map((i) => ctx.constants.floats(ctx.input(i)));
+  if (!scale || !variance) return ctx.unsupported('its scale and variance are not constants');
+  const eps = ctx.float('epsilon', 1e-5);
+  const factor = Float32Array.from(scale, (s, c) => s / Math.sqrt((variance[c] as number) + eps));
+  const rank = ctx.shape(ctx.input(0)).length;
+  const dims = [1, factor.length, ...new Array<number>(Math.max(0, rank - 2)).fill(1)];
+  return [b.op1('Mul', [g, b.floatConst(factor, dims, 'bn_factor')]), null, null, null, null];
+};
+
+export const convolutionRules: Record<string, VjpRule> = {
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  BatchNormalization: batchNorm,
+};

@@ -1,0 +1,175 @@
+/** Activations and element-wise arithmetic. Masks use the forward output where that keeps Conv+Relu fusable. */
+import type { TensorName } from '../../../../src-shared/api';
+import type { GraphBuilder } from '../graph-builder';
+import type { VjpRule } from './context';
+
+const sameShape = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Sums a broadcast gradient back to an operand's shape (numpy broadcasting rules). */
+export function reduceToShape(b: GraphBuilder, g: TensorName, from: number[], to: number[]): TensorName {
+  if (sameShape(from, to)) return g;
+  const offset = from.length - to.length;
+  const axes: number[] = [];
+  for (let i = 0; i < from.length; i++) {
+    const target = i < offset ? null : to[i - offset];
+    if (target === null || (target === 1 && from[i] !== 1)) axes.push(i);
+  }
+  const reduced = axes.length > 0 ? b.reduceSum(g, axes, true) : g;
+  return b.reshape(reduced, to);
+}
+
+const passThrough: VjpRule = (_ctx, [g]) => [g ?? null];
+
+const relu: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const positive = b.op1('Greater', [ctx.output(), b.scalar(0)]);
+  return [b.where(positive, g, b.scalar(0))];
+};
+
+const leakyRelu: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const alpha = ctx.float('alpha', 0.01);
+  const positive = b.op1('Greater', [ctx.input(0), b.scalar(0)]);
+  return [b.where(positive, g, b.op1('Mul', [g, b.scalar(alpha)]))];
+};
+
+const prelu: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  if (ctx.needs[1]) ctx.unsupported('the gradient with respect to the slope is not computed');
+  const x = ctx.input(0);
+  const positive = b.op1('Greater', [x, b.scalar(0)]);
+  const scaled = b.op1('Mul', [g, ctx.input(1)]);
+  return [b.where(positive, g, reduceToShape(b, scaled, ctx.shape(ctx.output()), ctx.shape(x))), null];
+};
+
+const sigmoid: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const y = ctx.output();
+  const oneMinus = b.op1('Sub', [b.scalar(1), y]);
+  return [b.op1('Mul', [g, b.op1('Mul', [y, oneMinus])])];
+};
+
+const tanh: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const y = ctx.output();
+  return [b.op1('Mul', [g, b.op1('Sub', [b.scalar(1), b.op1('Mul', [y, y])])])];
+};
+
+/** Gradient passes strictly inside (min, max), as PyTorch's hardtanh/ReLU6 backward does. */
+const clip: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null, null];
+  if (ctx.needs[1] || ctx.needs[2]) ctx.unsupported('min/max that depend on the hooked layers are not supported');
+  const x = ctx.input(0);
+  const bound = (attr: string, index: number): number | null => {
+    const a = ctx.node.attribute.find((at) => at.name === attr);
+    if (a) return a.f;
+    const name = ctx.node.input[index];
+    if (!name) return null;
+    const v = ctx.constants.scalar(name);
+    if (v === null) ctx.unsupported(`its ${attr} "${name}" is not a constant`);
+    return v;
+  };
+  const lo = bound('min', 1);
+  const hi = bound('max', 2);
+  let mask: TensorName | null = null;
+  if (lo !== null) mask = b.op1('Greater', [x, b.scalar(lo)]);
+  if (hi !== null) {
+    const below = b.op1('Less', [x, b.scalar(hi)]);
+    mask = mask ? b.op1('And', [mask, below]) : below;
+  }
+  return [mask ? b.where(mask, g, b.scalar(0)) : g, null, null];
+};
+
+const hardSigmoid: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const alpha = ctx.float('alpha', 0.2);
+  const beta = ctx.float('beta', 0.5);
+  const t = b.op1('Add', [b.op1('Mul', [ctx.input(0), b.scalar(alpha)]), b.scalar(beta)]);
+  const inside = b.op1('And', [b.op1('Greater', [t, b.scalar(0)]), b.op1('Less', [t, b.scalar(1)])]);
+  return [b.where(inside, b.op1('Mul', [g, b.scalar(alpha)]), b.scalar(0))];
+};
+
+/** y = x·hardsigmoid(x): 0 below −3, 1 above 3, x/3 + 1/2 between (PyTorch's convention at the knots). */
+const hardSwish: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const x = ctx.input(0);
+  const slope = b.op1('Add', [b.op1('Div', [x, b.scalar(3)]), b.scalar(0.5)]);
+  const middle = b.where(b.op1('Greater', [x, b.scalar(3)]), g, b.op1('Mul', [g, slope]));
+  return [b.where(b.op1('Less', [x, b.scalar(-3)]), b.scalar(0), middle)];
+};
+
+const add: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  const out = ctx.shape(ctx.output());
+  return [0, 1].map((i) => (ctx.needs[i] ? reduceToShape(b, g, out, ctx.shape(ctx.input(i))) : null));
+};
+
+const sub: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  const out = ctx.shape(ctx.output());
+  return [
+    ctx.needs[0] ? reduceToShape(b, g, out, ctx.shape(ctx.input(0))) : null,
+    ctx.needs[1] ? reduceToShape(b, b.op1('Neg', [g]), out, ctx.shape(ctx.input(1))) : null,
+  ];
+};
+
+const mul: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  const out = ctx.shape(ctx.output());
+  const [a, c] = [ctx.input(0), ctx.input(1)];
+  return [
+    ctx.needs[0] ? reduceToShape(b, b.op1('Mul', [g, c]), out, ctx.shape(a)) : null,
+    ctx.needs[1] ? reduceToShape(b, b.op1('Mul', [g, a]), out, ctx.shape(c)) : null,
+  ];
+};
+
+const div: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  const out = ctx.shape(ctx.output());
+  const [a, c] = [ctx.input(0), ctx.input(1)];
+  const ga = ctx.needs[0] ? reduceToShape(b, b.op1('Div', [g, c]), out, ctx.shape(a)) : null;
+  // d(a/c)/dc = −(a/c)/c = −y/c
+  const gc = ctx.needs[1]
+    ? reduceToShape(b, b.op1('Neg', [b.op1('Div', [b.op1('Mul', [g, ctx.output()]), c])]), out, ctx.shape(c))
+    : null;
+  return [ga, gc];
+};
+
+const sum: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  const out = ctx.shape(ctx.output());
+  return ctx.node.input.map((name, i) => (g && ctx.needs[i] ? reduceToShape(b, g, out, ctx.shape(name)) : null));
+};
+
+const neg: VjpRule = (ctx, [g]) => [g ? ctx.b.op1('Neg', [g]) : null];
+
+export const elementwiseRules: Record<string, VjpRule> = {
+  Identity: passThrough,
+  Dropout: passThrough,
+  Relu: relu,
+  LeakyRelu: leakyRelu,
+  PRelu: prelu,
+  Sigmoid: sigmoid,
+  Tanh: tanh,
+  Clip: clip,
+  HardSigmoid: hardSigmoid,
+  HardSwish: hardSwish,
+  Add: add,
+  Sub: sub,
+  Mul: mul,
+  Div: div,
+  Sum: sum,
+  Neg: neg,
+};

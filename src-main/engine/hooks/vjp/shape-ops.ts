@@ -1,0 +1,107 @@
+/** Ops that move values without changing them: their gradients move the gradient back. */
+import type { TensorName } from '../../../../src-shared/api';
+import { axis, type VjpRule } from './context';
+
+/** Flatten, Reshape, Squeeze, Unsqueeze: same values, other shape. */
+const reshapeBack: VjpRule = (ctx, [g]) => [
+  g ? ctx.b.reshape(g, ctx.shape(ctx.input(0))) : null,
+  ...ctx.node.input.slice(1).map(() => null),
+];
+
+const transpose: VjpRule = (ctx, [g]) => {
+  if (!g) return [null];
+  const rank = ctx.shape(ctx.input(0)).length;
+  const perm = ctx.ints('perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  const inverse = new Array<number>(rank);
+  perm.forEach((p, i) => (inverse[p] = i));
+  return [ctx.b.op1('Transpose', [g], { perm: inverse })];
+};
+
+const concat: VjpRule = (ctx, [g]) => {
+  if (!g) return ctx.node.input.map(() => null);
+  const rank = ctx.shape(ctx.output()).length;
+  const ax = axis(ctx.int('axis', 0), rank);
+  let offset = 0;
+  return ctx.node.input.map((name, i) => {
+    const size = ctx.shape(name)[ax] as number;
+    const start = offset;
+    offset += size;
+    return ctx.needs[i] ? ctx.b.slice(g, [start], [start + size], [ax]) : null;
+  });
+};
+
+const split: VjpRule = (ctx, grads) => {
+  const { b } = ctx;
+  if (grads.every((g) => !g)) return ctx.node.input.map(() => null);
+  const rank = ctx.shape(ctx.input(0)).length;
+  const ax = axis(ctx.int('axis', 0), rank);
+  const parts = ctx.node.output.map((name, i) => grads[i] ?? b.expand(b.scalar(0), ctx.shape(name)));
+  return [b.op1('Concat', parts, { axis: ax }), ...ctx.node.input.slice(1).map(() => null)];
+};
+
+const slice: VjpRule = (ctx, [g]) => {
+  if (!g) return ctx.node.input.map(() => null);
+  const xShape = ctx.shape(ctx.input(0));
+  const rank = xShape.length;
+  const starts = ctx.intsFromAttrOrInput('starts', 1);
+  const ends = ctx.intsFromAttrOrInput('ends', 2);
+  if (!starts || !ends) return ctx.unsupported('its starts/ends are missing');
+  const axes = ctx.intsFromAttrOrInput('axes', 3) ?? starts.map((_, i) => i);
+  const steps = ctx.node.input[4] ? ctx.intsFromAttrOrInput('steps', 4) : null;
+  if (steps?.some((s) => s !== 1)) ctx.unsupported('strided or reversed slices are not supported yet');
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a0, i) => {
+    const a = axis(a0, rank);
+    const dim = xShape[a] as number;
+    const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
+    const s = clamp(starts[i] as number);
+    const e = Math.max(s, clamp(ends[i] as number));
+    pads[a] = s;
+    pads[a + rank] = dim - e;
+  });
+  return [ctx.b.pad(g, pads, 0), ...ctx.node.input.slice(1).map(() => null)];
+};
+
+const pad: VjpRule = (ctx, [g]) => {
+  if (!g) return ctx.node.input.map(() => null);
+  const mode = ctx.string('mode', 'constant');
+  if (mode !== 'constant') ctx.unsupported(`"${mode}" padding is not supported yet (only constant)`);
+  const xShape = ctx.shape(ctx.input(0));
+  const rank = xShape.length;
+  const raw = ctx.intsFromAttrOrInput('pads', 1);
+  if (!raw) return ctx.unsupported('its pads are missing');
+  const axes = ctx.node.input[3] ? (ctx.constants.ints(ctx.node.input[3]) ?? ctx.unsupported('its axes are not constant')) : null;
+  const begin = new Array<number>(rank).fill(0);
+  const end = new Array<number>(rank).fill(0);
+  const list = axes ? axes.map((a) => axis(a, rank)) : Array.from({ length: rank }, (_, i) => i);
+  list.forEach((a, i) => {
+    begin[a] = raw[i] as number;
+    end[a] = raw[i + list.length] as number;
+  });
+  if ([...begin, ...end].some((p) => p < 0)) ctx.unsupported('negative (cropping) pads are not supported yet');
+  const starts = begin;
+  const ends = xShape.map((d, i) => (begin[i] as number) + d);
+  return [
+    ctx.b.slice(
+      g,
+      starts,
+      ends,
+      xShape.map((_, i) => i),
+    ),
+    ...ctx.node.input.slice(1).map(() => null),
+  ];
+};
+
+export const shapeRules: Record<string, VjpRule> = {
+  Flatten: reshapeBack,
+  Reshape: reshapeBack,
+  Squeeze: reshapeBack,
+  Unsqueeze: reshapeBack,
+  Transpose: transpose,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Pad: pad,
+};
+
+export type { TensorName };

@@ -1,0 +1,49 @@
+/** Reading initializer values (for weight statistics and the hook engine's constants). */
+import type { TensorProto } from 'onnx-buf';
+
+const FLOAT = 1;
+const FLOAT16 = 10;
+const DOUBLE = 11;
+
+export function elementCount(t: TensorProto): number {
+  return t.dims.reduce((n, d) => n * Number(d), 1);
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/** Float values of a floating-point initializer stored inline, or null for other types / external data. */
+export function floatValues(t: TensorProto): Float32Array | null {
+  const n = elementCount(t);
+  const raw = t.rawData;
+  if (t.dataType === FLOAT) {
+    if (raw.byteLength >= n * 4) {
+      const copy = raw.slice(0, n * 4);
+      return new Float32Array(copy.buffer, 0, n);
+    }
+    return t.floatData.length === n ? Float32Array.from(t.floatData) : null;
+  }
+  if (t.dataType === DOUBLE) {
+    if (raw.byteLength >= n * 8) return Float32Array.from(new Float64Array(raw.slice(0, n * 8).buffer));
+    return t.doubleData.length === n ? Float32Array.from(t.doubleData) : null;
+  }
+  if (t.dataType === FLOAT16) {
+    const out = new Float32Array(n);
+    if (raw.byteLength >= n * 2) {
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      return out;
+    }
+    if (t.int32Data.length === n) {
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(t.int32Data[i] as number);
+      return out;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,429 @@
+/**
+ * Every gradient rule against central finite differences of onnxruntime's forward pass, on random inputs
+ * and a spread of attributes (strides, pads, dilations, groups, ceil_mode, broadcasting, opsets).
+ */
+import { describe, expect, it } from 'vitest';
+import { floatAttr, floatTensor, int64Tensor, intAttr, intsAttr, node, opModel, stringAttr } from '../../../helpers/onnx-builder';
+import { gradCheck, randomArray, rng } from '../../../helpers/gradcheck';
+
+const r = rng(42);
+const weights = (name: string, dims: number[], scale = 0.5) =>
+  floatTensor(
+    name,
+    dims,
+    Array.from(
+      randomArray(
+        dims.reduce((a, b) => a * b, 1),
+        r,
+        scale,
+      ),
+    ),
+  );
+
+interface Case {
+  name: string;
+  model: Uint8Array;
+  shape: number[];
+  /** Linear ops are exact for any step: a large one keeps rounding out of the comparison. */
+  linear?: boolean;
+  scale?: number;
+  /** Piecewise-linear ops (max pooling): inputs spaced apart so that no finite-difference step flips an argmax. */
+  distinct?: boolean;
+}
+
+const conv = (name: string, shape: number[], w: number[], attrs: Parameters<typeof node>[4], opset = 13): Case => ({
+  name,
+  shape,
+  linear: true,
+  model: opModel([node('Conv', ['x', 'W', 'B'], ['y'], 'conv', attrs)], shape, {
+    initializers: [weights('W', w), weights('B', [w[0] as number])],
+    opset,
+  }),
+});
+
+const unary = (op: string, attrs: Parameters<typeof node>[4] = [], opset = 13, scale = 1): Case => ({
+  name: `${op} ${JSON.stringify(attrs?.map((a) => a.name))}`,
+  shape: [2, 3, 4, 5],
+  scale,
+  model: opModel([node(op, ['x'], ['y'], op, attrs)], [2, 3, 4, 5], { opset }),
+});
+
+const cases: Case[] = [
+  unary('Relu'),
+  unary('LeakyRelu', [floatAttr('alpha', 0.1)]),
+  unary('Sigmoid'),
+  unary('Tanh'),
+  unary('HardSigmoid', [floatAttr('alpha', 0.3), floatAttr('beta', 0.4)]),
+  unary('HardSwish', [], 14, 4),
+  unary('Identity'),
+  {
+    name: 'PRelu with per-channel slope',
+    shape: [2, 3, 4, 5],
+    model: opModel([node('PRelu', ['x', 'slope'], ['y'])], [2, 3, 4, 5], { initializers: [weights('slope', [3, 1, 1])] }),
+  },
+  {
+    name: 'Clip (ReLU6 as exported, opset 13 inputs)',
+    shape: [2, 3, 4, 5],
+    scale: 8,
+    model: opModel([node('Clip', ['x', 'lo', 'hi'], ['y'])], [2, 3, 4, 5], {
+      initializers: [floatTensor('lo', [], [0]), floatTensor('hi', [], [6])],
+    }),
+  },
+  {
+    name: 'Clip with attributes (opset 9)',
+    shape: [2, 3, 4],
+    scale: 2,
+    model: opModel([node('Clip', ['x'], ['y'], 'clip', [floatAttr('min', -0.5), floatAttr('max', 0.7)])], [2, 3, 4], {
+      opset: 9,
+    }),
+  },
+  {
+    name: 'Add/Mul/Sub/Div with broadcasting both ways',
+    shape: [2, 3, 4, 5],
+    model: opModel(
+      [
+        node('Mul', ['x', 'c'], ['m']),
+        node('Add', ['m', 'x'], ['a']),
+        node('ReduceMean', ['x'], ['xm'], 'rm', [intsAttr('axes', [0, 2]), intAttr('keepdims', 1)]),
+        node('Sub', ['a', 'xm'], ['s']),
+        node('Mul', ['x', 'x'], ['sq']),
+        node('Add', ['sq', 'one'], ['den']),
+        node('Div', ['s', 'den'], ['y']),
+      ],
+      [2, 3, 4, 5],
+      { initializers: [weights('c', [3, 1, 1]), floatTensor('one', [], [1])] },
+    ),
+  },
+  {
+    name: 'squeeze-excite style broadcasting Mul (SiLU + channel gate)',
+    shape: [1, 4, 5, 5],
+    model: opModel(
+      [
+        node('Sigmoid', ['x'], ['sx']),
+        node('Mul', ['x', 'sx'], ['silu']),
+        node('GlobalAveragePool', ['silu'], ['pooled']),
+        node('Sigmoid', ['pooled'], ['gate']),
+        node('Mul', ['silu', 'gate'], ['y']),
+      ],
+      [1, 4, 5, 5],
+    ),
+  },
+  conv('Conv 3×3 pad 1', [2, 3, 7, 7], [4, 3, 3, 3], [intsAttr('pads', [1, 1, 1, 1])]),
+  conv(
+    'Conv stride 2 asymmetric pads',
+    [1, 3, 8, 9],
+    [4, 3, 3, 3],
+    [intsAttr('strides', [2, 2]), intsAttr('pads', [0, 1, 1, 0])],
+  ),
+  conv(
+    'Conv 7×7 stride 2 pad 3 (ResNet stem)',
+    [1, 3, 15, 15],
+    [4, 3, 7, 7],
+    [intsAttr('strides', [2, 2]), intsAttr('pads', [3, 3, 3, 3])],
+  ),
+  conv('Conv dilation 2', [1, 2, 9, 9], [3, 2, 3, 3], [intsAttr('dilations', [2, 2]), intsAttr('pads', [2, 2, 2, 2])]),
+  conv('Conv groups 2', [1, 4, 6, 6], [6, 2, 3, 3], [intAttr('group', 2), intsAttr('pads', [1, 1, 1, 1])]),
+  conv(
+    'Conv depthwise stride 2',
+    [1, 4, 7, 7],
+    [4, 1, 3, 3],
+    [intAttr('group', 4), intsAttr('strides', [2, 2]), intsAttr('pads', [1, 1, 1, 1])],
+  ),
+  conv(
+    'Conv SAME_UPPER stride 2',
+    [1, 2, 7, 6],
+    [3, 2, 3, 3],
+    [stringAttr('auto_pad', 'SAME_UPPER'), intsAttr('strides', [2, 2])],
+  ),
+  conv('Conv 1×1 stride 2 (downsample), opset 11', [1, 3, 7, 7], [5, 3, 1, 1], [intsAttr('strides', [2, 2])], 11),
+  conv('Conv1d', [2, 3, 11], [4, 3, 3], [intsAttr('strides', [2]), intsAttr('pads', [1, 1])]),
+  {
+    name: 'ConvTranspose stride 2 output_padding',
+    shape: [1, 3, 4, 5],
+    linear: true,
+    model: opModel(
+      [
+        node('ConvTranspose', ['x', 'W'], ['y'], 'ct', [
+          intsAttr('strides', [2, 2]),
+          intsAttr('pads', [1, 1, 1, 1]),
+          intsAttr('output_padding', [1, 0]),
+        ]),
+      ],
+      [1, 3, 4, 5],
+      { initializers: [weights('W', [3, 2, 3, 3])] },
+    ),
+  },
+  {
+    name: 'BatchNormalization (inference)',
+    shape: [2, 3, 4, 4],
+    linear: true,
+    model: opModel(
+      [node('BatchNormalization', ['x', 's', 'b', 'm', 'v'], ['y'], 'bn', [floatAttr('epsilon', 1e-3)])],
+      [2, 3, 4, 4],
+      {
+        initializers: [weights('s', [3]), weights('b', [3]), weights('m', [3]), floatTensor('v', [3], [0.5, 1.5, 2])],
+      },
+    ),
+  },
+  {
+    name: 'MaxPool 3×3 stride 2 pad 1 (ResNet)',
+    shape: [1, 2, 9, 9],
+    distinct: true,
+
+    model: opModel(
+      [
+        node('MaxPool', ['x'], ['y'], 'mp', [
+          intsAttr('kernel_shape', [3, 3]),
+          intsAttr('strides', [2, 2]),
+          intsAttr('pads', [1, 1, 1, 1]),
+        ]),
+      ],
+      [1, 2, 9, 9],
+    ),
+  },
+  {
+    name: 'MaxPool 2×2 ceil_mode on odd size',
+    shape: [1, 2, 7, 5],
+    distinct: true,
+
+    model: opModel(
+      [
+        node('MaxPool', ['x'], ['y'], 'mp', [
+          intsAttr('kernel_shape', [2, 2]),
+          intsAttr('strides', [2, 2]),
+          intAttr('ceil_mode', 1),
+        ]),
+      ],
+      [1, 2, 7, 5],
+    ),
+  },
+  {
+    name: 'MaxPool dilation 2, opset 11',
+    shape: [1, 1, 9, 9],
+    distinct: true,
+
+    model: opModel(
+      [node('MaxPool', ['x'], ['y'], 'mp', [intsAttr('kernel_shape', [2, 2]), intsAttr('dilations', [2, 2])])],
+      [1, 1, 9, 9],
+      { opset: 11 },
+    ),
+  },
+  {
+    name: 'AveragePool 3×3 stride 2 pad 1 excluding pads',
+    shape: [1, 2, 7, 7],
+    linear: true,
+    model: opModel(
+      [
+        node('AveragePool', ['x'], ['y'], 'ap', [
+          intsAttr('kernel_shape', [3, 3]),
+          intsAttr('strides', [2, 2]),
+          intsAttr('pads', [1, 1, 1, 1]),
+        ]),
+      ],
+      [1, 2, 7, 7],
+    ),
+  },
+  {
+    name: 'AveragePool counting pads, ceil_mode',
+    shape: [1, 2, 6, 7],
+    linear: true,
+    model: opModel(
+      [
+        node('AveragePool', ['x'], ['y'], 'ap', [
+          intsAttr('kernel_shape', [3, 3]),
+          intsAttr('strides', [2, 2]),
+          intsAttr('pads', [1, 1, 1, 1]),
+          intAttr('count_include_pad', 1),
+          intAttr('ceil_mode', 1),
+        ]),
+      ],
+      [1, 2, 6, 7],
+    ),
+  },
+  {
+    name: 'GlobalAveragePool',
+    shape: [2, 3, 4, 5],
+    linear: true,
+    model: opModel([node('GlobalAveragePool', ['x'], ['y'])], [2, 3, 4, 5]),
+  },
+  {
+    name: 'GlobalMaxPool',
+    shape: [2, 3, 4, 5],
+    distinct: true,
+    model: opModel([node('GlobalMaxPool', ['x'], ['y'])], [2, 3, 4, 5]),
+  },
+  {
+    name: 'Flatten → Gemm (transB) like a classifier head',
+    shape: [2, 6, 1, 1],
+    linear: true,
+    model: opModel(
+      [
+        node('Flatten', ['x'], ['f']),
+        node('Gemm', ['f', 'W', 'B'], ['y'], 'fc', [intAttr('transB', 1), floatAttr('alpha', 0.7), floatAttr('beta', 0.3)]),
+      ],
+      [2, 6, 1, 1],
+      {
+        initializers: [weights('W', [4, 6]), weights('B', [4])],
+      },
+    ),
+  },
+  {
+    name: 'Gemm with transA, activation as B',
+    shape: [3, 4],
+    linear: true,
+    model: opModel([node('Gemm', ['A', 'x'], ['y'], 'g', [intAttr('transA', 1)])], [3, 4], {
+      initializers: [weights('A', [3, 2])],
+    }),
+  },
+  {
+    name: 'MatMul with batch broadcasting, both operands from x',
+    shape: [2, 3, 4],
+    model: opModel(
+      [
+        node('Transpose', ['x'], ['xt'], 't', [intsAttr('perm', [0, 2, 1])]),
+        node('MatMul', ['x', 'xt'], ['xx']),
+        node('MatMul', ['xx', 'W'], ['y']),
+      ],
+      [2, 3, 4],
+      { initializers: [weights('W', [3, 2])] },
+    ),
+  },
+  {
+    name: 'Reshape, Squeeze/Unsqueeze (opset 13 inputs), Transpose',
+    shape: [2, 3, 4],
+    linear: true,
+    model: opModel(
+      [
+        node('Reshape', ['x', 'shape'], ['r']),
+        node('Unsqueeze', ['r', 'ax'], ['u']),
+        node('Transpose', ['u'], ['t'], 't', [intsAttr('perm', [1, 0, 2])]),
+        node('Squeeze', ['t', 'ax1'], ['y']),
+      ],
+      [2, 3, 4],
+      { initializers: [int64Tensor('shape', [6, 4]), int64Tensor('ax', [0]), int64Tensor('ax1', [1])] },
+    ),
+  },
+  {
+    name: 'Unsqueeze/Squeeze with attributes (opset 11)',
+    shape: [2, 3],
+    linear: true,
+    model: opModel(
+      [
+        node('Unsqueeze', ['x'], ['u'], 'u', [intsAttr('axes', [1])]),
+        node('Squeeze', ['u'], ['y'], 's', [intsAttr('axes', [1])]),
+      ],
+      [2, 3],
+      { opset: 11 },
+    ),
+  },
+  {
+    name: 'Concat and Split (opset 13 split input) with an unused output',
+    shape: [1, 4, 3, 3],
+    distinct: true,
+
+    model: opModel(
+      [
+        node('Relu', ['x'], ['rx']),
+        node('Concat', ['x', 'rx', 'x'], ['c'], 'cat', [intAttr('axis', 1)]),
+        node('Split', ['c', 'sizes'], ['s0', 's1', 's2'], 'split', [intAttr('axis', 1)]),
+        node('Add', ['s0', 's2'], ['y']),
+      ],
+      [1, 4, 3, 3],
+      { initializers: [int64Tensor('sizes', [5, 2, 5])] },
+    ),
+  },
+  {
+    name: 'Split with split attribute (opset 11)',
+    shape: [2, 6],
+    linear: true,
+    model: opModel(
+      [
+        node('Split', ['x'], ['a', 'b'], 'split', [intAttr('axis', 1), intsAttr('split', [2, 4])]),
+        node('Concat', ['b', 'a'], ['y'], 'cat', [intAttr('axis', 1)]),
+      ],
+      [2, 6],
+      {
+        opset: 11,
+      },
+    ),
+  },
+  {
+    name: 'Slice with negative starts and clamped ends',
+    shape: [2, 5, 6],
+    linear: true,
+    model: opModel([node('Slice', ['x', 'st', 'en', 'ax'], ['y'])], [2, 5, 6], {
+      initializers: [int64Tensor('st', [1, -4]), int64Tensor('en', [100, -1]), int64Tensor('ax', [1, 2])],
+    }),
+  },
+  {
+    name: 'Pad constant (opset 13 inputs)',
+    shape: [1, 2, 3, 4],
+    linear: true,
+    model: opModel([node('Pad', ['x', 'pads', 'v'], ['y'], 'pad', [stringAttr('mode', 'constant')])], [1, 2, 3, 4], {
+      initializers: [int64Tensor('pads', [0, 0, 1, 2, 0, 1, 0, 3]), floatTensor('v', [], [0.5])],
+    }),
+  },
+  {
+    name: 'ReduceMean keepdims 0 (opset 18 axes input)',
+    shape: [2, 3, 4],
+    linear: true,
+    model: opModel([node('ReduceMean', ['x', 'axes'], ['y'], 'rm', [intAttr('keepdims', 0)])], [2, 3, 4], {
+      opset: 18,
+      initializers: [int64Tensor('axes', [1, 2])],
+    }),
+  },
+  {
+    name: 'Softmax (opset 13, last axis)',
+    shape: [2, 3, 5],
+    model: opModel([node('Softmax', ['x'], ['s'], 'sm', [intAttr('axis', -1)]), node('Identity', ['s'], ['y'])], [2, 3, 5]),
+  },
+  {
+    name: 'Softmax (opset 11 coerces to 2-D from axis 1)',
+    shape: [2, 3, 2, 2],
+    model: opModel([node('Softmax', ['x'], ['s'], 'sm', [intAttr('axis', 1)]), node('Identity', ['s'], ['y'])], [2, 3, 2, 2], {
+      opset: 11,
+    }),
+  },
+  {
+    name: 'LogSoftmax',
+    shape: [3, 4],
+    model: opModel([node('LogSoftmax', ['x'], ['s'], 'lsm', [intAttr('axis', 1)]), node('Identity', ['s'], ['y'])], [3, 4]),
+  },
+  {
+    name: 'Dropout (inference) and fan-out summing',
+    shape: [2, 4],
+    model: opModel([node('Dropout', ['x'], ['d']), node('Tanh', ['d'], ['t']), node('Mul', ['t', 'x'], ['y'])], [2, 4]),
+  },
+];
+
+describe('gradient rules match finite differences', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      for (const seed of [1, 2]) {
+        const result = await gradCheck(c.model, c.shape, {
+          seed,
+          epsilon: c.linear ? 0.5 : c.distinct ? 5e-3 : 2e-3,
+          inputScale: c.scale ?? 1,
+          distinct: c.distinct ?? false,
+        });
+        expect(result.maxRelativeError, `seed ${seed}: analytic ${result.analytic} vs numeric ${result.numeric}`).toBeLessThan(
+          c.linear ? 1e-4 : c.distinct ? 1e-3 : 5e-3,
+        );
+      }
+    });
+  }
+});
+
+describe('gradient errors name the node and op', () => {
+  it('refuses an op it has no rule for, pointing to the gradient-free methods', async () => {
+    const model = opModel([node('Relu', ['x'], ['r'], '/block/relu/Relu'), node('Erf', ['r'], ['y'], '/block/erf/Erf')], [1, 4]);
+    await expect(gradCheck(model, [1, 4])).rejects.toThrow(/node "\/block\/erf\/Erf" \(Erf\).*gradient-free methods/);
+  });
+
+  it('refuses strided slices rather than computing a wrong gradient', async () => {
+    const model = opModel([node('Slice', ['x', 'st', 'en', 'ax', 'steps'], ['y'], 'strided')], [1, 8], {
+      initializers: [int64Tensor('st', [0]), int64Tensor('en', [8]), int64Tensor('ax', [1]), int64Tensor('steps', [2])],
+    });
+    await expect(gradCheck(model, [1, 8])).rejects.toThrow(/node "strided" \(Slice\): strided/);
+  });
+});

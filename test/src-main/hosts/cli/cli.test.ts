@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../../src-main/hosts/cli/main';
+import { writeNpy } from '../../../../src-main/engine/npy';
+import { channelMeanClassifier } from '../../../helpers/onnx-builder';
+import { solidPng } from '../../../helpers/images';
+
+let dir: string;
+let model: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'layerlens-cli-'));
+  model = path.join(dir, 'means.onnx');
+  await writeFile(model, channelMeanClassifier(8));
+  await writeFile(path.join(dir, 'red.png'), await solidPng(8, 8, [255, 0, 0]));
+  await writeFile(path.join(dir, 'junk.png'), 'junk');
+  const t = new Float32Array(192).fill(0);
+  t.fill(3, 128, 192);
+  await writeFile(path.join(dir, 'blue.npy'), writeNpy(t, [1, 3, 8, 8]));
+});
+
+async function run(args: string[]): Promise<{ status: number; out: string[] }> {
+  const out: string[] = [];
+  const status = await runCli(args, (text) => out.push(text));
+  return { status, out };
+}
+
+describe('layerlens predict', () => {
+  it('prints the documented JSON shape', async () => {
+    const { status, out } = await run(['predict', model, path.join(dir, 'red.png'), '--json']);
+    expect(status).toBe(0);
+    const json = JSON.parse(out.join('\n')) as { top: { class: number; label: string; prob: number }[] };
+    expect(json.top).toHaveLength(3);
+    for (const row of json.top) expect(Object.keys(row).sort()).toEqual(['class', 'label', 'prob']);
+    expect(json.top[0]).toMatchObject({ class: 0, label: 'red' });
+    expect(json.top.reduce((s, r) => s + r.prob, 0)).toBeCloseTo(1, 6);
+  });
+
+  it('feeds a .npy tensor as is', async () => {
+    const { status, out } = await run(['predict', model, path.join(dir, 'blue.npy'), '--json', '--top', '1']);
+    expect(status).toBe(0);
+    expect(JSON.parse(out.join('\n')).top).toEqual([
+      { class: 2, label: 'blue', prob: expect.closeTo(Math.exp(3) / (Math.exp(3) + 2), 6) },
+    ]);
+  });
+
+  it('exits 1 with one line for unusable input, 2 for bad usage', async () => {
+    expect((await run(['predict', model, path.join(dir, 'junk.png')])).status).toBe(1);
+    expect((await run(['predict', model])).status).toBe(2);
+    expect((await run(['predict', model, path.join(dir, 'red.png'), '--top', 'zero'])).status).toBe(2);
+    expect((await run(['predict', model, path.join(dir, 'red.png'), '--bogus'])).status).toBe(2);
+    expect((await run(['frobnicate'])).status).toBe(2);
+  });
+
+  it('documents its commands and JSON in --help', async () => {
+    const main = await run(['--help']);
+    expect(main.out.join('\n')).toMatch(/predict MODEL INPUT/);
+    const predict = await run(['help', 'predict']);
+    expect(predict.out.join('\n')).toContain('{"top": [{"class": k, "label": "…", "prob": p}, …]');
+  });
+});
+
+describe('the installed bin', () => {
+  const built = existsSync('out/main/cli.js');
+  it.skipIf(!built)('runs as `layerlens --help` from the built bundle', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/layerlens.js', '--help']);
+    expect(stdout).toMatch(/^layerlens — /);
+  });
+});
