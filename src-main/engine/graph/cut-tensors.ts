@@ -6,9 +6,22 @@
 import type { TensorName } from '../../../src-shared/api';
 import type { GraphIndex } from './graph-index';
 
+/**
+ * Tensors computed from constants alone (Constant nodes, or the Identity nodes PyTorch's exporter uses to
+ * share one bias between layers): they carry no data from the input, so they never break a cut.
+ */
+export function constantTensors(index: GraphIndex): Set<TensorName> {
+  const constant = new Set<TensorName>(index.initializers);
+  for (const node of index.nodes) {
+    if (node.input.every((i) => i === '' || constant.has(i as TensorName))) for (const o of node.output) if (o) constant.add(o as TensorName);
+  }
+  return constant;
+}
+
 /** Cut tensors in topological order, each with the index of the node that produces it. */
 export function cutTensors(index: GraphIndex): { tensor: TensorName; node: number }[] {
   const graphOutputs = new Set(index.outputs);
+  const constant = constantTensors(index);
   const remaining = new Map<TensorName, number>();
   const uses = (name: TensorName): number => (index.consumers.get(name)?.length ?? 0) + (graphOutputs.has(name) ? 1 : 0);
   for (const input of index.inputs) {
@@ -26,7 +39,7 @@ export function cutTensors(index: GraphIndex): { tensor: TensorName; node: numbe
     }
     for (const output of node.output) {
       const name = output as TensorName;
-      if (!name) continue;
+      if (!name || constant.has(name)) continue;
       const n = uses(name);
       if (n > 0) remaining.set(name, n);
     }

@@ -19,17 +19,29 @@ export interface ModuleTree {
 /** Share of nodes that must carry scopes before the names are trusted over structure. */
 const SCOPED_SHARE = 0.5;
 
+/** Element-wise activations that finish a block rather than start a layer of their own. */
+const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'Elu', 'Selu', 'Softplus', 'Mish', 'Gelu']);
+
 function structuralPaths(index: GraphIndex): ModulePath[] {
   const paths: ModulePath[] = new Array(index.nodes.length);
   let start = 0;
   let block = 0;
+  let previousBlock: { name: ModulePath; size: number } | null = null;
   const close = (end: number): void => {
-    // One node between two cuts is a layer in its own right; several make a block.
+    // One node between two cuts is a layer in its own right; several make a block. An activation right after
+    // a block (the ReLU after a residual Add) belongs to that block.
     const single = end - start === 0;
     const node = index.nodes[start];
-    const name = single && node ? sanitize(node.name || `${node.opType}_${start}`) : `block${block}`;
-    for (let i = start; i <= end; i++) paths[i] = name as ModulePath;
-    block += 1;
+    let name: ModulePath;
+    if (single && node && previousBlock && previousBlock.size > 1 && ACTIVATIONS.has(node.opType)) {
+      name = previousBlock.name;
+      previousBlock.size += 1;
+    } else {
+      name = (single && node ? sanitize(node.name || `${node.opType}_${start}`) : `block${block}`) as ModulePath;
+      previousBlock = { name, size: end - start + 1 };
+      block += 1;
+    }
+    for (let i = start; i <= end; i++) paths[i] = name;
     start = end + 1;
   };
   for (const cut of cutTensors(index)) if (cut.node >= start) close(cut.node);

@@ -17,7 +17,11 @@ interface Candidate {
   tensor: TensorName;
   node: number;
   leaf: boolean;
+  /** Op type of the producing node. */
+  op: string;
 }
+
+const POOLS = new Set(['MaxPool', 'AveragePool', 'LpPool']);
 
 /** "HxW" of a feature map with more than one spatial position, else null. */
 function resolutionKey(shape: Dim[] | null, channelsLast: boolean): string | null {
@@ -58,19 +62,10 @@ function scopedCandidates(
         (a, b) => (index.producer.get(a.output as TensorName) as number) - (index.producer.get(b.output as TensorName) as number),
       );
 
-  let level = byOutputOrder(modules.get('' as ModulePath)?.children ?? []);
-  // Descend into containers that hold several resolutions (torchvision's `features`), a bounded number of times.
-  for (let depth = 0; depth < 8; depth++) {
-    let changed = false;
-    level = level.flatMap((m) => {
-      if (m.children.length > 0 && resolutionsInside(m).size > 1) {
-        changed = true;
-        return byOutputOrder(m.children);
-      }
-      return [m];
-    });
-    if (!changed) break;
-  }
+  const level0 = byOutputOrder(modules.get('' as ModulePath)?.children ?? []);
+  // A top-level container that holds several resolutions (torchvision's `features`, timm's `stages`) is a
+  // sequence of blocks: its children are the candidates. Blocks that downsample inside are not opened.
+  const level = level0.flatMap((m) => (m.children.length > 1 && resolutionsInside(m).size > 1 ? byOutputOrder(m.children) : [m]));
   return level
     .filter((m) => cuts.has(m.output as TensorName))
     .map((m) => ({
@@ -78,6 +73,7 @@ function scopedCandidates(
       tensor: m.output as TensorName,
       node: cuts.get(m.output as TensorName) as number,
       leaf: m.children.length === 0,
+      op: index.nodes[cuts.get(m.output as TensorName) as number]?.opType ?? '',
     }));
 }
 
@@ -90,20 +86,23 @@ export function detectStages(index: GraphIndex, tree: ModuleTree, shapeOf: Shape
       ? scopedCandidates(index, tree, cuts, key)
       : cutList.map((c) => {
           const module = tree.nodeModule[c.node] as ModulePath;
-          return { module, tensor: c.tensor, node: c.node, leaf: (tree.modules.get(module)?.nodeCount ?? 1) <= 1 };
+          return { module, tensor: c.tensor, node: c.node, leaf: (tree.modules.get(module)?.nodeCount ?? 1) <= 1, op: index.nodes[c.node]?.opType ?? '' };
         });
 
-  // The last feature map at each resolution, in order.
-  const stages: Candidate[] = [];
+  // Group consecutive candidates by resolution; each group gives one stage: its last block (ResNet's
+  // layerN, DenseNet's denseblockN rather than the BatchNorm after it), else its pool (VGG), else its last layer.
+  const groups: Candidate[][] = [];
   let lastKey: string | null = null;
   for (const c of candidates) {
     const k = key(c.tensor);
     if (!k) continue;
-    if (k === lastKey) stages[stages.length - 1] = c;
-    else stages.push(c);
+    if (k === lastKey) groups[groups.length - 1]?.push(c);
+    else groups.push([c]);
     lastKey = k;
   }
-  // A stem made of single layers (conv1 → relu) is not a stage when real blocks follow.
-  while (stages.length > 1 && stages[0]?.leaf && stages.some((s) => !s.leaf)) stages.shift();
+  const stages = groups.map((g) => g.filter((c) => !c.leaf).at(-1) ?? g.find((c) => POOLS.has(c.op)) ?? (g.at(-1) as Candidate));
+  // A stem of single layers (conv1 → relu) is not a stage when blocks or pools follow.
+  const significant = (c: Candidate): boolean => !c.leaf || POOLS.has(c.op);
+  while (stages.length > 1 && stages[0] && !significant(stages[0]) && stages.some(significant)) stages.shift();
   return stages.map((s) => ({ module: s.module, tensor: s.tensor, shape: shapeOf(s.tensor) }));
 }
