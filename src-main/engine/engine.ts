@@ -10,8 +10,12 @@ import sharp from 'sharp';
 import type { EngineApi, ImageData, ImageSource, ModelId, ModelSummary, Prediction, StartupState } from '../../src-shared/api';
 import type { GraphAnalysisView, TensorName } from '../../src-shared/api';
 import type { LayerGroup, WeightStats } from '../../src-shared/graph';
+import type { CamResult } from '../../src-shared/cam';
+import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
 import { softmax, topK } from './classify';
-import { analyzeGraph, type GraphAnalysis } from './graph/analyze-graph';
+import type { InputTensor } from './input-tensor';
+import type { PooledSession } from './inference/session-pool';
+import { analyzeGraph, concreteInputShapes, type GraphAnalysis } from './graph/analyze-graph';
 import { resolveLayers } from './graph/layers';
 import { weightStats } from './graph/weight-stats';
 import { LruCache } from './lru-cache';
@@ -52,7 +56,14 @@ export class Engine implements EngineApi {
   private readonly device: DeviceChoice;
   /** Graph analyses (probe runs included) per model and stage override; bounded like every cache. */
   private readonly analyses = new LruCache<string, Promise<GraphAnalysis>>(4);
-  private readonly stageOverrides = new Map<ModelId, string[]>();
+  private readonly stageOverrides = new LruCache<ModelId, string[]>(64);
+  readonly cams = new CamRunner({
+    analysis: (model, inputShape) => this.analysis(model, inputShape),
+    session: (key, bytes, model) =>
+      key === `${model.id}|plain`
+        ? this.plainSession(model)
+        : this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
+  });
   private samples: SampleSet | null = null;
   private initial: OpenModel | null = null;
 
@@ -115,8 +126,7 @@ export class Engine implements EngineApi {
 
   async predictTensor(model: OpenModel, image: ResolvedImage, k: number): Promise<Prediction> {
     const input = await toInputTensor(model, image.bytes, image.name);
-    const source = model.path ? { path: model.path } : { bytes: model.bytes };
-    const { session, provider } = await this.sessions.get(model.id, source, this.device, model.summary.name);
+    const { session, provider } = await this.plainSession(model);
     const outputName = model.summary.outputs[0]?.name;
     if (!outputName) throw new EngineError('bad-model', `${model.summary.name} declares no output.`);
     const started = performance.now();
@@ -146,14 +156,34 @@ export class Engine implements EngineApi {
     return { top: topK(probs, k, model.summary.labels), logits, provider, inferenceMs, inputShape: input.shape };
   }
 
-  /** The graph analysis of an open model, computed once (with its probe run) and cached. */
-  analysis(model: OpenModel): Promise<GraphAnalysis> {
+  /** The unmodified model's session (predictions, ScoreCAM's masked inputs). */
+  plainSession(model: OpenModel): Promise<PooledSession> {
+    const source = model.path ? { path: model.path } : { bytes: model.bytes };
+    return this.sessions.get(model.id, source, this.device, model.summary.name);
+  }
+
+  /** CAM maps for one input: one hooked run for every layer and gradient method, plus any perturbation methods. */
+  async camTensor(
+    model: OpenModel,
+    input: InputTensor,
+    req: CamRequest,
+    onProgress?: CamProgress,
+    signal?: AbortSignal,
+  ): Promise<CamResult> {
+    return this.cams.run(model, input, req, onProgress, signal);
+  }
+
+  /** The graph analysis of an open model at an input shape, computed once (with its probe run) and cached. */
+  analysis(model: OpenModel, inputShape?: number[]): Promise<GraphAnalysis> {
     const override = this.stageOverrides.get(model.id) ?? null;
-    const key = `${model.id}|${override?.join('\u0000') ?? ''}`;
+    const shapes = concreteInputShapes(model);
+    const first = model.summary.inputs[0]?.name;
+    if (inputShape && first) shapes.set(first, inputShape);
+    const key = `${model.id}|${[...shapes.values()].map((s) => s.join('x')).join(',')}|${override?.join('\u0000') ?? ''}`;
     const cached = this.analyses.get(key);
     if (cached) return cached;
     const pending = (async () => {
-      const detected = await analyzeGraph(model);
+      const detected = await analyzeGraph(model, shapes);
       if (!override) return detected;
       const groups: LayerGroup[] = resolveLayers(detected, override, model.summary.name).map((l) => ({
         module: l.module ?? ('' as LayerGroup['module']),

@@ -54,8 +54,10 @@ export function readNpy(bytes: Uint8Array, displayName: string): NpyArray {
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLength;
   if (bytes.byteLength - dataStart < count * 4) fail(`truncated data (expected ${count} float32 values)`);
-  const raw = bytes.slice(dataStart, dataStart + count * 4);
-  return { data: new Float32Array(raw.buffer, raw.byteOffset, count), shape };
+  // Copy: the file's bytes may sit at any offset (Node pools small reads), Float32Array needs 4-byte alignment.
+  const raw = new Uint8Array(count * 4);
+  raw.set(bytes.subarray(dataStart, dataStart + count * 4));
+  return { data: new Float32Array(raw.buffer, 0, count), shape };
 }
 
 /** Writes a float32 .npy (used by tests and by exports). */

@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../src-shared/api';
 import { analyzeGraph } from '../../src-main/engine/graph/analyze-graph';
-import { buildHookedModel, SEED_INPUT } from '../../src-main/engine/hooks/hooked-model';
+import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT } from '../../src-main/engine/hooks/hooked-model';
 import { describeModel } from '../../src-main/engine/model-registry';
 
 /** Deterministic pseudo-random numbers (mulberry32) so a failing case can be replayed. */
@@ -79,6 +79,7 @@ export async function gradCheck(
   const result = await backward.run({
     [input]: new ort.Tensor('float32', x, inputShape),
     [SEED_INPUT]: new ort.Tensor('float32', seed, hooked.scoreShape),
+    [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', new Float32Array([0]), []),
   });
   const grad = result[gradName]?.data as Float32Array;
 

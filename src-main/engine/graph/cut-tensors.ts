@@ -13,7 +13,8 @@ import type { GraphIndex } from './graph-index';
 export function constantTensors(index: GraphIndex): Set<TensorName> {
   const constant = new Set<TensorName>(index.initializers);
   for (const node of index.nodes) {
-    if (node.input.every((i) => i === '' || constant.has(i as TensorName))) for (const o of node.output) if (o) constant.add(o as TensorName);
+    if (node.input.every((i) => i === '' || constant.has(i as TensorName)))
+      for (const o of node.output) if (o) constant.add(o as TensorName);
   }
   return constant;
 }

@@ -20,7 +20,21 @@ export interface ModuleTree {
 const SCOPED_SHARE = 0.5;
 
 /** Element-wise activations that finish a block rather than start a layer of their own. */
-const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'Elu', 'Selu', 'Softplus', 'Mish', 'Gelu']);
+const ACTIVATIONS = new Set([
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Clip',
+  'Sigmoid',
+  'Tanh',
+  'HardSwish',
+  'HardSigmoid',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Mish',
+  'Gelu',
+]);
 
 function structuralPaths(index: GraphIndex): ModulePath[] {
   const paths: ModulePath[] = new Array(index.nodes.length);

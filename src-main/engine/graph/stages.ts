@@ -86,7 +86,13 @@ export function detectStages(index: GraphIndex, tree: ModuleTree, shapeOf: Shape
       ? scopedCandidates(index, tree, cuts, key)
       : cutList.map((c) => {
           const module = tree.nodeModule[c.node] as ModulePath;
-          return { module, tensor: c.tensor, node: c.node, leaf: (tree.modules.get(module)?.nodeCount ?? 1) <= 1, op: index.nodes[c.node]?.opType ?? '' };
+          return {
+            module,
+            tensor: c.tensor,
+            node: c.node,
+            leaf: (tree.modules.get(module)?.nodeCount ?? 1) <= 1,
+            op: index.nodes[c.node]?.opType ?? '',
+          };
         });
 
   // Group consecutive candidates by resolution; each group gives one stage: its last block (ResNet's

@@ -6,7 +6,7 @@
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import type { ModelProto } from '../onnx/decode-model';
-import { floatValues } from '../onnx/tensor-data';
+import { copyBytes, floatValues } from '../onnx/tensor-data';
 
 const INT64 = 7;
 const INT32 = 6;
@@ -14,11 +14,11 @@ const INT32 = 6;
 function intValues(t: TensorProto): number[] | null {
   const n = t.dims.reduce((a, d) => a * Number(d), 1);
   if (t.dataType === INT64) {
-    if (t.rawData.byteLength >= n * 8) return Array.from(new BigInt64Array(t.rawData.slice(0, n * 8).buffer), Number);
+    if (t.rawData.byteLength >= n * 8) return Array.from(new BigInt64Array(copyBytes(t.rawData, n * 8)), Number);
     return t.int64Data.length === n ? t.int64Data.map(Number) : null;
   }
   if (t.dataType === INT32) {
-    if (t.rawData.byteLength >= n * 4) return Array.from(new Int32Array(t.rawData.slice(0, n * 4).buffer));
+    if (t.rawData.byteLength >= n * 4) return Array.from(new Int32Array(copyBytes(t.rawData, n * 4)));
     return t.int32Data.length === n ? [...t.int32Data] : null;
   }
   return null;

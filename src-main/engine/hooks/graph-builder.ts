@@ -128,6 +128,11 @@ export class GraphBuilder {
     return this.op1('ReduceSum', [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
+  reduceMax(x: string, axes: number[], keepdims: boolean): TensorName {
+    if (this.opset >= 18) return this.op1('ReduceMax', [x, this.int64Const(axes, 'axes')], { keepdims: keepdims ? 1 : 0 });
+    return this.op1('ReduceMax', [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
   slice(x: string, starts: number[], ends: number[], axes: number[], steps?: number[]): TensorName {
     if (this.opset >= 10) {
       const inputs = [x, this.int64Const(starts, 'starts'), this.int64Const(ends, 'ends'), this.int64Const(axes, 'axes')];

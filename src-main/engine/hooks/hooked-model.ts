@@ -13,8 +13,11 @@ import { defaultOpset } from '../onnx/model-summary';
 import { encodeModel } from '../onnx/rewrite';
 import { buildBackward } from './backward';
 import { ConstantValues } from './constant-values';
+import { GraphBuilder } from './graph-builder';
 
 export const SEED_INPUT = 'layerlens/seed' as TensorName;
+/** Scalar added as a multiple of the top class's one-hot row: explaining "the top class" costs no extra run. */
+export const TOP_WEIGHT_INPUT = 'layerlens/top_weight' as TensorName;
 
 export interface HookedModel {
   bytes: Uint8Array;
@@ -77,20 +80,28 @@ export function buildHookedModel(analysis: GraphAnalysis, hooked: TensorName[], 
   let extraInputs: ValueInfoProto[] = [];
   if (withGradients) {
     try {
+      const opset = defaultOpset(model) ?? 13;
+      // seed_final = seed + top_weight · onehot(argmax(score)), built in-graph.
+      const seedBuilder = new GraphBuilder(opset, 'layerlens/seed');
+      const lastAxis = scoreShape.length - 1;
+      const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(score, seedBuilder.reduceMax(score, [lastAxis], true))], {
+        to: 1,
+      });
+      const seedFinal = seedBuilder.op1('Add', [SEED_INPUT, seedBuilder.op1('Mul', [isTop, TOP_WEIGHT_INPUT])]);
       const backward = buildBackward({
         index: analysis.index,
         shapeOf,
         dtypeOf: (t) => analysis.shapes.get(t as TensorName)?.dtype ?? null,
         constants: new ConstantValues(model),
-        opset: defaultOpset(model) ?? 13,
+        opset,
         score,
-        seed: SEED_INPUT,
+        seed: seedFinal,
         hooked,
       });
       gradients = backward.gradients;
-      extraNodes = backward.builder.nodes;
-      extraInitializers = backward.builder.initializers;
-      extraInputs = [floatValue(SEED_INPUT, scoreShape)];
+      extraNodes = [...seedBuilder.nodes, ...backward.builder.nodes];
+      extraInitializers = [...seedBuilder.initializers, ...backward.builder.initializers];
+      extraInputs = [floatValue(SEED_INPUT, scoreShape), floatValue(TOP_WEIGHT_INPUT, [])];
       for (const g of gradients.values()) outputs.push(create(ValueInfoProtoSchema, { name: g }));
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;

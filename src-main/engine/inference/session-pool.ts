@@ -21,7 +21,7 @@ export class SessionPool {
   private readonly sessions: LruCache<string, Promise<PooledSession>>;
   private cudaUnavailable: string | null = null;
 
-  constructor(capacity = 4) {
+  constructor(capacity = 8) {
     this.sessions = new LruCache(capacity, (pending) => {
       pending.then((s) => s.session.release()).catch(() => {});
     });
@@ -32,11 +32,14 @@ export class SessionPool {
   }
 
   /** `key` identifies the graph (model hash plus any rewrite); the same key always means the same graph. */
-  get(key: string, source: ModelSource, device: DeviceChoice, displayName: string): Promise<PooledSession> {
+  get(key: string, source: ModelSource | (() => ModelSource), device: DeviceChoice, displayName: string): Promise<PooledSession> {
     const cacheKey = `${key}|${device}`;
     const cached = this.sessions.get(cacheKey);
     if (cached) return cached;
-    const pending = this.create(source, device, displayName);
+    // The source may be expensive to build (a rewritten model): only build it on a miss.
+    const pending = Promise.resolve().then(() =>
+      this.create(typeof source === 'function' ? source() : source, device, displayName),
+    );
     this.sessions.set(cacheKey, pending);
     // A failed creation must not stay cached: the next request should try again (the file may be fixed).
     pending.catch(() => this.sessions.delete(cacheKey));
@@ -70,7 +73,12 @@ export class SessionPool {
 }
 
 function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { executionProviders: providers, graphOptimizationLevel: 'all' };
+  // Warnings such as "removing unused initializer" are noise for users: log errors only.
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: providers,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)
     : ort.InferenceSession.create(source.bytes, options);

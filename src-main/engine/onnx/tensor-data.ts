@@ -5,6 +5,16 @@ const FLOAT = 1;
 const FLOAT16 = 10;
 const DOUBLE = 11;
 
+/**
+ * A fresh, aligned copy of the first `length` bytes. (Node's Buffer.slice returns a view, not a copy, so
+ * `.slice().buffer` would be the whole file's buffer.)
+ */
+export function copyBytes(raw: Uint8Array, length: number): ArrayBuffer {
+  const out = new Uint8Array(length);
+  out.set(raw.subarray(0, length));
+  return out.buffer;
+}
+
 export function elementCount(t: TensorProto): number {
   return t.dims.reduce((n, d) => n * Number(d), 1);
 }
@@ -24,13 +34,12 @@ export function floatValues(t: TensorProto): Float32Array | null {
   const raw = t.rawData;
   if (t.dataType === FLOAT) {
     if (raw.byteLength >= n * 4) {
-      const copy = raw.slice(0, n * 4);
-      return new Float32Array(copy.buffer, 0, n);
+      return new Float32Array(copyBytes(raw, n * 4));
     }
     return t.floatData.length === n ? Float32Array.from(t.floatData) : null;
   }
   if (t.dataType === DOUBLE) {
-    if (raw.byteLength >= n * 8) return Float32Array.from(new Float64Array(raw.slice(0, n * 8).buffer));
+    if (raw.byteLength >= n * 8) return Float32Array.from(new Float64Array(copyBytes(raw, n * 8)));
     return t.doubleData.length === n ? Float32Array.from(t.doubleData) : null;
   }
   if (t.dataType === FLOAT16) {

@@ -4,6 +4,7 @@
  */
 import { EngineError } from '../../engine/errors';
 import { ENGINE_VERSION } from '../../engine/version';
+import { camCommand } from './commands/cam';
 import { graphCommand } from './commands/graph';
 import { predictCommand } from './commands/predict';
 import { serveCommand } from './commands/serve';
@@ -11,7 +12,7 @@ import { UsageError } from './errors';
 import { COMMAND_HELP, MAIN_HELP } from './usage';
 
 type Command = (argv: string[], out: (text: string) => void) => Promise<void>;
-const COMMANDS: Record<string, Command> = { graph: graphCommand, predict: predictCommand, serve: serveCommand };
+const COMMANDS: Record<string, Command> = { cam: camCommand, graph: graphCommand, predict: predictCommand, serve: serveCommand };
 
 export async function runCli(
   argv: string[],

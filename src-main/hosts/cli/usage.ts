@@ -5,6 +5,7 @@ Usage:
   layerlens <command> [options]
 
 Commands:
+  cam MODEL INPUT       CAM, Grad-CAM and relatives for every stage (or chosen layers)
   graph MODEL           opset, inputs/outputs, op histogram, module tree, stages
   predict MODEL INPUT   top-k classes for one input
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
@@ -71,4 +72,38 @@ JSON output (stable):
    "stages": [{"module", "tensor", "shape"}], "warnings": [...]}
 `;
 
-export const COMMAND_HELP: Record<string, string> = { graph: GRAPH_HELP, predict: PREDICT_HELP, serve: SERVE_HELP };
+export const CAM_HELP = `layerlens cam MODEL INPUT [options]
+
+Class activation maps for INPUT: one forward + backward run computes every requested layer and every
+gradient method at once (the backward pass is built from standard ONNX ops appended to the model).
+
+INPUT is an image file (preprocessed as the model's metadata says, or with ImageNet defaults) or a .npy
+float32 tensor with the model's input shape, fed exactly as is.
+
+Options:
+  --layers L1,L2,...    module paths ("layer4", "features.3", "features.denseblock2") or tensor names;
+                        "stages" (the default) means the detected stages
+  --methods m1,m2,...   cam, gradcam, gradcam++, hirescam, xgradcam, layercam, eigencam, eigengradcam,
+                        scorecam, ablationcam, or all (default: all but scorecam and ablationcam, which
+                        need one forward pass per channel; they show progress on a terminal, Ctrl-C cancels)
+  --class K|top         the class to explain (default: top, the highest logit)
+  --counterfactual      explain against the class (negated gradient / weights)
+  --device D            auto | cpu | cuda (default auto)
+  --json OUT            write JSON to the file OUT ("-" for standard output)
+  --png DIR             write each map as a PNG overlay (magma, ReLU + min-max scaled) into DIR
+
+JSON output (stable):
+  {"class": K, "label": "…", "counterfactual": false, "logits": [...], "provider": "cpu",
+   "layers": {"<layer as given>": {"tensor": "<name>", "shape": [C, H, W],
+               "maps": {"<method>": {"raw": [[...], ...]}}, "unavailable": {"<method>": "why"}}}}
+  "raw" is the H×W map at feature resolution, before ReLU and scaling. A method that cannot run for a
+  layer (CAM needs the layer to feed global pooling and one linear layer; gradient methods need every op
+  between the layer and the logits to be differentiable) is listed under "unavailable" with the reason.
+`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  cam: CAM_HELP,
+  graph: GRAPH_HELP,
+  predict: PREDICT_HELP,
+  serve: SERVE_HELP,
+};

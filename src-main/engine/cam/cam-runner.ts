@@ -1,0 +1,229 @@
+/**
+ * The CAM pipeline: one hooked run (forward + backward) gives every requested layer's activation and
+ * gradient, from which every gradient method is computed; CAM and EigenCAM need only the activation;
+ * ScoreCAM and AblationCAM add batched forward passes with progress and cancellation.
+ */
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import type { TensorName } from '../../../src-shared/api';
+import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
+import { EngineError, describeError } from '../errors';
+import type { GraphAnalysis } from '../graph/analyze-graph';
+import { resolveLayers } from '../graph/layers';
+import { ConstantValues } from '../hooks/constant-values';
+import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../hooks/hooked-model';
+import type { PooledSession } from '../inference/session-pool';
+import type { InputTensor } from '../input-tensor';
+import { LruCache } from '../lru-cache';
+import type { OpenModel } from '../model-registry';
+import { camHead } from './classifier-head';
+import type { LayerTensors } from './layer-tensors';
+import { cam, eigencam, GRADIENT_MAPS } from './methods';
+import { ablationCam, scoreCam, tailModel, throwIfCancelled } from './perturbation';
+
+export interface CamRequest {
+  layers: string[];
+  methods: CamMethod[];
+  /** A class index, or "top" for the highest logit. */
+  classIndex: number | 'top';
+  counterfactual: boolean;
+}
+
+export interface CamProgress {
+  (event: { layer: string; method: CamMethod; done: number; total: number }): void;
+}
+
+export interface CamDeps {
+  analysis(model: OpenModel, inputShape: number[]): Promise<GraphAnalysis>;
+  session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
+}
+
+type HookedMeta = Omit<HookedModel, 'bytes'>;
+
+export class CamRunner {
+  /** Rewritten-model descriptions; their sessions live (bounded) in the session pool under the same key. */
+  private readonly hooked = new LruCache<string, HookedMeta>(16);
+
+  constructor(private readonly deps: CamDeps) {}
+
+  private async hookedSession(
+    model: OpenModel,
+    analysis: GraphAnalysis,
+    tensors: TensorName[],
+    gradients: boolean,
+    inputShape: number[],
+  ) {
+    const key = `${model.id}|hooks|${inputShape.join('x')}|${gradients ? 'grad' : 'fwd'}|${[...tensors].sort().join('\u0000')}`;
+    let meta = this.hooked.get(key);
+    let bytes: Uint8Array | null = null;
+    if (!meta) {
+      const built = buildHookedModel(analysis, tensors, gradients);
+      bytes = built.bytes;
+      meta = { ...built, bytes: undefined } as unknown as HookedMeta;
+      this.hooked.set(key, meta);
+    }
+    const known = meta;
+    const pooled = await this.deps.session(key, () => bytes ?? buildHookedModel(analysis, tensors, gradients).bytes, model);
+    return { meta: known, pooled };
+  }
+
+  async run(
+    model: OpenModel,
+    input: InputTensor,
+    req: CamRequest,
+    onProgress?: CamProgress,
+    signal?: AbortSignal,
+  ): Promise<CamResult> {
+    const started = performance.now();
+    const analysis = await this.deps.analysis(model, input.shape);
+    const layers = resolveLayers(analysis, req.layers.length > 0 ? req.layers : ['stages'], model.summary.name);
+    const tensors = [...new Set(layers.map((l) => l.tensor))];
+    const wantsGradients = req.methods.some((m) => GRADIENT_METHODS.includes(m));
+    const { meta, pooled } = await this.hookedSession(model, analysis, tensors, wantsGradients, input.shape);
+    const hasGradients = meta.gradients !== null;
+
+    const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
+    const classes = meta.scoreShape.at(-1) ?? 0;
+    const sign = req.counterfactual ? -1 : 1;
+    if (hasGradients) {
+      const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
+      if (req.classIndex !== 'top') {
+        if (!Number.isInteger(req.classIndex) || req.classIndex < 0 || req.classIndex >= classes) {
+          throw new EngineError(
+            'bad-input',
+            `Class ${req.classIndex} does not exist: the model has ${classes} classes (0–${classes - 1}).`,
+          );
+        }
+        seed[req.classIndex] = sign;
+      }
+      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, meta.scoreShape);
+      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(req.classIndex === 'top' ? sign : 0), []);
+    }
+    throwIfCancelled(signal);
+    const hookedStart = performance.now();
+    let outputs: ort.InferenceSession.ReturnType;
+    try {
+      outputs = await pooled.session.run(feeds);
+    } catch (error) {
+      throw new EngineError(
+        'inference-failed',
+        `Running ${model.summary.name} with hooks failed: ${describeError(error).split('\n')[0]}`,
+      );
+    }
+    const hookedRunMs = performance.now() - hookedStart;
+    const logits = new Float32Array((outputs[meta.score]?.data as Float32Array).subarray(0, classes));
+    let classIndex = req.classIndex === 'top' ? 0 : req.classIndex;
+    if (req.classIndex === 'top')
+      for (let i = 1; i < classes; i++) if ((logits[i] as number) > (logits[classIndex] as number)) classIndex = i;
+    if (classIndex >= classes)
+      throw new EngineError('bad-input', `Class ${classIndex} does not exist: the model has ${classes} classes.`);
+
+    const constants = new ConstantValues(analysis.runnable);
+    let perturbationMs = 0;
+    const results: LayerMaps[] = [];
+    for (const layer of layers) {
+      const shape = analysis.shapes.get(layer.tensor)?.shape ?? [];
+      const entry: LayerMaps = {
+        label: layer.label,
+        tensor: layer.tensor,
+        module: layer.module,
+        shape: [0, 0, 0],
+        maps: {},
+        unavailable: {},
+      };
+      results.push(entry);
+      if (shape.length !== 4 || shape.some((d) => typeof d !== 'number')) {
+        for (const m of req.methods)
+          entry.unavailable[m] =
+            `${layer.label} is not a spatial layer (shape [${shape.join(', ')}]); heatmaps need a [N, C, H, W] feature map.`;
+        continue;
+      }
+      const [, c, h, w] = shape as number[];
+      entry.shape = [c as number, h as number, w as number];
+      const size = (c as number) * (h as number) * (w as number);
+      const activation = (outputs[layer.tensor]?.data as Float32Array).subarray(0, size);
+      const gradName = meta.gradients?.get(layer.tensor);
+      const gradient = gradName ? (outputs[gradName]?.data as Float32Array).subarray(0, size) : null;
+      const l: LayerTensors = { channels: c as number, height: h as number, width: w as number, activation, gradient };
+      const put = (m: CamMethod, data: Float32Array): void => {
+        entry.maps[m] = { width: l.width, height: l.height, data };
+      };
+      for (const method of req.methods) {
+        throwIfCancelled(signal);
+        const gradientMap = GRADIENT_MAPS[method];
+        if (gradientMap) {
+          if (!gradient) entry.unavailable[method] = meta.gradientError ?? 'Gradients are not available.';
+          else put(method, gradientMap(l, gradient, { classWeights: null }));
+        } else if (method === 'cam') {
+          const head = camHead(analysis.index, constants, layer.tensor, meta.score, l.channels);
+          if (head.ok)
+            put(
+              method,
+              cam(
+                l,
+                Float32Array.from(head.row(classIndex), (x) => sign * x),
+              ),
+            );
+          else entry.unavailable[method] = head.reason;
+        } else if (method === 'eigencam') {
+          put(method, eigencam(l));
+        } else {
+          const t0 = performance.now();
+          const progress = (done: number, total: number): void => onProgress?.({ layer: layer.label, method, done, total });
+          try {
+            if (method === 'scorecam') {
+              const plain = await this.deps.session(`${model.id}|plain`, () => model.bytes, model);
+              const map = await scoreCam(
+                {
+                  layer: l,
+                  input: { name: meta.inputName, data: input.data, shape: input.shape },
+                  session: plain.session,
+                  scoreName: meta.score,
+                  classIndex,
+                  classes,
+                },
+                progress,
+                signal,
+              );
+              put(method, req.counterfactual ? map.map((x) => -x) : map);
+            } else {
+              const tail = await this.deps.session(
+                `${model.id}|tail|${input.shape.join('x')}|${layer.tensor}`,
+                () => tailModel(analysis, layer.tensor, meta.score),
+                model,
+              );
+              const map = await ablationCam(
+                {
+                  layer: l,
+                  tensor: layer.tensor,
+                  session: tail.session,
+                  scoreName: meta.score,
+                  classIndex,
+                  classes,
+                  baseline: logits[classIndex] as number,
+                },
+                progress,
+                signal,
+              );
+              put(method, req.counterfactual ? map.map((x) => -x) : map);
+            }
+          } catch (error) {
+            if (error instanceof EngineError && error.code === 'cancelled') throw error;
+            entry.unavailable[method] = describeError(error).split('\n')[0] ?? 'failed';
+          }
+          perturbationMs += performance.now() - t0;
+        }
+      }
+    }
+    return {
+      classIndex,
+      label: model.summary.labels?.[classIndex] ?? `class ${classIndex}`,
+      counterfactual: req.counterfactual,
+      logits,
+      provider: pooled.provider,
+      inputShape: input.shape,
+      layers: results,
+      timings: { totalMs: performance.now() - started, hookedRunMs, perturbationMs },
+    };
+  }
+}

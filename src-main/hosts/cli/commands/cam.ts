@@ -1,0 +1,160 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import {
+  CAM_METHODS,
+  GRADIENT_METHODS,
+  isCamMethod,
+  type CamMethod,
+  type CamResult,
+  type RawMap,
+} from '../../../../src-shared/cam';
+import { overlay, resizeMap, scaleMap } from '../../../../src-shared/heatmap';
+import { Engine } from '../../../engine/engine';
+import { imageToTensor } from '../../../engine/image/image-to-tensor';
+import { toInputTensor } from '../../../engine/input-tensor';
+import { isNpy } from '../../../engine/npy';
+import { parseDevice, UsageError } from '../errors';
+
+/** Fast methods run by default; ScoreCAM/AblationCAM (one forward per channel) only when asked for. */
+export const DEFAULT_METHODS: CamMethod[] = ['cam', ...GRADIENT_METHODS, 'eigencam'];
+
+export function parseMethods(value: string | undefined): CamMethod[] {
+  if (value === undefined) return DEFAULT_METHODS;
+  if (value === 'all') return [...CAM_METHODS];
+  const names = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !isCamMethod(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UsageError(
+      `unknown method ${unknown.map((n) => `"${n}"`).join(', ') || '(none)'}; methods are ${CAM_METHODS.join(', ')} or all`,
+    );
+  }
+  return [...new Set(names as CamMethod[])];
+}
+
+export function parseClass(value: string | undefined): number | 'top' {
+  if (value === undefined || value === 'top') return 'top';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--class must be a class index or "top" (got "${value}")`);
+  return n;
+}
+
+/** 2-D rows, as the JSON contract has it. */
+function rows(map: RawMap): number[][] {
+  return Array.from({ length: map.height }, (_, y) => Array.from(map.data.subarray(y * map.width, (y + 1) * map.width)));
+}
+
+export function camJson(result: CamResult): object {
+  return {
+    class: result.classIndex,
+    label: result.label,
+    counterfactual: result.counterfactual,
+    logits: Array.from(result.logits),
+    provider: result.provider,
+    layers: Object.fromEntries(
+      result.layers.map((l) => [
+        l.label,
+        {
+          tensor: l.tensor,
+          shape: l.shape,
+          maps: Object.fromEntries(Object.entries(l.maps).map(([m, map]) => [m, { raw: rows(map) }])),
+          unavailable: l.unavailable,
+        },
+      ]),
+    ),
+  };
+}
+
+const safe = (s: string): string => s.replace(/[^\w.+-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
+
+async function writePngs(
+  dir: string,
+  result: CamResult,
+  rgb: Uint8Array | null,
+  width: number,
+  height: number,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const layer of result.layers) {
+    for (const [method, map] of Object.entries(layer.maps)) {
+      const scaled = scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu');
+      const pixels = overlay(scaled, rgb, width, height, { colormap: 'magma', opacity: 0.5, signed: false });
+      const file = path.join(dir, `${safe(layer.label)}_${safe(method)}.png`);
+      await sharp(Buffer.from(pixels.buffer), { raw: { width, height, channels: 4 } })
+        .png()
+        .toFile(file);
+      written.push(file);
+    }
+  }
+  return written;
+}
+
+export async function camCommand(argv: string[], out: (text: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      layers: { type: 'string' },
+      methods: { type: 'string' },
+      class: { type: 'string' },
+      counterfactual: { type: 'boolean', default: false },
+      device: { type: 'string' },
+      json: { type: 'string' },
+      png: { type: 'string' },
+    },
+  });
+  const [modelPath, inputPath, ...extra] = positionals;
+  if (!modelPath || !inputPath || extra.length > 0) throw new UsageError('cam takes MODEL and INPUT');
+  const layers = (values.layers ?? 'stages')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const methods = parseMethods(values.methods);
+  const engine = await Engine.create({ device: parseDevice(values.device) });
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    const model = await engine.models.openPath(modelPath);
+    const image = await engine.resolveImage({ kind: 'path', path: inputPath });
+    const input = await toInputTensor(model, image.bytes, image.name);
+    const showProgress = process.stderr.isTTY;
+    const result = await engine.camTensor(
+      model,
+      input,
+      { layers, methods, classIndex: parseClass(values.class), counterfactual: values.counterfactual },
+      showProgress ? (p) => process.stderr.write(`\r${p.method} ${p.layer}: ${p.done}/${p.total} channels   `) : undefined,
+      abort.signal,
+    );
+    if (showProgress && methods.some((m) => m === 'scorecam' || m === 'ablationcam')) process.stderr.write('\n');
+    if (values.json !== undefined) {
+      const text = JSON.stringify(camJson(result));
+      if (values.json === '-') out(text);
+      else await writeFile(values.json, text);
+    }
+    if (values.png !== undefined) {
+      const picture = isNpy(image.bytes) ? null : await imageToTensor(image.bytes, model.summary.preprocess, image.name);
+      const [height, width] = picture ? [picture.height, picture.width] : [input.shape[2] ?? 224, input.shape[3] ?? 224];
+      const files = await writePngs(values.png, result, picture?.rgb ?? null, width, height);
+      if (values.json !== '-') out(`wrote ${files.length} PNG files to ${values.png}`);
+    }
+    if (values.json === undefined || values.json !== '-') {
+      out(
+        `${result.label} (class ${result.classIndex}${result.counterfactual ? ', counterfactual' : ''}), ${result.provider}, ${result.timings.totalMs.toFixed(0)} ms`,
+      );
+      for (const layer of result.layers) {
+        const done = Object.keys(layer.maps);
+        out(`  ${layer.label} [${layer.shape.join(', ')}]: ${done.join(', ') || 'no maps'}`);
+        for (const [m, why] of Object.entries(layer.unavailable)) out(`    ${m} unavailable: ${why}`);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    engine.dispose();
+  }
+}

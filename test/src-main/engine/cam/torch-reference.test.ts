@@ -1,0 +1,122 @@
+/**
+ * End to end against PyTorch: models exported by PyTorch's own exporter (tools/torch-fixtures), with
+ * reference activations and gradients taken by PyTorch hooks in float64. LayerLens's Grad-CAM, HiResCAM and
+ * LayerCAM per stage must match maps computed here from those references.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CamMethod } from '../../../../src-shared/cam';
+import { Engine } from '../../../../src-main/engine/engine';
+import { readNpy } from '../../../../src-main/engine/npy';
+import { maxAbsDiff, minMax, pearson } from '../../../helpers/map-compare';
+
+const ROOT = 'test/fixtures/torch';
+
+interface Meta {
+  name: string;
+  input_name: string;
+  target_class: number;
+  stages: { module: string; tensor: string; act: string; grad: string; shape: number[] }[];
+}
+
+const index = JSON.parse(await readFile(path.join(ROOT, 'index.json'), 'utf8')) as { fixtures: { name: string; dir: string }[] };
+const npy = async (dir: string, file: string) => readNpy(await readFile(path.join(ROOT, dir, file)), file);
+
+/** Reference maps, written independently of the engine's implementation. */
+function referenceMap(method: CamMethod, a: Float32Array, g: Float32Array, c: number, z: number): Float64Array {
+  const map = new Float64Array(z);
+  for (let k = 0; k < c; k++) {
+    let mean = 0;
+    for (let i = 0; i < z; i++) mean += g[k * z + i] as number;
+    mean /= z;
+    for (let i = 0; i < z; i++) {
+      const ai = a[k * z + i] as number;
+      const gi = g[k * z + i] as number;
+      if (method === 'gradcam') map[i] = (map[i] as number) + mean * ai;
+      if (method === 'hirescam') map[i] = (map[i] as number) + gi * ai;
+      if (method === 'layercam') map[i] = (map[i] as number) + Math.max(gi, 0) * ai;
+    }
+  }
+  return map;
+}
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.create({ device: 'cpu' });
+});
+afterAll(() => engine.dispose());
+
+describe.each(index.fixtures)('$name (PyTorch export) matches PyTorch hooks', ({ dir }) => {
+  it('Grad-CAM, HiResCAM and LayerCAM per stage: r ≥ 0.9999, max |Δ| of min-max maps ≤ 1e-3', async () => {
+    const meta = JSON.parse(await readFile(path.join(ROOT, dir, 'meta.json'), 'utf8')) as Meta;
+    const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
+    const input = await npy(dir, 'input.npy');
+    const byTensor = dir === 'noscope';
+    const result = await engine.camTensor(
+      model,
+      { name: meta.input_name, data: input.data, shape: input.shape },
+      {
+        layers: meta.stages.map((s) => (byTensor ? s.tensor : s.module)),
+        methods: ['gradcam', 'hirescam', 'layercam'],
+        classIndex: meta.target_class,
+        counterfactual: false,
+      },
+    );
+    const logits = await npy(dir, 'logits.npy');
+    expect(maxAbsDiff(result.logits, logits.data)).toBeLessThan(1e-3);
+    for (const [i, stage] of meta.stages.entries()) {
+      const layer = result.layers[i];
+      expect(layer?.tensor).toBe(stage.tensor);
+      const a = (await npy(dir, stage.act)).data;
+      const g = (await npy(dir, stage.grad)).data;
+      const [, c, h, w] = stage.shape as [number, number, number, number];
+      for (const method of ['gradcam', 'hirescam', 'layercam'] as const) {
+        const ours = layer?.maps[method]?.data;
+        expect(ours, `${stage.module} ${method}: ${layer?.unavailable[method]}`).toBeDefined();
+        const ref = referenceMap(method, a, g, c, h * w);
+        const where = `${meta.name} ${stage.module} ${method}`;
+        if (maxAbsDiff(ref, new Float64Array(ref.length)) === 0) {
+          expect(maxAbsDiff(ours as Float32Array, ref), where).toBeLessThan(1e-6);
+          continue;
+        }
+        expect(pearson(ours as Float32Array, ref), where).toBeGreaterThanOrEqual(0.9999);
+        expect(maxAbsDiff(minMax(ours as Float32Array), minMax(ref)), where).toBeLessThanOrEqual(1e-3);
+      }
+    }
+  });
+});
+
+describe('method identities on a GAP → linear head', () => {
+  it('CAM equals Grad-CAM up to a positive factor at the last stage; counterfactual negates; "top" is the argmax', async () => {
+    const dir = 'resnet';
+    const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
+    const input = await npy(dir, 'input.npy');
+    const tensor = { name: 'input', data: input.data, shape: input.shape };
+    const run = (classIndex: number | 'top', counterfactual = false) =>
+      engine.camTensor(model, tensor, {
+        layers: ['layer4'],
+        methods: ['cam', 'gradcam', 'eigencam'],
+        classIndex,
+        counterfactual,
+      });
+    const top = await run('top');
+    const argmax = Array.from(top.logits).indexOf(Math.max(...top.logits));
+    expect(top.classIndex).toBe(argmax);
+    const layer = top.layers[0];
+    const camMap = layer?.maps.cam?.data as Float32Array;
+    const grad = layer?.maps.gradcam?.data as Float32Array;
+    const ratio = (camMap[0] as number) / (grad[0] as number);
+    expect(ratio).toBeGreaterThan(0);
+    for (let i = 0; i < camMap.length; i++) expect(camMap[i]).toBeCloseTo((grad[i] as number) * ratio, 4);
+    // Z = H·W: Grad-CAM's weights are W[c,k]/Z, CAM's W[c,k].
+    expect(ratio).toBeCloseTo(layer?.shape[1]! * layer?.shape[2]!, 3);
+
+    const other = await run(3);
+    const against = await run(3, true);
+    const g3 = other.layers[0]?.maps.gradcam?.data as Float32Array;
+    const g3neg = against.layers[0]?.maps.gradcam?.data as Float32Array;
+    for (let i = 0; i < g3.length; i++) expect(g3neg[i]).toBeCloseTo(-(g3[i] as number), 6);
+    expect(other.layers[0]?.maps.eigencam?.data).toEqual(against.layers[0]?.maps.eigencam?.data);
+  });
+});
