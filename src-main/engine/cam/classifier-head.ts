@@ -37,7 +37,7 @@ export function camHead(
   for (node = onlyConsumer(index, t); node && PASS_THROUGH.has(node.opType); node = onlyConsumer(index, t))
     t = node.output[0] as TensorName;
   if (!node) return fail('the pooled features have several consumers');
-  let weights: Float32Array | null = null;
+  let weights: Float32Array | null;
   let transposed = false;
   let out = node.output[0] as TensorName;
   if (node.opType === 'Gemm' && node.input[0] === t) {

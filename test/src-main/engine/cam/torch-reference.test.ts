@@ -110,7 +110,8 @@ describe('method identities on a GAP → linear head', () => {
     expect(ratio).toBeGreaterThan(0);
     for (let i = 0; i < camMap.length; i++) expect(camMap[i]).toBeCloseTo((grad[i] as number) * ratio, 4);
     // Z = H·W: Grad-CAM's weights are W[c,k]/Z, CAM's W[c,k].
-    expect(ratio).toBeCloseTo(layer?.shape[1]! * layer?.shape[2]!, 3);
+    const [, h, w] = layer?.shape ?? [0, 0, 0];
+    expect(ratio).toBeCloseTo(h * w, 3);
 
     const other = await run(3);
     const against = await run(3, true);
