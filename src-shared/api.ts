@@ -9,6 +9,7 @@
  */
 import * as v from 'valibot';
 import type { GraphView, WeightStats } from './graph';
+import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
 
 /** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
 export type ModelId = string & { readonly __brand: 'ModelId' };
@@ -120,6 +121,44 @@ export interface EngineApi {
   getWeightStats(req: { modelId: ModelId; tensor: TensorName }): Promise<WeightStats | null>;
   /** Override the detected stages with module paths or tensor names; null restores detection. */
   setStages(req: { modelId: ModelId; layers: string[] | null }): Promise<GraphAnalysisView>;
+  /**
+   * Class activation maps for one image. Long methods (ScoreCAM, AblationCAM) report progress under `jobId`
+   * and stop when `cancelJob` is called with it. Results are cached: asking again costs nothing.
+   */
+  computeCam(req: CamRequestMessage): Promise<CamResponse>;
+  cancelJob(req: { jobId: string }): Promise<boolean>;
+}
+
+export interface CamRequestMessage {
+  modelId: ModelId;
+  image: ImageSource;
+  /** Module paths or tensor names; empty or absent means the stages. */
+  layers?: string[];
+  methods: CamMethod[];
+  classIndex: number | 'top';
+  counterfactual: boolean;
+  jobId: string;
+}
+
+export interface CamResponse {
+  result: CamResult;
+  /** The image as the model saw it (after resizing/cropping), for overlays that line up exactly. */
+  modelView: ImageData;
+  /** True when the answer came from the cache. */
+  cached: boolean;
+}
+
+export interface JobProgress {
+  jobId: string;
+  layer: string;
+  method: CamMethod;
+  done: number;
+  total: number;
+}
+
+/** Extra argument the hosts pass to engine handlers: a way to reach the renderer that made the call. */
+export interface CallContext {
+  progress(event: JobProgress): void;
 }
 
 export interface GraphAnalysisView {
@@ -131,6 +170,7 @@ export interface GraphAnalysisView {
 /** What the engine may push to the renderer (events, no answers expected). */
 export interface RendererApi {
   log(entry: { level: 'info' | 'warn' | 'error'; message: string }): void;
+  progress(event: JobProgress): void;
 }
 
 export const MAX_PATH_LENGTH = 4096;
@@ -143,6 +183,7 @@ const bytesSchema = v.pipe(
   v.instance(Uint8Array),
   v.check((b) => b.byteLength <= MAX_UPLOAD_BYTES, 'too large'),
 );
+const jobIdSchema = v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/, 'not a job id'));
 const modelIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{16,64}$/, 'not a model id'));
 
 export const imageSourceSchema = v.variant('kind', [
@@ -177,6 +218,18 @@ export const engineRequestSchemas = {
       layers: v.nullable(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(64))),
     }),
   ]),
+  computeCam: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      image: imageSourceSchema,
+      layers: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(64))),
+      methods: v.pipe(v.array(v.picklist(CAM_METHODS)), v.minLength(1), v.maxLength(CAM_METHODS.length)),
+      classIndex: v.union([v.literal('top'), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000))]),
+      counterfactual: v.boolean(),
+      jobId: jobIdSchema,
+    }),
+  ]),
+  cancelJob: v.strictTuple([v.strictObject({ jobId: jobIdSchema })]),
 } satisfies { [K in keyof EngineApi]: v.GenericSchema };
 
 export type EngineMethod = keyof EngineApi;

@@ -4,7 +4,7 @@
  */
 import { createBirpc } from 'birpc';
 import * as v from 'valibot';
-import { engineRequestSchemas, isEngineMethod, type EngineApi, type RendererApi } from './api';
+import { engineRequestSchemas, isEngineMethod, type CallContext, type EngineApi, type RendererApi } from './api';
 import { decodeFrame, encodeFrame } from './wire-codec';
 
 /** A bidirectional pipe of binary frames. `subscribe` returns an unsubscribe function. */
@@ -60,9 +60,9 @@ function birpcChannel(pipe: FramePipe, onBadFrame: (reason: string) => void) {
 
 /** Engine side: answers `EngineApi` calls arriving on `pipe`; returns a handle to push `RendererApi` events. */
 export function serveEngine(engine: EngineApi, pipe: FramePipe, onBadFrame: (reason: string) => void = () => {}) {
-  return createBirpc<RendererApi, EngineApi>(engine, {
+  const rpc = createBirpc<RendererApi, EngineApi>(engine, {
     ...birpcChannel(pipe, onBadFrame),
-    eventNames: ['log'],
+    eventNames: ['log', 'progress'],
     timeout: CALL_TIMEOUT_MS,
     resolver(name, resolved) {
       if (!isEngineMethod(name) || typeof resolved !== 'function') return undefined;
@@ -72,10 +72,13 @@ export function serveEngine(engine: EngineApi, pipe: FramePipe, onBadFrame: (rea
         if (!parsed.success) {
           throw new ApiError('invalid-request', `Invalid request to ${name}: ${v.summarize(parsed.issues)}`);
         }
-        return (resolved as (...a: unknown[]) => unknown).apply(engine, parsed.output as unknown[]);
+        // Handlers get a context to reach this connection's renderer (progress of its own jobs).
+        const context: CallContext = { progress: (event) => void rpc.progress.asEvent(event) };
+        return (resolved as (...a: unknown[]) => unknown).apply(engine, [...(parsed.output as unknown[]), context]);
       };
     },
   });
+  return rpc;
 }
 
 /** Renderer side: an `EngineApi` whose calls go over `pipe`. */

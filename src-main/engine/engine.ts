@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { EngineApi, ImageData, ImageSource, ModelId, ModelSummary, Prediction, StartupState } from '../../src-shared/api';
-import type { GraphAnalysisView, TensorName } from '../../src-shared/api';
+import { createHash } from 'node:crypto';
+import type { CallContext, CamRequestMessage, CamResponse, GraphAnalysisView, TensorName } from '../../src-shared/api';
 import type { LayerGroup, WeightStats } from '../../src-shared/graph';
 import type { CamResult } from '../../src-shared/cam';
 import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
@@ -64,6 +65,9 @@ export class Engine implements EngineApi {
         ? this.plainSession(model)
         : this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
   });
+  /** Finished CAM answers (maps are small: feature resolution), so switching back and forth is free. */
+  private readonly camResults = new LruCache<string, CamResponse>(64);
+  private readonly jobs = new Map<string, AbortController>();
   private samples: SampleSet | null = null;
   private initial: OpenModel | null = null;
 
@@ -88,7 +92,7 @@ export class Engine implements EngineApi {
   }
 
   async openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary> {
-    return this.models.openBytes(req.name, req.bytes).summary;
+    return (await this.models.openBytes(req.name, req.bytes)).summary;
   }
 
   async resolveImage(source: ImageSource): Promise<ResolvedImage> {
@@ -221,6 +225,61 @@ export class Engine implements EngineApi {
       this.stageOverrides.delete(model.id);
     }
     return this.getGraph(req);
+  }
+
+  async computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse> {
+    const model = this.models.get(req.modelId);
+    const image = await this.resolveImage(req.image);
+    const inputHash = createHash('sha256').update(image.bytes).update(JSON.stringify(model.summary.preprocess)).digest('hex');
+    const layers = req.layers && req.layers.length > 0 ? req.layers : ['stages'];
+    const key = JSON.stringify([
+      model.id,
+      inputHash,
+      layers,
+      [...req.methods].sort(),
+      req.classIndex,
+      req.counterfactual,
+      [...(this.stageOverrides.get(model.id) ?? [])],
+    ]);
+    const cached = this.camResults.get(key);
+    if (cached) return { ...cached, cached: true };
+    if (this.jobs.has(req.jobId)) throw new EngineError('invalid-request', `Job ${req.jobId} is already running.`);
+    const controller = new AbortController();
+    this.jobs.set(req.jobId, controller);
+    try {
+      const input = await toInputTensor(model, image.bytes, image.name);
+      const result = await this.camTensor(
+        model,
+        input,
+        { layers, methods: req.methods, classIndex: req.classIndex, counterfactual: req.counterfactual },
+        (p) => ctx?.progress({ jobId: req.jobId, ...p }),
+        controller.signal,
+      );
+      const view = input.rgb ?? null;
+      const modelView: ImageData = view
+        ? {
+            mime: 'image/png',
+            bytes: await sharp(Buffer.from(view.data.buffer, view.data.byteOffset, view.data.byteLength), {
+              raw: { width: view.width, height: view.height, channels: 3 },
+            })
+              .png()
+              .toBuffer(),
+            width: view.width,
+            height: view.height,
+          }
+        : { mime: 'image/png', bytes: new Uint8Array(0), width: input.shape[3] ?? 0, height: input.shape[2] ?? 0 };
+      const response: CamResponse = { result, modelView, cached: false };
+      this.camResults.set(key, response);
+      return response;
+    } finally {
+      this.jobs.delete(req.jobId);
+    }
+  }
+
+  async cancelJob(req: { jobId: string }): Promise<boolean> {
+    const job = this.jobs.get(req.jobId);
+    job?.abort();
+    return job !== undefined;
   }
 
   dispose(): void {

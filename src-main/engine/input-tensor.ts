@@ -12,6 +12,8 @@ export interface InputTensor {
   name: string;
   data: Float32Array;
   shape: number[];
+  /** For image inputs: the pixels the tensor was made from (after resize/crop), RGB row-major. */
+  rgb?: { data: Uint8Array; width: number; height: number };
 }
 
 export function singleImageInput(model: OpenModel): TensorInfo {
@@ -61,5 +63,10 @@ export async function toInputTensor(model: OpenModel, bytes: Uint8Array, display
   }
   const tensor = await imageToTensor(bytes, model.summary.preprocess, displayName);
   checkShape(tensor.shape, input.shape, `${displayName} after preprocessing`);
-  return { name: input.name, data: tensor.data, shape: tensor.shape };
+  return {
+    name: input.name,
+    data: tensor.data,
+    shape: tensor.shape,
+    rgb: { data: tensor.rgb, width: tensor.width, height: tensor.height },
+  };
 }

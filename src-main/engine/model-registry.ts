@@ -9,7 +9,9 @@ import type { ModelId, ModelSummary } from '../../src-shared/api';
 import { EngineError, describeError } from './errors';
 import { LruCache } from './lru-cache';
 import { labelsFromMetadata, METADATA_KEYS, preprocessFromMetadata } from './model-metadata';
+import { buildGraphIndex } from './graph/graph-index';
 import { decodeModel, type ModelProto } from './onnx/decode-model';
+import { resolveExternalPaths } from './onnx/external-data';
 import { graphOutputs, metadataRecord, opsetImports, producerString, realInputs } from './onnx/model-summary';
 
 /** Node cannot read a single file above 2 GiB into one buffer; such models keep their weights as external data. */
@@ -86,7 +88,7 @@ export class ModelRegistry {
     return this.add(bytes, path.basename(filePath), path.resolve(filePath));
   }
 
-  openBytes(name: string, bytes: Uint8Array): OpenModel {
+  async openBytes(name: string, bytes: Uint8Array): Promise<OpenModel> {
     return this.add(bytes, name || 'model.onnx', null);
   }
 
@@ -97,11 +99,14 @@ export class ModelRegistry {
     return model;
   }
 
-  private add(bytes: Uint8Array, name: string, filePath: string | null): OpenModel {
+  private async add(bytes: Uint8Array, name: string, filePath: string | null): Promise<OpenModel> {
     const id = modelIdOf(bytes);
     const existing = this.models.get(id);
     if (existing && existing.path === filePath) return existing;
     const model = describeModel(bytes, name, filePath);
+    // Refuse broken graphs and unsafe external data now, not at the first analysis.
+    buildGraphIndex(model.proto, name);
+    await resolveExternalPaths(model.proto, filePath ? path.dirname(filePath) : null, name);
     this.models.set(id, model);
     return model;
   }

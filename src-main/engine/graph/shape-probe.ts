@@ -41,6 +41,9 @@ const ZERO_INPUTS: Record<string, (n: number) => ort.Tensor['data']> = {
   bool: (n) => new Uint8Array(n),
 };
 
+/** A probe input above this many elements would allocate gigabytes: only declared shapes are used then. */
+const MAX_PROBE_ELEMENTS = 2 ** 28;
+
 export interface ProbeResult {
   shapes: Map<TensorName, TensorShape>;
   warning: string | null;
@@ -63,6 +66,12 @@ export async function probeShapes(
     if (!shape || !make)
       return { shapes, warning: `Input "${name}" (${dtype}) cannot be probed; only declared shapes are shown.` };
     const n = shape.reduce((a, b) => a * b, 1);
+    if (shape.some((d) => !Number.isSafeInteger(d) || d < 0) || n > MAX_PROBE_ELEMENTS) {
+      return {
+        shapes,
+        warning: `Input "${name}" has shape [${shape.join(', ')}], too large to probe; only declared shapes are shown.`,
+      };
+    }
     feeds[name] = new ort.Tensor(dtype as 'float32', make(n) as Float32Array, shape);
   }
   const wanted = index.nodes.flatMap((n) => n.output).filter((o) => o !== '') as TensorName[];

@@ -3,12 +3,34 @@
  * all day does not accumulate native memory. CUDA is used when asked for ("auto" or "cuda") and available;
  * "auto" falls back to the CPU and remembers that CUDA is missing instead of retrying on every model.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../../src-shared/api';
 import { EngineError, describeError } from '../errors';
 import { LruCache } from '../lru-cache';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
+
+/**
+ * Whether onnxruntime-node's CUDA provider library is installed next to its binding (its installer only
+ * fetches it on machines set up for CUDA). Asking for CUDA without it only logs errors.
+ */
+function cudaProviderMissing(): string | null {
+  try {
+    const root = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const bin = path.join(root, 'bin');
+    for (const napi of readdirSync(bin)) {
+      const dir = path.join(bin, napi, process.platform, process.arch);
+      if (['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => existsSync(path.join(dir, f))))
+        return null;
+    }
+    return "onnxruntime-node's CUDA provider is not installed (reinstall onnxruntime-node on a machine with CUDA 12)";
+  } catch {
+    return 'onnxruntime-node could not be located';
+  }
+}
 
 export interface PooledSession {
   session: ort.InferenceSession;
@@ -19,7 +41,7 @@ export type ModelSource = { path: string } | { bytes: Uint8Array };
 
 export class SessionPool {
   private readonly sessions: LruCache<string, Promise<PooledSession>>;
-  private cudaUnavailable: string | null = null;
+  private cudaUnavailable: string | null = cudaProviderMissing();
 
   constructor(capacity = 8) {
     this.sessions = new LruCache(capacity, (pending) => {

@@ -3,7 +3,7 @@
  * to the model's folder; a location that escapes it (absolute, or through "..", or a symlink pointing out)
  * is refused, because a model file must not make LayerLens read arbitrary files.
  */
-import { open, realpath } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TensorProto } from 'onnx-buf';
 import { EngineError, describeError } from '../errors';
@@ -82,6 +82,13 @@ export async function resolveExternalPaths(
       (ref.length !== null && (!Number.isSafeInteger(ref.length) || ref.length < 0))
     ) {
       throw new EngineError('bad-model', `${displayName}: tensor "${ref.tensor}" has an invalid external data offset or length.`);
+    }
+    const size = (await stat(file)).size;
+    if (ref.offset + (ref.length ?? 0) > size) {
+      throw new EngineError(
+        'bad-model',
+        `${displayName}: tensor "${ref.tensor}" needs bytes ${ref.offset}–${ref.offset + (ref.length ?? 0)} of "${loc}", which has only ${size}: the data file is truncated.`,
+      );
     }
     resolved.set(ref.tensor, file);
   }
