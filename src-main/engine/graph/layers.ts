@@ -5,6 +5,7 @@
 import type { Dim, TensorName } from '../../../src-shared/api';
 import type { ModulePath } from '../../../src-shared/graph';
 import { EngineError } from '../errors';
+import { parentPath } from './module-scopes';
 import type { GraphAnalysis } from './analyze-graph';
 
 export interface ResolvedLayer {
@@ -25,10 +26,16 @@ export function resolveLayer(analysis: GraphAnalysis, spec: string, modelName: s
   const tensor = spec as TensorName;
   if (analysis.index.producer.has(tensor) || analysis.index.inputs.has(tensor)) {
     const node = analysis.index.producer.get(tensor);
+    // The outermost module whose output this is ("layer4" rather than "layer4.1.relu_1").
+    let module: ModulePath | null = node === undefined ? null : (analysis.tree.nodeModule[node] ?? null);
+    for (let up = module ? parentPath(module) : null; up; up = parentPath(up)) {
+      if (analysis.tree.modules.get(up)?.output !== tensor) break;
+      module = up;
+    }
     return {
       label: spec,
       tensor,
-      module: node === undefined ? null : (analysis.tree.nodeModule[node] ?? null),
+      module,
       shape: analysis.shapes.get(tensor)?.shape ?? null,
     };
   }

@@ -43,7 +43,7 @@ describe('malformed model corpus', () => {
     const file = path.join(dir, `${name}.onnx`);
     await writeFile(file, c.bytes);
     for (const [sibling, bytes] of Object.entries(c.siblings ?? {})) await writeFile(path.join(dir, sibling), bytes);
-    let opened = null;
+    let opened;
     try {
       opened = await engine.openModelPath({ path: file });
     } catch (error) {

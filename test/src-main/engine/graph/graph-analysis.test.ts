@@ -1,0 +1,131 @@
+import { mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../../../src-main/engine/engine';
+import { pathFromSegments, scopeOf } from '../../../../src-main/engine/graph/module-scopes';
+import { buildModel, node, valueInfo } from '../../../helpers/onnx-builder';
+import { create } from '@bufbuild/protobuf';
+import { NodeProtoSchema } from 'onnx-buf';
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.create({ device: 'cpu' });
+});
+afterAll(() => engine.dispose());
+
+describe('module paths from PyTorch scopes', () => {
+  it.each([
+    ['/layer1/layer1.0/conv1/Conv', 'layer1.0.conv1'],
+    ['/features/features.3/conv/conv.0/conv.0.0/Conv', 'features.3.conv.0.0'],
+    ['/features/denseblock2/denselayer1/norm1/BatchNormalization', 'features.denseblock2.denselayer1.norm1'],
+    ['/trunk_output/block2/block2-0/proj/Conv', 'trunk_output.block2.block2-0.proj'],
+    ['/Flatten', ''],
+  ])('%s → %s', (name, expected) => {
+    expect(scopeOf(create(NodeProtoSchema, { name, opType: 'X' }))).toBe(expected);
+  });
+
+  it('reads the dynamo exporter’s name_scopes metadata', () => {
+    const n = create(NodeProtoSchema, {
+      name: 'node_Conv_3',
+      opType: 'Conv',
+      metadataProps: [{ key: 'pkg.torch.onnx.name_scopes', value: "['', 'layer1', 'layer1.0', 'layer1.0.conv1']" }],
+    });
+    expect(scopeOf(n)).toBe('layer1.0.conv1');
+    expect(pathFromSegments(['layer1', '0', 'conv1'])).toBe('layer1.0.conv1');
+  });
+
+  it('gives no scope to names without one', () => {
+    expect(scopeOf(create(NodeProtoSchema, { name: 'Conv_12', opType: 'Conv' }))).toBeNull();
+  });
+});
+
+interface Meta {
+  stages: { module: string; tensor: string; shape: number[] }[];
+}
+
+describe('stages and shapes of PyTorch exports', () => {
+  const expectExact = ['resnet', 'mobilenetv2', 'densenet', 'efficientnet', 'noscope'];
+  it.each(expectExact)('%s: detected stages are the reference stages, with probed shapes', async (dir) => {
+    const meta = JSON.parse(await readFile(`test/fixtures/torch/${dir}/meta.json`, 'utf8')) as Meta;
+    const model = await engine.models.openPath(`test/fixtures/torch/${dir}/model.onnx`);
+    const { graph } = await engine.getGraph({ modelId: model.id });
+    expect(graph.hierarchy).toBe(dir === 'noscope' ? 'structural' : 'scopes');
+    expect(graph.stages.map((s) => s.tensor)).toEqual(meta.stages.map((s) => s.tensor));
+    if (dir !== 'noscope') expect(graph.stages.map((s) => s.module)).toEqual(meta.stages.map((s) => s.module));
+    expect(graph.stages.map((s) => s.shape)).toEqual(meta.stages.map((s) => s.shape));
+  });
+
+  it('VGG: the pools are stages', async () => {
+    const meta = JSON.parse(await readFile('test/fixtures/torch/vgg/meta.json', 'utf8')) as Meta;
+    const model = await engine.models.openPath('test/fixtures/torch/vgg/model.onnx');
+    const { graph } = await engine.getGraph({ modelId: model.id });
+    const modules = graph.stages.map((s) => s.module);
+    for (const s of meta.stages) expect(modules).toContain(s.module);
+  });
+
+  it('every module knows its output tensor and parameter count', async () => {
+    const model = await engine.models.openPath('test/fixtures/torch/resnet/model.onnx');
+    const { graph } = await engine.getGraph({ modelId: model.id });
+    const layer1 = graph.modules.find((m) => m.path === 'layer1');
+    expect(layer1?.output).toBe('/layer1/layer1.0/relu_1/Relu_output_0');
+    const conv = graph.modules.find((m) => m.path === 'layer1.0.conv1');
+    expect(conv?.opType).toBe('Conv');
+    expect(conv?.parameterCount).toBe(8 * 8 * 3 * 3 + 8);
+    const root = graph.modules.find((m) => m.path === '');
+    expect(root?.nodeCount).toBe(graph.nodes.length);
+  });
+
+  it('stages can be overridden by module path or tensor name, and a typo is refused', async () => {
+    const model = await engine.models.openPath('test/fixtures/torch/resnet/model.onnx');
+    const set = await engine.setStages({ modelId: model.id, layers: ['layer3', '/layer4/layer4.0/relu_1/Relu_output_0'] });
+    expect(set.graph.stagesSource).toBe('user');
+    expect(set.graph.stages.map((s) => s.module)).toEqual(['layer3', 'layer4']);
+    await expect(engine.setStages({ modelId: model.id, layers: ['layer9'] })).rejects.toThrow(
+      /no module or tensor named "layer9"/,
+    );
+    const reset = await engine.setStages({ modelId: model.id, layers: null });
+    expect(reset.graph.stages).toHaveLength(4);
+  });
+});
+
+describe('external data', () => {
+  const model = (location: string) =>
+    buildModel({
+      inputs: [valueInfo('x', [1, 4])],
+      outputs: [{ name: 'y' }],
+      nodes: [node('Add', ['x', 'w'], ['y'])],
+      initializers: [
+        {
+          name: 'w',
+          dims: [4n],
+          dataType: 1,
+          dataLocation: 1,
+          externalData: [
+            { key: 'location', value: location },
+            { key: 'offset', value: '4' },
+            { key: 'length', value: '16' },
+          ],
+        },
+      ],
+    });
+
+  it('reads weights from a file in the model’s folder', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-ext-'));
+    const data = new Float32Array([0, 1, 2, 3, 4]);
+    await writeFile(path.join(dir, 'w.bin'), new Uint8Array(data.buffer));
+    await writeFile(path.join(dir, 'm.onnx'), model('w.bin'));
+    const opened = await engine.models.openPath(path.join(dir, 'm.onnx'));
+    const stats = await engine.getWeightStats({ modelId: opened.id, tensor: 'w' as never });
+    expect(stats).toMatchObject({ count: 4, min: 1, max: 4, mean: 2.5 });
+  });
+
+  it('refuses a link that leads out of the folder', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'layerlens-outside-'));
+    await writeFile(path.join(outside, 'secret.bin'), new Uint8Array(64));
+    const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-ext-'));
+    await symlink(path.join(outside, 'secret.bin'), path.join(dir, 'w.bin'));
+    await writeFile(path.join(dir, 'm.onnx'), model('w.bin'));
+    await expect(engine.models.openPath(path.join(dir, 'm.onnx'))).rejects.toThrow(/outside the model's folder/);
+  });
+});
