@@ -2,6 +2,7 @@
  * `npm run bench`: prints performance figures. It never fails on timing — targets are compared and
  * reported, not asserted. Later issues add their own benchmarks to `BENCHMARKS`.
  */
+import { camBenchmark } from './cam.bench';
 import { predictBenchmark } from './predict.bench';
 
 export interface Figure {
@@ -12,7 +13,10 @@ export interface Figure {
   target?: { max: number };
 }
 
-const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [{ name: 'predict (demo model)', run: predictBenchmark }];
+const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
+  { name: 'predict (demo model)', run: predictBenchmark },
+  { name: 'cam (hook engine)', run: camBenchmark },
+];
 
 const filter = process.argv[2];
 let failed = false;

@@ -6,8 +6,9 @@
  */
 import { positions, type LayerTensors } from './layer-tensors';
 
-const ITERATIONS = 200;
-const TOLERANCE = 1e-10;
+/** Power iteration stops when the direction moves less than this (squared norm of the change). */
+const ITERATIONS = 50;
+const TOLERANCE = 1e-8;
 
 export function firstComponentMap(values: Float32Array, l: LayerTensors): Float32Array {
   const z = positions(l);

@@ -57,6 +57,28 @@ export function outputPadding(ctx: VjpContext, w: Window, xs: number[], ys: numb
   });
 }
 
+/**
+ * For stride 1 the adjoint is itself a convolution, with the kernel flipped and its in/out channels swapped
+ * per group: onnxruntime's Conv is much faster than its ConvTranspose, so constant weights are pre-flipped.
+ */
+function flippedWeights(w: Float32Array, shape: number[], group: number): { data: Float32Array; dims: number[] } {
+  const [cout, cinG, ...kernel] = shape as [number, number, ...number[]];
+  const k = kernel.reduce((a, v) => a * v, 1);
+  const coutG = cout / group;
+  const out = new Float32Array(w.length);
+  for (let j = 0; j < group; j++) {
+    for (let co = 0; co < coutG; co++) {
+      for (let ci = 0; ci < cinG; ci++) {
+        const src = ((j * coutG + co) * cinG + ci) * k;
+        const dst = ((j * cinG + ci) * coutG + co) * k;
+        // Reversing the flattened kernel flips every spatial axis at once.
+        for (let t = 0; t < k; t++) out[dst + t] = w[src + k - 1 - t] as number;
+      }
+    }
+  }
+  return { data: out, dims: [cinG * group, coutG, ...kernel] };
+}
+
 const conv: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return ctx.node.input.map(() => null);
@@ -67,11 +89,28 @@ const conv: VjpRule = (ctx, [g]) => {
   const xs = xShape.slice(2);
   const ys = ctx.shape(ctx.output()).slice(2);
   const w = convWindow(ctx, xs, ctx.ints('kernel_shape') ?? wShape.slice(2));
+  const group = ctx.int('group', 1);
+  const weights = w.strides.every((st) => st === 1) ? ctx.constants.floats(ctx.input(1)) : null;
+  if (weights) {
+    const reach = w.kernel.map((k, i) => (k - 1) * (w.dilations[i] as number));
+    const begin = reach.map((r, i) => r - (w.begin[i] as number));
+    const end = reach.map((r, i) => r - (w.end[i] as number));
+    if ([...begin, ...end].every((p) => p >= 0)) {
+      const flipped = flippedWeights(weights, wShape, group);
+      const gx = b.op1('Conv', [g, b.floatConst(flipped.data, flipped.dims, 'conv_adjoint')], {
+        kernel_shape: w.kernel,
+        dilations: w.dilations,
+        group,
+        pads: [...begin, ...end],
+      });
+      return [gx, null, null];
+    }
+  }
   const gx = b.op1('ConvTranspose', [g, ctx.input(1)], {
     kernel_shape: w.kernel,
     strides: w.strides,
     dilations: w.dilations,
-    group: ctx.int('group', 1),
+    group,
     pads: [...w.begin, ...w.end],
     output_padding: outputPadding(ctx, w, xs, ys),
   });

@@ -121,6 +121,14 @@ const cases: Case[] = [
     [4, 3, 7, 7],
     [intsAttr('strides', [2, 2]), intsAttr('pads', [3, 3, 3, 3])],
   ),
+  conv('Conv stride 1, asymmetric pads, 1×3 kernel', [1, 3, 6, 7], [2, 3, 1, 3], [intsAttr('pads', [0, 2, 1, 0])]),
+  conv('Conv stride 1 with pads wider than the kernel reach', [1, 2, 5, 5], [3, 2, 3, 3], [intsAttr('pads', [3, 3, 3, 3])]),
+  conv(
+    'Conv depthwise stride 1 dilation 2',
+    [1, 4, 9, 9],
+    [4, 1, 3, 3],
+    [intAttr('group', 4), intsAttr('dilations', [2, 2]), intsAttr('pads', [2, 2, 2, 2])],
+  ),
   conv('Conv dilation 2', [1, 2, 9, 9], [3, 2, 3, 3], [intsAttr('dilations', [2, 2]), intsAttr('pads', [2, 2, 2, 2])]),
   conv('Conv groups 2', [1, 4, 6, 6], [6, 2, 3, 3], [intAttr('group', 2), intsAttr('pads', [1, 1, 1, 1])]),
   conv(

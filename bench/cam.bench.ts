@@ -1,0 +1,60 @@
+/**
+ * Issue targets: on a ResNet-50-shaped model at 224², all four stages' gradient methods from one hooked run
+ * cost ≤ 2.0× a plain forward; the same on the demo model; ScoreCAM's time for the last stage.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { GRADIENT_METHODS } from '../src-shared/cam';
+import { Engine } from '../src-main/engine/engine';
+import type { OpenModel } from '../src-main/engine/model-registry';
+import { resnet50Model } from './resnet50';
+import type { Figure } from './run';
+import { timeOnce, timeRuns } from './stats';
+
+async function ratio(engine: Engine, model: OpenModel, shape: number[], name: string, runs: number): Promise<Figure[]> {
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+  const input = { name: model.summary.inputs[0]?.name as string, data, shape };
+  const plain = await engine.plainSession(model);
+  const forward = () => plain.session.run({ [input.name]: new ort.Tensor('float32', data, shape) });
+  await forward();
+  const fwd = await timeRuns(runs, forward);
+  const request = { layers: ['stages'], methods: [...GRADIENT_METHODS], classIndex: 'top' as const, counterfactual: false };
+  const first = await timeOnce(() => engine.camTensor(model, input, request));
+  const cams = await timeRuns(runs, () => engine.camTensor(model, input, request));
+  const run = await engine.camTensor(model, input, request);
+  return [
+    { name: `${name}: plain forward (median)`, value: fwd.median, unit: 'ms' },
+    { name: `${name}: first CAM (probe + rewrite + session)`, value: first, unit: 'ms' },
+    { name: `${name}: all stages × gradient methods (median)`, value: cams.median, unit: 'ms' },
+    { name: `${name}:   of which the hooked run`, value: run.timings.hookedRunMs, unit: 'ms' },
+    { name: `${name}: CAM ÷ forward`, value: cams.median / fwd.median, unit: '×', target: { max: 2.0 } },
+  ];
+}
+
+export async function camBenchmark(): Promise<Figure[]> {
+  const engine = await Engine.create({ device: 'cpu' });
+  const figures: Figure[] = [];
+  const demo = await engine.models.openPath('resources/demo/layerlens-demo.onnx');
+  figures.push(...(await ratio(engine, demo, [1, 3, 96, 96], 'demo 96²', 20)));
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-bench-'));
+  const file = path.join(dir, 'resnet50.onnx');
+  const build = await timeOnce(async () => writeFile(file, resnet50Model()));
+  figures.push({ name: 'build ResNet-50-shaped model (random weights)', value: build, unit: 'ms' });
+  const r50 = await engine.models.openPath(file);
+  figures.push(...(await ratio(engine, r50, [1, 3, 224, 224], 'ResNet-50 224²', 5)));
+
+  const input = { name: 'input', data: Float32Array.from({ length: 3 * 96 * 96 }, (_, i) => Math.cos(i)), shape: [1, 3, 96, 96] };
+  const score = await timeOnce(() =>
+    engine.camTensor(demo, input, { layers: ['layer4'], methods: ['scorecam'], classIndex: 'top', counterfactual: false }),
+  );
+  figures.push({ name: 'demo: ScoreCAM, last stage (128 channels)', value: score, unit: 'ms' });
+  const ablation = await timeOnce(() =>
+    engine.camTensor(demo, input, { layers: ['layer4'], methods: ['ablationcam'], classIndex: 'top', counterfactual: false }),
+  );
+  figures.push({ name: 'demo: AblationCAM, last stage', value: ablation, unit: 'ms' });
+  engine.dispose();
+  return figures;
+}
