@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { expect, test as base } from '@playwright/test';
+import { CamPage } from '../support/cam-page';
+import { serveApp, type ServedApp } from '../support/serve';
+import { StudioPage } from '../support/studio-page';
+
+interface DemoSample {
+  file: string;
+  label: string;
+  class: number;
+  box: [number, number, number, number];
+}
+const demo = JSON.parse(readFileSync('resources/demo/samples.json', 'utf8')) as { samples: DemoSample[] };
+const sampleId = (s: DemoSample): string => s.file.replace(/^.*\//, '').replace(/\.[^.]+$/, '');
+const STAGES = ['layer1', 'layer2', 'layer3', 'layer4'];
+
+const test = base.extend<{ cam: CamPage; studio: StudioPage; consoleErrors: string[] }, { app: ServedApp }>({
+  app: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright's fixture signature
+    async ({}, use) => {
+      const app = await serveApp();
+      await use(app);
+      await app.stop();
+    },
+    { scope: 'worker' },
+  ],
+  consoleErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await use(errors);
+  },
+  studio: async ({ page, app, consoleErrors: _ }, use) => {
+    await page.goto(app.url);
+    await use(new StudioPage(page));
+  },
+  cam: async ({ page, studio: _ }, use) => {
+    await use(new CamPage(page));
+  },
+});
+
+for (const sample of demo.samples.slice(0, 3)) {
+  test(`the grid renders every stage for ${sample.file}, and last-stage Grad-CAM points inside the object`, async ({
+    studio,
+    cam,
+    consoleErrors,
+  }, testInfo) => {
+    await studio.pickSample(sampleId(sample));
+    await expect(cam.rows).toHaveCount(STAGES.length);
+    for (const layer of STAGES) {
+      await cam.waitForPainted(layer, 'gradcam');
+      await expect(cam.pane(layer, 'cam').or(cam.pane(layer, 'gradcam')).first()).toBeVisible();
+    }
+    // CAM exists only where the head allows it: the last stage.
+    await cam.waitForPainted('layer4', 'cam');
+    await expect(cam.pane('layer1', 'cam').getByTestId('pane-placeholder')).toContainText('CAM needs');
+
+    const hot = await cam.hottest('layer4', 'gradcam');
+    const scale = 96 / hot.size; // the demo's images are 96×96, stretched to the model input
+    const [x0, y0, x1, y1] = sample.box;
+    expect(hot.x * scale).toBeGreaterThanOrEqual(x0 - 1);
+    expect(hot.x * scale).toBeLessThanOrEqual(x1 + 1);
+    expect(hot.y * scale).toBeGreaterThanOrEqual(y0 - 1);
+    expect(hot.y * scale).toBeLessThanOrEqual(y1 + 1);
+    await testInfo.attach(`grid-${sampleId(sample)}`, { body: await studio.page.screenshot({ fullPage: true }), contentType: 'image/png' });
+    expect(consoleErrors).toEqual([]);
+  });
+}
+
+test('switching the class changes the maps; switching back repaints from the cache', async ({ studio, cam, page }) => {
+  const sample = demo.samples[0] as DemoSample;
+  await studio.pickSample(sampleId(sample));
+  const before = await cam.pixels('layer4', 'gradcam');
+  const other = await page.getByTestId('class-option').nth(1).getAttribute('data-class');
+  await cam.explain(Number(other));
+  await expect.poll(() => cam.pixels('layer4', 'gradcam')).not.toBe(before);
+  await cam.explain(Number(await page.getByTestId('class-option').first().getAttribute('data-class')));
+  await expect.poll(() => cam.pixels('layer4', 'gradcam')).toBe(before);
+});
+
+test('a pane exports a valid PNG, and so does the whole grid', async ({ studio, cam, page }) => {
+  await studio.pickSample(sampleId(demo.samples[0] as DemoSample));
+  const pane = await cam.waitForPainted('layer4', 'gradcam');
+  const [download] = await Promise.all([page.waitForEvent('download'), pane.getByTestId('pane-export').click()]);
+  const file = await download.path();
+  const bytes = readFileSync(file);
+  expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const [gridDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('cam-export-grid').click()]);
+  const grid = readFileSync(await gridDownload.path());
+  expect(grid.subarray(1, 4).toString()).toBe('PNG');
+  expect(grid.length).toBeGreaterThan(bytes.length);
+});
+
+test('a slow method shows progress and can be cancelled; the grid keeps working', async ({ studio, cam, page }) => {
+  await studio.pickSample(sampleId(demo.samples[1] as DemoSample));
+  await cam.waitForPainted('layer4', 'gradcam');
+  // 128 channels at 96²: several batches, long enough to cancel.
+  await cam.pane('layer4', 'gradcam').getByTestId('pane-method').selectOption('scorecam');
+  await expect(page.getByTestId('cam-progress')).toBeVisible();
+  await page.getByTestId('cam-cancel').click();
+  await expect(page.getByTestId('cam-progress')).toBeHidden();
+  await expect(cam.error).toContainText('cancelled');
+  await cam.waitForPainted('layer4', 'gradcam');
+});
