@@ -18,7 +18,7 @@ export interface SampleSet {
 }
 
 export async function loadSampleSet(indexFile: string): Promise<SampleSet> {
-  const dir = path.dirname(indexFile);
+  const dir = path.resolve(path.dirname(indexFile));
   const parsed = v.parse(samplesFileSchema, JSON.parse(await readFile(indexFile, 'utf8')));
   const files = new Map<string, string>();
   const samples = parsed.samples.map((s): Sample => {
