@@ -2,8 +2,14 @@
  * The studio's state and the actions that change it. Components read this and call its methods; only this
  * file talks to the engine.
  */
-import type { EngineApi, ImageSource, ModelSummary, Prediction, Sample } from '../../../src-shared/api';
+import type { EngineApi, ImageSource, JobProgress, ModelSummary, Prediction, Sample, TensorName } from '../../../src-shared/api';
+import type { GraphView, WeightStats } from '../../../src-shared/graph';
+import type { LayerTarget } from '../graph/visible-graph';
+import { PromiseCache } from './promise-cache';
+import { CamState } from '../cam/cam-state.svelte';
 import type { HostKind } from './transport';
+
+export type { LayerTarget } from '../graph/visible-graph';
 
 export interface ShownImage {
   source: ImageSource;
@@ -27,11 +33,28 @@ export class Studio {
   error = $state<string | null>(null);
   /** Sample thumbnails, by sample id. */
   thumbnails = $state<Record<string, string>>({});
+  /** The open model's layer graph (large and immutable: not deeply reactive). */
+  graph = $state.raw<GraphView | null>(null);
+  graphWarnings = $state.raw<string[]>([]);
+  graphLoading = $state(false);
+  graphError = $state<string | null>(null);
+  /** The node or module selected in the graph (a stage is a module). */
+  selection = $state.raw<LayerTarget | null>(null);
+  /** The latest progress report of a long engine job (CAM computations). */
+  jobProgress = $state.raw<JobProgress | null>(null);
+  /** Weight statistics, by model and tensor: asked for once. */
+  private readonly weightStatsCache = new PromiseCache<WeightStats | null>();
+
+  /** The CAM grid's state: maps for the shown image, class and display settings. */
+  readonly cam: CamState;
+  private imageSerial = 0;
 
   constructor(
     private readonly engine: EngineApi,
     readonly host: HostKind,
-  ) {}
+  ) {
+    this.cam = new CamState(engine);
+  }
 
   private async attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
     this.busy = true;
@@ -52,6 +75,7 @@ export class Studio {
       this.version = state.version;
       this.model = state.model;
       this.samples = state.samples;
+      if (state.model) void this.loadGraph(state.model);
       await Promise.all(state.samples.map(async (s) => this.loadThumbnail(s)));
       const first = state.samples[0];
       if (first && state.model) await this.showImage({ kind: 'sample', id: first.id }, first.file);
@@ -68,6 +92,7 @@ export class Studio {
       const bytes = new Uint8Array(await file.arrayBuffer());
       this.model = await this.engine.openModelBytes({ name: file.name, bytes });
       this.prediction = null;
+      void this.loadGraph(this.model);
       if (this.image) await this.predictShown();
     });
   }
@@ -83,6 +108,8 @@ export class Studio {
 
   private async showImage(source: ImageSource, name: string): Promise<void> {
     const data = await this.engine.getImage({ source });
+    this.imageSerial += 1;
+    this.cam.classChoice = 'top';
     if (this.image) URL.revokeObjectURL(this.image.url);
     const url = URL.createObjectURL(new Blob([data.bytes as BlobPart], { type: data.mime }));
     this.image = { source, name, url, width: data.width, height: data.height };
@@ -92,7 +119,51 @@ export class Studio {
 
   private async predictShown(): Promise<void> {
     if (!this.model || !this.image) return;
-    this.prediction = await this.engine.predict({ modelId: this.model.id, image: this.image.source, topK: 5 });
+    const { id } = this.model;
+    const { source } = this.image;
+    this.prediction = await this.engine.predict({ modelId: id, image: source, topK: 5 });
+    // Maps come after the prediction is on screen; their errors show in the grid, not as studio errors.
+    const imageKey = source.kind === 'sample' ? `sample:${source.id}` : `image:${this.imageSerial}`;
+    void this.cam.show({ modelId: id, image: source, imageKey });
+  }
+
+  /** Loads the layer graph of `model`; failures show in the graph view, not as a studio error. */
+  private async loadGraph(model: ModelSummary): Promise<void> {
+    this.graph = null;
+    this.graphWarnings = [];
+    this.graphError = null;
+    this.selection = null;
+    this.graphLoading = true;
+    try {
+      const { graph, warnings } = await this.engine.getGraph({ modelId: model.id });
+      if (this.model?.id !== model.id) return;
+      this.graph = graph;
+      this.graphWarnings = warnings;
+    } catch (error) {
+      if (this.model?.id === model.id) this.graphError = errorMessage(error);
+    } finally {
+      if (this.model?.id === model.id) this.graphLoading = false;
+    }
+  }
+
+  /** Progress events pushed by the engine for long jobs. */
+  onProgress(event: JobProgress): void {
+    this.jobProgress = event;
+    this.cam.onProgress(event);
+  }
+
+  selectLayer(target: LayerTarget | null): void {
+    this.selection = target;
+  }
+
+  /** Statistics of a weight tensor of the open model (null for non-float ones); cached per model. */
+  weightStats(tensor: TensorName): Promise<WeightStats | null> {
+    const model = this.model;
+    if (!model) return Promise.resolve(null);
+    // Asked once per model and tensor; a failure is shown where the statistics would be, and asked again next time.
+    return this.weightStatsCache.get(`${model.id}\u0000${tensor}`, () =>
+      this.engine.getWeightStats({ modelId: model.id, tensor }),
+    );
   }
 
   sampleFor(source: ImageSource | undefined): Sample | undefined {

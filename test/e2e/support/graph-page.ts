@@ -81,10 +81,6 @@ export class GraphPage {
     return this.inspector.locator(`[data-testid="inspector-shape"][data-role="${role}"]`).allInnerTexts();
   }
 
-  statsFor(tensor: string): Locator {
-    return this.inspector.locator(`[data-testid="weight-stats"][data-tensor="${tensor}"]`);
-  }
-
   async stat(stats: Locator, name: 'min' | 'max' | 'mean' | 'std' | 'sparsity' | 'count'): Promise<number> {
     const text = await stats.locator(`[data-stat="${name}"]`).innerText();
     return Number.parseFloat(text.replace(/,/g, ''));

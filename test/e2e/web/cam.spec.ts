@@ -53,8 +53,11 @@ for (const sample of demo.samples.slice(0, 3)) {
       await cam.waitForPainted(layer, 'gradcam');
       await expect(cam.pane(layer, 'cam').or(cam.pane(layer, 'gradcam')).first()).toBeVisible();
     }
-    // CAM exists only where the head allows it: the last stage.
+    // CAM exists only where the head allows it (the last stage); elsewhere LayerCAM stands in, and asking
+    // for CAM explains why it is not there.
     await cam.waitForPainted('layer4', 'cam');
+    await cam.waitForPainted('layer1', 'layercam');
+    await cam.pane('layer1', 'layercam').getByTestId('pane-method').selectOption('cam');
     await expect(cam.pane('layer1', 'cam').getByTestId('pane-placeholder')).toContainText('CAM needs');
 
     const hot = await cam.hottest('layer4', 'gradcam');
@@ -64,7 +67,10 @@ for (const sample of demo.samples.slice(0, 3)) {
     expect(hot.x * scale).toBeLessThanOrEqual(x1 + 1);
     expect(hot.y * scale).toBeGreaterThanOrEqual(y0 - 1);
     expect(hot.y * scale).toBeLessThanOrEqual(y1 + 1);
-    await testInfo.attach(`grid-${sampleId(sample)}`, { body: await studio.page.screenshot({ fullPage: true }), contentType: 'image/png' });
+    await testInfo.attach(`grid-${sampleId(sample)}`, {
+      body: await studio.page.screenshot({ fullPage: true }),
+      contentType: 'image/png',
+    });
     expect(consoleErrors).toEqual([]);
   });
 }
@@ -102,5 +108,8 @@ test('a slow method shows progress and can be cancelled; the grid keeps working'
   await page.getByTestId('cam-cancel').click();
   await expect(page.getByTestId('cam-progress')).toBeHidden();
   await expect(cam.error).toContainText('cancelled');
-  await cam.waitForPainted('layer4', 'gradcam');
+  // The other panes are untouched, and the pane can go back to a fast method.
+  await cam.waitForPainted('layer4', 'cam');
+  await cam.pane('layer4', 'scorecam').getByTestId('pane-method').selectOption('hirescam');
+  await cam.waitForPainted('layer4', 'hirescam');
 });

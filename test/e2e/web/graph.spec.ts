@@ -7,7 +7,7 @@ const test = base.extend<{ graph: GraphPage; consoleErrors: string[] }, { app: S
     // One server for the whole worker, started from the built CLI exactly as a user would.
     // eslint-disable-next-line no-empty-pattern -- Playwright's fixture signature
     async ({}, use) => {
-      const app = await serveApp(process.env.LL_DEV_ARGS ? process.env.LL_DEV_ARGS.split(' ') : []);
+      const app = await serveApp();
       await use(app);
       await app.stop();
     },
@@ -16,7 +16,7 @@ const test = base.extend<{ graph: GraphPage; consoleErrors: string[] }, { app: S
   consoleErrors: async ({ page }, use) => {
     const errors: string[] = [];
     page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
+      if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
     });
     page.on('pageerror', (e) => errors.push(e.message));
     await use(errors);
@@ -90,7 +90,7 @@ test('the layer graph: expand a stage, inspect a conv, its shapes and weight sta
   expect(consoleErrors).toEqual([]);
 });
 
-test('stage badges select the stage; search finds and centres an op; fit shows everything', async ({
+test('stage badges select the stage; search reveals and centres an op; pan, zoom and fit', async ({
   graph,
   consoleErrors,
   page,
@@ -114,26 +114,57 @@ test('stage badges select the stage; search finds and centres an op; fit shows e
   await graph.searchFor('layer4.1.conv2');
   await expect(graph.inspectorOp).toHaveText('Conv');
   await expect(graph.inspectorModule).toHaveText('layer4.1.conv2');
-  await expect(graph.nodesIn('layer4.1.conv2')).toHaveCount(1);
+  const conv = graph.nodesIn('layer4.1.conv2');
+  await expect(conv).toHaveCount(1);
   await expect(graph.inspector.locator('[data-testid="inspector-shape"][data-role="output"]')).toContainText('128 × 6 × 6');
-  // It is centred in the canvas.
-  const node = await graph.nodesIn('layer4.1.conv2').boundingBox();
-  const canvas = await graph.canvas.boundingBox();
-  expect(node && canvas).toBeTruthy();
-  if (node && canvas) {
-    expect(Math.abs(node.x + node.width / 2 - (canvas.x + canvas.width / 2))).toBeLessThan(40);
-    expect(Math.abs(node.y + node.height / 2 - (canvas.y + canvas.height / 2))).toBeLessThan(40);
-  }
+  const center = async (): Promise<{ dx: number; dy: number }> => {
+    const [node, canvas] = [await conv.boundingBox(), await graph.canvas.boundingBox()];
+    if (!node || !canvas) throw new Error('the node or the canvas is not laid out');
+    return {
+      dx: node.x + node.width / 2 - (canvas.x + canvas.width / 2),
+      dy: node.y + node.height / 2 - (canvas.y + canvas.height / 2),
+    };
+  };
+  const centred = await center();
+  expect(Math.abs(centred.dx)).toBeLessThan(40);
+  expect(Math.abs(centred.dy)).toBeLessThan(40);
 
-  // Hovering an edge shows its tensor and shape.
-  const box = await graph.nodesIn('layer4.1.conv2').boundingBox();
-  if (box) {
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 6);
-    await expect(page.getByTestId('graph-edge-label')).toContainText('128 × 6 × 6');
-  }
+  // Hovering the edge leaving it shows the tensor's shape.
+  const box = await conv.boundingBox();
+  if (!box) throw new Error('the conv is not laid out');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height + 6);
+  await expect(page.getByTestId('graph-edge-label')).toContainText('128 × 6 × 6');
+
+  // Drag pans; the wheel zooms about the pointer.
+  const canvasBox = await graph.canvas.boundingBox();
+  if (!canvasBox) throw new Error('no canvas');
+  const start = { x: canvasBox.x + 60, y: canvasBox.y + 60 };
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  await page.mouse.move(start.x + 50, start.y + 30, { steps: 5 });
+  await page.mouse.up();
+  const panned = await center();
+  expect(panned.dx - centred.dx).toBeCloseTo(50, 0);
+  expect(panned.dy - centred.dy).toBeCloseTo(30, 0);
+  const before = await graph.zoom();
+  await page.mouse.wheel(0, -300);
+  await expect.poll(() => graph.zoom()).toBeGreaterThan(before);
+  // A drag is not a click: the selection is unchanged.
+  await expect(graph.inspectorModule).toHaveText('layer4.1.conv2');
 
   // Back to the studio: the prediction view is still there.
   await page.getByTestId('tab-studio').click();
   await expect(page.getByTestId('top5-row')).toHaveCount(5);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('opening another model shows its graph', async ({ graph, consoleErrors, page }) => {
+  await graph.open();
+  await expect(graph.status).toContainText('49 nodes');
+  await page.getByTestId('model-file').setInputFiles('test/fixtures/torch/densenet/model.onnx');
+  await expect(graph.status).toContainText('78 nodes', { timeout: 30_000 });
+  await expect(graph.stages).toHaveCount(4);
+  await expect(graph.stage('features.denseblock2')).toHaveCount(1);
+  await expect(graph.inspector).toContainText('BatchNormalization');
   expect(consoleErrors).toEqual([]);
 });
