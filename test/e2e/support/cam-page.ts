@@ -35,7 +35,7 @@ export class CamPage {
   /** A fingerprint of what a pane's canvas shows. */
   async pixels(layer: string, method: string): Promise<string> {
     const pane = await this.waitForPainted(layer, method);
-    return pane.locator('canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL('image/png'));
+    return pane.locator('canvas').evaluate((c) => (c as unknown as { toDataURL(type: string): string }).toDataURL('image/png'));
   }
 
   async explain(classIndex: number): Promise<void> {

@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { expect, test as base } from '@playwright/test';
-import { CamPage } from '../support/cam-page';
-import { serveApp, type ServedApp } from '../support/serve';
-import { StudioPage } from '../support/studio-page';
+import { expect, test } from '../support/fixtures';
 
 interface DemoSample {
   file: string;
@@ -13,33 +10,6 @@ interface DemoSample {
 const demo = JSON.parse(readFileSync('resources/demo/samples.json', 'utf8')) as { samples: DemoSample[] };
 const sampleId = (s: DemoSample): string => s.file.replace(/^.*\//, '').replace(/\.[^.]+$/, '');
 const STAGES = ['layer1', 'layer2', 'layer3', 'layer4'];
-
-const test = base.extend<{ cam: CamPage; studio: StudioPage; consoleErrors: string[] }, { app: ServedApp }>({
-  app: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright's fixture signature
-    async ({}, use) => {
-      const app = await serveApp();
-      await use(app);
-      await app.stop();
-    },
-    { scope: 'worker' },
-  ],
-  consoleErrors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    await use(errors);
-  },
-  studio: async ({ page, app, consoleErrors: _ }, use) => {
-    await page.goto(app.url);
-    await use(new StudioPage(page));
-  },
-  cam: async ({ page, studio: _ }, use) => {
-    await use(new CamPage(page));
-  },
-});
 
 for (const sample of demo.samples.slice(0, 3)) {
   test(`the grid renders every stage for ${sample.file}, and last-stage Grad-CAM points inside the object`, async ({

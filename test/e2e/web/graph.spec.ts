@@ -1,33 +1,4 @@
-import { expect, test as base } from '@playwright/test';
-import { GraphPage } from '../support/graph-page';
-import { serveApp, type ServedApp } from '../support/serve';
-
-const test = base.extend<{ graph: GraphPage; consoleErrors: string[] }, { app: ServedApp }>({
-  app: [
-    // One server for the whole worker, started from the built CLI exactly as a user would.
-    // eslint-disable-next-line no-empty-pattern -- Playwright's fixture signature
-    async ({}, use) => {
-      const app = await serveApp();
-      await use(app);
-      await app.stop();
-    },
-    { scope: 'worker' },
-  ],
-  consoleErrors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    await use(errors);
-  },
-  graph: async ({ page, app, consoleErrors: _ }, use) => {
-    await page.setViewportSize({ width: 1440, height: 900 });
-    await page.goto(app.url);
-    await expect(page.getByTestId('model-name')).toHaveText('layerlens-demo.onnx');
-    await use(new GraphPage(page));
-  },
-});
+import { expect, test } from '../support/fixtures';
 
 test('the layer graph: expand a stage, inspect a conv, its shapes and weight statistics', async ({
   graph,

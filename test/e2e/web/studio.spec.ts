@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { expect, test as base } from '@playwright/test';
-import { serveApp, type ServedApp } from '../support/serve';
-import { StudioPage } from '../support/studio-page';
+import { expect, test } from '../support/fixtures';
 
 interface DemoSample {
   file: string;
@@ -9,31 +7,6 @@ interface DemoSample {
 }
 const demo = JSON.parse(readFileSync('resources/demo/samples.json', 'utf8')) as { samples: DemoSample[] };
 const sampleId = (s: DemoSample): string => s.file.replace(/^.*\//, '').replace(/\.[^.]+$/, '');
-
-const test = base.extend<{ studio: StudioPage; consoleErrors: string[] }, { app: ServedApp }>({
-  app: [
-    // One server for the whole worker, started from the built CLI exactly as a user would.
-    // eslint-disable-next-line no-empty-pattern -- Playwright's fixture signature
-    async ({}, use) => {
-      const app = await serveApp();
-      await use(app);
-      await app.stop();
-    },
-    { scope: 'worker' },
-  ],
-  consoleErrors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    await use(errors);
-  },
-  studio: async ({ page, app, consoleErrors: _ }, use) => {
-    await page.goto(app.url);
-    await use(new StudioPage(page));
-  },
-});
 
 test('opens on the demo model: inputs, outputs and a top-5 prediction, with no console errors', async ({
   studio,
