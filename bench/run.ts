@@ -3,6 +3,7 @@
  * reported, not asserted. Later issues add their own benchmarks to `BENCHMARKS`.
  */
 import { camBenchmark } from './cam.bench';
+import { graphLayoutBenchmark } from './graph-layout.bench';
 import { predictBenchmark } from './predict.bench';
 
 export interface Figure {
@@ -16,6 +17,7 @@ export interface Figure {
 const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'predict (demo model)', run: predictBenchmark },
   { name: 'cam (hook engine)', run: camBenchmark },
+  { name: 'graph layout (renderer logic + ELK)', run: graphLayoutBenchmark },
 ];
 
 const filter = process.argv[2];

@@ -63,5 +63,6 @@ export async function runCli(
   }
 }
 
-// Run when executed as the CLI entry (bin/layerlens.js imports this module and calls runCli itself).
+// bin/layerlens.js and bin/start.js import this bundle and call these themselves.
 export default runCli;
+export { findElectronBinary } from '../electron-binary';

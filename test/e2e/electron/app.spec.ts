@@ -2,26 +2,15 @@
  * The desktop app through Playwright's _electron. Runs wherever Electron's binary is installed; on machines
  * where it could not be downloaded (offline CI) every test is skipped with that reason.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { _electron as electron, expect, test } from '@playwright/test';
+import { findElectronBinary } from '../../../src-main/hosts/electron-binary';
 import { StudioPage } from '../support/studio-page';
 
-function electronBinary(): { path?: string; reason?: string } {
-  try {
-    const binary = createRequire(import.meta.url)('electron') as unknown;
-    if (typeof binary === 'string' && existsSync(binary)) return { path: binary };
-    return { reason: 'the electron package has no binary' };
-  } catch (error) {
-    return { reason: `Electron's binary is not installed here (${String((error as Error).message).split('\n')[0]})` };
-  }
-}
-
-const binary = electronBinary();
-test.skip(!binary.path, binary.reason ?? '');
+const binary = findElectronBinary();
+test.skip(!('path' in binary), 'missing' in binary ? `Electron's binary is not installed here: ${binary.missing}` : '');
 
 test('the desktop app opens on the demo and predicts', async () => {
-  const app = await electron.launch({ executablePath: binary.path, args: ['.'] });
+  const app = await electron.launch({ executablePath: 'path' in binary ? binary.path : '', args: ['.'] });
   const page = await app.firstWindow();
   const studio = new StudioPage(page);
   await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
