@@ -8,13 +8,14 @@ import { positions, type LayerTensors } from './layer-tensors';
 
 /** Power iteration stops when the direction moves less than this (squared norm of the change). */
 const ITERATIONS = 50;
-const TOLERANCE = 1e-8;
+/** |Δv|² below this: the map is stable far beyond what a display (or a 1e-3 comparison) can tell. */
+const TOLERANCE = 1e-7;
 
 export function firstComponentMap(values: Float32Array, l: LayerTensors): Float32Array {
   const z = positions(l);
   const c = l.channels;
   // Centre each channel over positions (PCA of the Z samples with C features).
-  const x = new Float64Array(c * z);
+  const x = new Float32Array(c * z);
   for (let k = 0; k < c; k++) {
     let mean = 0;
     for (let i = 0; i < z; i++) mean += values[k * z + i] as number;
@@ -26,7 +27,9 @@ export function firstComponentMap(values: Float32Array, l: LayerTensors): Float3
     const p = new Float64Array(z);
     for (let k = 0; k < c; k++) {
       const w = vec[k] as number;
-      for (let i = 0; i < z; i++) p[i] = (p[i] as number) + w * (x[k * z + i] as number);
+      if (w === 0) continue;
+      const row = x.subarray(k * z, (k + 1) * z);
+      for (let i = 0; i < z; i++) p[i] = (p[i] as number) + w * (row[i] as number);
     }
     return p;
   };
@@ -34,8 +37,9 @@ export function firstComponentMap(values: Float32Array, l: LayerTensors): Float3
     const p = project(v);
     const next = new Float64Array(c);
     for (let k = 0; k < c; k++) {
+      const row = x.subarray(k * z, (k + 1) * z);
       let s = 0;
-      for (let i = 0; i < z; i++) s += (x[k * z + i] as number) * (p[i] as number);
+      for (let i = 0; i < z; i++) s += (row[i] as number) * (p[i] as number);
       next[k] = s;
     }
     let norm = 0;
