@@ -171,6 +171,13 @@ export class CamState {
     }
   }
 
+  /** Drops every kept answer (the stages changed, so the same request now means other layers). */
+  forget(): void {
+    this.cache.clear();
+    this.slow = {};
+    this.response = null;
+  }
+
   onProgress(event: JobProgress): void {
     if (event.jobId === this.runningJob) this.progress = event;
   }

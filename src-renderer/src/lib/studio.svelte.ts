@@ -35,6 +35,10 @@ export class Studio {
   thumbnails = $state<Record<string, string>>({});
   /** The open model's layer graph (large and immutable: not deeply reactive). */
   graph = $state.raw<GraphView | null>(null);
+  /** Which view is shown: the CAM studio or the layer graph. */
+  view = $state<'studio' | 'graph'>('studio');
+  /** A stage row the CAM grid should bring into view (set from the graph). */
+  focusedLayer = $state<string | null>(null);
   graphWarnings = $state.raw<string[]>([]);
   graphLoading = $state(false);
   graphError = $state<string | null>(null);
@@ -150,6 +154,25 @@ export class Studio {
   onProgress(event: JobProgress): void {
     this.jobProgress = event;
     this.cam.onProgress(event);
+  }
+
+  /** Sets the stages by module path or tensor name (null: back to the detected ones); the maps follow. */
+  async setStages(layers: string[] | null): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    await this.attempt(async () => {
+      const { graph, warnings } = await this.engine.setStages({ modelId: model.id, layers });
+      this.graph = graph;
+      this.graphWarnings = warnings;
+      this.cam.forget();
+      if (this.image && this.prediction) await this.predictShown();
+    });
+  }
+
+  /** From the graph: show a stage's heatmaps in the studio. */
+  openStageMaps(layer: string): void {
+    this.focusedLayer = layer;
+    this.view = 'studio';
   }
 
   selectLayer(target: LayerTarget | null): void {

@@ -139,3 +139,28 @@ test('opening another model shows its graph', async ({ graph, consoleErrors, pag
   await expect(graph.inspector).toContainText('BatchNormalization');
   expect(consoleErrors).toEqual([]);
 });
+
+test('stages can be changed from the graph, and a stage opens its heatmaps', async ({ graph, page }) => {
+  await graph.open();
+  await expect(graph.stages).toHaveCount(4);
+  const overview = async (): Promise<void> => {
+    await page.getByRole('button', { name: 'Collapse all' }).click();
+    await graph.fitButton.click();
+  };
+  await overview();
+  await graph.stage('layer3').click();
+  await page.getByTestId('stage-remove').click();
+  await expect(graph.stages).toHaveCount(3);
+  await page.getByTestId('tab-studio').click();
+  await expect(page.getByTestId('cam-row')).toHaveCount(3);
+  await page.getByTestId('tab-graph').click();
+  await overview();
+  await graph.stage('layer2').click();
+  await page.getByTestId('stage-reset').click();
+  await expect(graph.stages).toHaveCount(4);
+  await overview();
+  await graph.stage('layer2').click();
+  await page.getByTestId('stage-open-maps').click();
+  await expect(page.locator('[data-testid="cam-row"][data-layer="layer2"]')).toBeInViewport();
+  await expect(page.getByTestId('cam-row')).toHaveCount(4);
+});
