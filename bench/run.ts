@@ -5,6 +5,7 @@
 import { camBenchmark } from './cam.bench';
 import { graphLayoutBenchmark } from './graph-layout.bench';
 import { predictBenchmark } from './predict.bench';
+import { studioBenchmark } from './studio.bench';
 
 export interface Figure {
   name: string;
@@ -18,6 +19,7 @@ const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'predict (demo model)', run: predictBenchmark },
   { name: 'cam (hook engine)', run: camBenchmark },
   { name: 'graph layout (renderer logic + ELK)', run: graphLayoutBenchmark },
+  { name: 'studio (click to painted CAM grid, Chromium)', run: studioBenchmark },
 ];
 
 const filter = process.argv[2];

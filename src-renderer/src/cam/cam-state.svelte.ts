@@ -30,6 +30,8 @@ export class CamState {
   /** Method shown in the left and right pane of each layer row (CAM | Grad-CAM, as in the fastai chapter). */
   paneMethods = $state<Record<string, [CamMethod, CamMethod]>>({});
   response = $state.raw<CamResponse | null>(null);
+  /** The image the shown response belongs to (lets tests and benchmarks know when a new one is painted). */
+  shownKey = $state<string | null>(null);
   /** Results of slow methods for the current subject, by method. */
   slow = $state.raw<Partial<Record<CamMethod, CamResponse>>>({});
   base = $state.raw<Uint8Array | null>(null);
