@@ -1,6 +1,12 @@
-/** Remembers the promise of each key, so a question is asked once; a failed answer is forgotten. */
+/**
+ * Remembers the promise of each key, so a question is asked once; a failed answer is forgotten. Bounded:
+ * past `limit` entries the oldest is dropped (a studio left open all day must not grow without limit).
+ */
 export class PromiseCache<V> {
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a private cache, never rendered
   private readonly entries = new Map<string, Promise<V>>();
+
+  constructor(private readonly limit = 512) {}
 
   get(key: string, ask: () => Promise<V>): Promise<V> {
     let pending = this.entries.get(key);
@@ -8,6 +14,7 @@ export class PromiseCache<V> {
       pending = ask();
       pending.catch(() => this.entries.delete(key));
       this.entries.set(key, pending);
+      while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
     }
     return pending;
   }
