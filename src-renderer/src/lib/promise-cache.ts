@@ -3,7 +3,6 @@
  * past `limit` entries the oldest is dropped (a studio left open all day must not grow without limit).
  */
 export class PromiseCache<V> {
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a private cache, never rendered
   private readonly entries = new Map<string, Promise<V>>();
 
   constructor(private readonly limit = 512) {}
