@@ -6,7 +6,7 @@
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { buildModel, channelMeanClassifier, floatTensor, node, valueInfo } from './onnx-builder';
+import { buildModel, channelMeanClassifier, externalWeightModel, floatTensor, node, valueInfo } from './onnx-builder';
 import { rng } from './gradcheck';
 
 export interface MalformedCase {
@@ -38,24 +38,7 @@ function externalCase(
   expect: MalformedCase['expect'] = 'error',
   siblings?: Record<string, Uint8Array>,
 ): MalformedCase {
-  const bytes = buildModel({
-    inputs: [valueInfo('x', [1, 4])],
-    outputs: [{ name: 'y' }],
-    nodes: [node('Add', ['x', 'w'], ['y'])],
-    initializers: [
-      {
-        name: 'w',
-        dims: [4n],
-        dataType: 1,
-        dataLocation: 1,
-        externalData: [
-          { key: 'location', value: location },
-          { key: 'offset', value: '0' },
-          { key: 'length', value: '16' },
-        ],
-      },
-    ],
-  });
+  const bytes = externalWeightModel(location, 0);
   return { name, bytes, expect, ...(siblings ? { siblings } : {}) };
 }
 

@@ -139,3 +139,25 @@ export function opModel(
     opset: options.opset ?? 13,
   });
 }
+
+/** x [1, 4] + w, with w's 4 floats stored as external data at `location` (offset 4 bytes by default). */
+export function externalWeightModel(location: string, offset = 4): Uint8Array {
+  return buildModel({
+    inputs: [valueInfo('x', [1, 4])],
+    outputs: [{ name: 'y' }],
+    nodes: [node('Add', ['x', 'w'], ['y'])],
+    initializers: [
+      {
+        name: 'w',
+        dims: [4n],
+        dataType: 1,
+        dataLocation: 1,
+        externalData: [
+          { key: 'location', value: location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: '16' },
+        ],
+      },
+    ],
+  });
+}

@@ -55,16 +55,17 @@ export class CamRunner {
   ) {
     const key = `${model.id}|hooks|${inputShape.join('x')}|${gradients ? 'grad' : 'fwd'}|${[...tensors].sort().join('\u0000')}`;
     let meta = this.hooked.get(key);
-    let bytes: Uint8Array | null = null;
+    let fresh: Uint8Array | null = null;
     if (!meta) {
-      const built = buildHookedModel(analysis, tensors, gradients);
-      bytes = built.bytes;
-      meta = { ...built, bytes: undefined } as unknown as HookedMeta;
+      // Keep the description, not the (large) bytes: once the session exists they are not needed.
+      const { bytes, ...description } = buildHookedModel(analysis, tensors, gradients);
+      fresh = bytes;
+      meta = description;
       this.hooked.set(key, meta);
     }
-    const known = meta;
-    const pooled = await this.deps.session(key, () => bytes ?? buildHookedModel(analysis, tensors, gradients).bytes, model);
-    return { meta: known, pooled };
+    // The session may have been evicted while the description stayed: rebuild the bytes only then.
+    const pooled = await this.deps.session(key, () => fresh ?? buildHookedModel(analysis, tensors, gradients).bytes, model);
+    return { meta, pooled };
   }
 
   async run(

@@ -65,18 +65,18 @@ export class CamState {
     if (PERTURBATION_METHODS.includes(method)) void this.computeSlow(method);
   }
 
+  /** The layer's maps from whichever answer holds `method` (the fast one, or that slow method's own). */
+  private source(layer: LayerMaps | undefined, method: CamMethod): LayerMaps | undefined {
+    if (!layer || !PERTURBATION_METHODS.includes(method)) return layer;
+    return this.slow[method]?.result.layers.find((l) => l.label === layer.label);
+  }
+
   mapFor(layer: LayerMaps | undefined, method: CamMethod): RawMap | undefined {
-    if (!layer) return undefined;
-    if (PERTURBATION_METHODS.includes(method))
-      return this.slow[method]?.result.layers.find((l) => l.label === layer.label)?.maps[method];
-    return layer.maps[method];
+    return this.source(layer, method)?.maps[method];
   }
 
   unavailableFor(layer: LayerMaps | undefined, method: CamMethod): string | undefined {
-    if (!layer) return undefined;
-    if (PERTURBATION_METHODS.includes(method))
-      return this.slow[method]?.result.layers.find((l) => l.label === layer.label)?.unavailable[method];
-    return layer.unavailable[method];
+    return this.source(layer, method)?.unavailable[method];
   }
 
   private remember(key: string, response: CamResponse): void {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../../src-main/engine/engine';
 import { pathFromSegments, scopeOf } from '../../../../src-main/engine/graph/module-scopes';
-import { buildModel, node, valueInfo } from '../../../helpers/onnx-builder';
+import { externalWeightModel } from '../../../helpers/onnx-builder';
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema } from 'onnx-buf';
 
@@ -90,25 +90,7 @@ describe('stages and shapes of PyTorch exports', () => {
 });
 
 describe('external data', () => {
-  const model = (location: string) =>
-    buildModel({
-      inputs: [valueInfo('x', [1, 4])],
-      outputs: [{ name: 'y' }],
-      nodes: [node('Add', ['x', 'w'], ['y'])],
-      initializers: [
-        {
-          name: 'w',
-          dims: [4n],
-          dataType: 1,
-          dataLocation: 1,
-          externalData: [
-            { key: 'location', value: location },
-            { key: 'offset', value: '4' },
-            { key: 'length', value: '16' },
-          ],
-        },
-      ],
-    });
+  const model = (location: string): Uint8Array => externalWeightModel(location);
 
   it('reads weights from a file in the model’s folder', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-ext-'));
