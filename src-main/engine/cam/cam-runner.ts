@@ -11,14 +11,15 @@ import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
-import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../hooks/hooked-model';
+import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel, type HookOptions } from '../hooks/hooked-model';
+import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import { LruCache } from '../lru-cache';
 import type { OpenModel } from '../model-registry';
 import { camHead } from './classifier-head';
 import type { LayerTensors } from './layer-tensors';
-import { cam, eigencam, GRADIENT_MAPS } from './methods';
+import { cam } from './methods';
 import { ablationCam, scoreCam, tailModel, throwIfCancelled } from './perturbation';
 
 export interface CamRequest {
@@ -51,20 +52,22 @@ export class CamRunner {
     analysis: GraphAnalysis,
     tensors: TensorName[],
     gradients: boolean,
+    options: HookOptions,
     inputShape: number[],
   ) {
-    const key = `${model.id}|hooks|${inputShape.join('x')}|${gradients ? 'grad' : 'fwd'}|${[...tensors].sort().join('\u0000')}`;
+    const key = JSON.stringify([model.id, 'hooks', inputShape, gradients, options, [...tensors].sort()]);
     let meta = this.hooked.get(key);
     let fresh: Uint8Array | null = null;
+    const build = () => buildHookedModel(analysis, tensors, gradients, options);
     if (!meta) {
       // Keep the description, not the (large) bytes: once the session exists they are not needed.
-      const { bytes, ...description } = buildHookedModel(analysis, tensors, gradients);
+      const { bytes, ...description } = build();
       fresh = bytes;
       meta = description;
       this.hooked.set(key, meta);
     }
     // The session may have been evicted while the description stayed: rebuild the bytes only then.
-    const pooled = await this.deps.session(key, () => fresh ?? buildHookedModel(analysis, tensors, gradients).bytes, model);
+    const pooled = await this.deps.session(key, () => fresh ?? build().bytes, model);
     return { meta, pooled };
   }
 
@@ -80,7 +83,13 @@ export class CamRunner {
     const layers = resolveLayers(analysis, req.layers.length > 0 ? req.layers : ['stages'], model.summary.name);
     const tensors = [...new Set(layers.map((l) => l.tensor))];
     const wantsGradients = req.methods.some((m) => GRADIENT_METHODS.includes(m));
-    const { meta, pooled } = await this.hookedSession(model, analysis, tensors, wantsGradients, input.shape);
+    // Maps the graph computes itself; activations leave the run only for methods computed here.
+    const options: HookOptions = {
+      maps: req.methods.filter((m) => IN_GRAPH_METHODS.includes(m)).sort(),
+      exposeActivations: req.methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
+      exposeGradients: false,
+    };
+    const { meta, pooled } = await this.hookedSession(model, analysis, tensors, wantsGradients, options, input.shape);
     const hasGradients = meta.gradients !== null;
 
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
@@ -142,19 +151,19 @@ export class CamRunner {
       const [, c, h, w] = shape as number[];
       entry.shape = [c as number, h as number, w as number];
       const size = (c as number) * (h as number) * (w as number);
-      const activation = (outputs[layer.tensor]?.data as Float32Array).subarray(0, size);
-      const gradName = meta.gradients?.get(layer.tensor);
-      const gradient = gradName ? (outputs[gradName]?.data as Float32Array).subarray(0, size) : null;
-      const l: LayerTensors = { channels: c as number, height: h as number, width: w as number, activation, gradient };
+      const exposed = outputs[layer.tensor]?.data as Float32Array | undefined;
+      const activation = exposed ? exposed.subarray(0, size) : new Float32Array(0);
+      const l: LayerTensors = { channels: c as number, height: h as number, width: w as number, activation, gradient: null };
+      const inGraph = meta.maps.get(layer.tensor);
       const put = (m: CamMethod, data: Float32Array): void => {
         entry.maps[m] = { width: l.width, height: l.height, data };
       };
       for (const method of req.methods) {
         throwIfCancelled(signal);
-        const gradientMap = GRADIENT_MAPS[method];
-        if (gradientMap) {
-          if (!gradient) entry.unavailable[method] = meta.gradientError ?? 'Gradients are not available.';
-          else put(method, gradientMap(l, gradient, { classWeights: null }));
+        if (IN_GRAPH_METHODS.includes(method)) {
+          const name = inGraph?.get(method);
+          if (name) put(method, new Float32Array((outputs[name]?.data as Float32Array).subarray(0, l.height * l.width)));
+          else entry.unavailable[method] = meta.gradientError ?? `${method} could not be computed for ${layer.label}.`;
         } else if (method === 'cam') {
           const head = camHead(analysis.index, constants, layer.tensor, meta.score, l.channels);
           if (head.ok)
@@ -166,8 +175,6 @@ export class CamRunner {
               ),
             );
           else entry.unavailable[method] = head.reason;
-        } else if (method === 'eigencam') {
-          put(method, eigencam(l));
         } else {
           const t0 = performance.now();
           const progress = (done: number, total: number): void => onProgress?.({ layer: layer.label, method, done, total });

@@ -14,6 +14,8 @@ import { encodeModel } from '../onnx/rewrite';
 import { buildBackward } from './backward';
 import { ConstantValues } from './constant-values';
 import { GraphBuilder } from './graph-builder';
+import { appendMaps } from './map-graph';
+import type { CamMethod } from '../../../src-shared/cam';
 
 export const SEED_INPUT = 'layerlens/seed' as TensorName;
 /** Scalar added as a multiple of the top class's one-hot row: explaining "the top class" costs no extra run. */
@@ -27,6 +29,8 @@ export interface HookedModel {
   scoreShape: number[];
   activations: Map<TensorName, TensorName>;
   gradients: Map<TensorName, TensorName> | null;
+  /** In-graph maps: for each hooked tensor, the output holding each method's H·W map. */
+  maps: Map<TensorName, Map<CamMethod, TensorName>>;
   /** What made gradients impossible, when they were asked for and could not be built. */
   gradientError: string | null;
 }
@@ -55,7 +59,22 @@ function floatValue(name: string, shape: number[]): ValueInfoProto {
   });
 }
 
-export function buildHookedModel(analysis: GraphAnalysis, hooked: TensorName[], withGradients: boolean): HookedModel {
+export interface HookOptions {
+  /** Methods whose maps the graph computes itself (see map-graph.ts). */
+  maps?: readonly CamMethod[];
+  /** Expose the hooked activations and gradients as outputs (both by default). */
+  exposeActivations?: boolean;
+  exposeGradients?: boolean;
+}
+
+export function buildHookedModel(
+  analysis: GraphAnalysis,
+  hooked: TensorName[],
+  withGradients: boolean,
+  options: HookOptions = {},
+): HookedModel {
+  const exposeActivations = options.exposeActivations ?? true;
+  const exposeGradients = options.exposeGradients ?? true;
   const model: ModelProto = analysis.runnable;
   const graph = model.graph;
   if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
@@ -71,7 +90,8 @@ export function buildHookedModel(analysis: GraphAnalysis, hooked: TensorName[], 
 
   const activations = new Map<TensorName, TensorName>(hooked.map((t) => [t, t]));
   const outputs: ValueInfoProto[] = [create(ValueInfoProtoSchema, { name: score })];
-  for (const t of new Set(hooked)) if (t !== score) outputs.push(create(ValueInfoProtoSchema, { name: t }));
+  if (exposeActivations)
+    for (const t of new Set(hooked)) if (t !== score) outputs.push(create(ValueInfoProtoSchema, { name: t }));
 
   let gradients: Map<TensorName, TensorName> | null = null;
   let gradientError: string | null = null;
@@ -102,11 +122,24 @@ export function buildHookedModel(analysis: GraphAnalysis, hooked: TensorName[], 
       extraNodes = [...seedBuilder.nodes, ...backward.builder.nodes];
       extraInitializers = [...seedBuilder.initializers, ...backward.builder.initializers];
       extraInputs = [floatValue(SEED_INPUT, scoreShape), floatValue(TOP_WEIGHT_INPUT, [])];
-      for (const g of gradients.values()) outputs.push(create(ValueInfoProtoSchema, { name: g }));
+      if (exposeGradients) for (const g of gradients.values()) outputs.push(create(ValueInfoProtoSchema, { name: g }));
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;
       gradientError = error.message;
     }
+  }
+  const maps = new Map<TensorName, Map<CamMethod, TensorName>>();
+  if (options.maps && options.maps.length > 0) {
+    const mapBuilder = new GraphBuilder(defaultOpset(model) ?? 13, 'layerlens/maps');
+    for (const t of new Set(hooked)) {
+      const s = shapeOf(t);
+      if (!s || s.length !== 4 || s[0] !== 1) continue;
+      const made = appendMaps(mapBuilder, t, gradients?.get(t) ?? null, s as [number, number, number, number], options.maps);
+      maps.set(t, made);
+      for (const name of made.values()) outputs.push(create(ValueInfoProtoSchema, { name }));
+    }
+    extraNodes = [...extraNodes, ...mapBuilder.nodes];
+    extraInitializers = [...extraInitializers, ...mapBuilder.initializers];
   }
   const rewritten: ModelProto = {
     ...model,
@@ -119,5 +152,5 @@ export function buildHookedModel(analysis: GraphAnalysis, hooked: TensorName[], 
       output: outputs,
     },
   };
-  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, activations, gradients, gradientError };
+  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, activations, gradients, gradientError, maps };
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CamMethod } from '../../../../src-shared/cam';
 import { Engine } from '../../../../src-main/engine/engine';
 import { readNpy } from '../../../../src-main/engine/npy';
+import { eigencam, GRADIENT_MAPS } from '../../../../src-main/engine/cam/methods';
 import { maxAbsDiff, minMax, pearson } from '../../../helpers/map-compare';
 
 const ROOT = 'test/fixtures/torch';
@@ -119,5 +120,38 @@ describe('method identities on a GAP → linear head', () => {
     const g3neg = against.layers[0]?.maps.gradcam?.data as Float32Array;
     for (let i = 0; i < g3.length; i++) expect(g3neg[i]).toBeCloseTo(-(g3[i] as number), 6);
     expect(other.layers[0]?.maps.eigencam?.data).toEqual(against.layers[0]?.maps.eigencam?.data);
+  });
+});
+
+describe.each(index.fixtures)('$name: maps computed inside the graph equal the JavaScript reference methods', ({ dir }) => {
+  it('Grad-CAM++, XGradCAM, EigenCAM, EigenGradCAM per stage', async () => {
+    const meta = JSON.parse(await readFile(path.join(ROOT, dir, 'meta.json'), 'utf8')) as Meta;
+    const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
+    const input = await npy(dir, 'input.npy');
+    const methods = ['gradcam++', 'xgradcam', 'eigencam', 'eigengradcam'] as const;
+    const result = await engine.camTensor(
+      model,
+      { name: meta.input_name, data: input.data, shape: input.shape },
+      { layers: meta.stages.map((s) => s.tensor), methods: [...methods], classIndex: meta.target_class, counterfactual: false },
+    );
+    for (const [i, stage] of meta.stages.entries()) {
+      const [, c, h, w] = stage.shape as [number, number, number, number];
+      const l = {
+        channels: c,
+        height: h,
+        width: w,
+        activation: (await npy(dir, stage.act)).data,
+        gradient: (await npy(dir, stage.grad)).data,
+      };
+      for (const method of methods) {
+        const ours = result.layers[i]?.maps[method]?.data as Float32Array;
+        const ref =
+          method === 'eigencam' ? eigencam(l) : (GRADIENT_MAPS[method]?.(l, l.gradient, { classWeights: null }) as Float32Array);
+        const where = `${meta.name} ${stage.module} ${method}`;
+        if (maxAbsDiff(ref, new Float32Array(ref.length)) < 1e-12) continue;
+        // The Eigen methods iterate a fixed number of times in the graph, to convergence in JavaScript.
+        expect(pearson(ours, ref), where).toBeGreaterThanOrEqual(method.startsWith('eigen') ? 0.999 : 0.9999);
+      }
+    }
   });
 });
