@@ -24,6 +24,11 @@ async function ratio(engine: Engine, model: OpenModel, shape: number[], name: st
   const first = await timeOnce(() => engine.camTensor(model, input, request));
   const cams = await timeRuns(runs, () => engine.camTensor(model, input, request));
   const run = await engine.camTensor(model, input, request);
+  // A benchmark of maps that were not computed would measure nothing.
+  for (const layer of run.layers) {
+    const missing = Object.entries(layer.unavailable);
+    if (missing.length > 0) throw new Error(`${name}: ${layer.label} has no ${missing[0]?.[0]}: ${missing[0]?.[1]}`);
+  }
   return [
     { name: `${name}: plain forward (median)`, value: fwd.median, unit: 'ms' },
     { name: `${name}: first CAM (probe + rewrite + session)`, value: first, unit: 'ms' },
