@@ -20,7 +20,7 @@ export const IN_GRAPH_METHODS: readonly CamMethod[] = [
 const NEEDS_GRADIENT = new Set<CamMethod>(['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigengradcam']);
 
 /** Fixed power-iteration count for the Eigen methods (on a small Gram matrix, so cheap). */
-export const EIGEN_ITERATIONS = 50;
+export const EIGEN_ITERATIONS = 30;
 const EPS = 1e-7;
 
 export function mapOutputName(method: CamMethod, tensor: TensorName): TensorName {
