@@ -40,7 +40,7 @@ export interface Preprocess {
   std: [number, number, number];
   layout: Layout;
   /** Where these values came from, so the UI can say "from the model" or "ImageNet defaults". */
-  source: 'metadata' | 'default';
+  source: 'metadata' | 'default' | 'user';
 }
 
 export interface OpsetImport {
@@ -126,6 +126,12 @@ export interface EngineApi {
    * and stop when `cancelJob` is called with it. Results are cached: asking again costs nothing.
    */
   computeCam(req: CamRequestMessage): Promise<CamResponse>;
+  /** Overrides how images are turned into this model's input, for as long as the model stays open. */
+  setPreprocess(req: { modelId: ModelId; preprocess: Omit<Preprocess, 'source'> | null }): Promise<ModelSummary>;
+  /** Class names from a labels file the user picked (null: back to the model's own). */
+  setLabels(req: { modelId: ModelId; labels: string[] | null }): Promise<ModelSummary>;
+  /** Models opened from files during this run of the engine, newest first. */
+  recentModels(): Promise<{ name: string; path: string }[]>;
   cancelJob(req: { jobId: string }): Promise<boolean>;
 }
 
@@ -183,6 +189,18 @@ const bytesSchema = v.pipe(
   v.instance(Uint8Array),
   v.check((b) => b.byteLength <= MAX_UPLOAD_BYTES, 'too large'),
 );
+const dimension = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384));
+const finite = v.pipe(v.number(), v.finite());
+const positive = v.pipe(v.number(), v.finite(), v.gtValue(0));
+const preprocessSchema = v.strictObject({
+  inputSize: v.tuple([dimension, dimension]),
+  resize: v.picklist(['stretch', 'center-crop', 'letterbox']),
+  channelOrder: v.picklist(['RGB', 'BGR']),
+  scale: positive,
+  mean: v.tuple([finite, finite, finite]),
+  std: v.tuple([positive, positive, positive]),
+  layout: v.picklist(['NCHW', 'NHWC']),
+});
 const jobIdSchema = v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/, 'not a job id'));
 const modelIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{16,64}$/, 'not a model id'));
 
@@ -230,6 +248,14 @@ export const engineRequestSchemas = {
     }),
   ]),
   cancelJob: v.strictTuple([v.strictObject({ jobId: jobIdSchema })]),
+  setPreprocess: v.strictTuple([v.strictObject({ modelId: modelIdSchema, preprocess: v.nullable(preprocessSchema) })]),
+  setLabels: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      labels: v.nullable(v.pipe(v.array(v.pipe(v.string(), v.maxLength(1024))), v.minLength(1), v.maxLength(1_000_000))),
+    }),
+  ]),
+  recentModels: v.strictTuple([]),
 } satisfies { [K in keyof EngineApi]: v.GenericSchema };
 
 export type EngineMethod = keyof EngineApi;

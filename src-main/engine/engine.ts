@@ -9,7 +9,14 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { EngineApi, ImageData, ImageSource, ModelId, ModelSummary, Prediction, StartupState } from '../../src-shared/api';
 import { createHash } from 'node:crypto';
-import type { CallContext, CamRequestMessage, CamResponse, GraphAnalysisView, TensorName } from '../../src-shared/api';
+import type {
+  CallContext,
+  CamRequestMessage,
+  CamResponse,
+  GraphAnalysisView,
+  Preprocess,
+  TensorName,
+} from '../../src-shared/api';
 import type { LayerGroup, WeightStats } from '../../src-shared/graph';
 import type { CamResult } from '../../src-shared/cam';
 import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
@@ -69,6 +76,7 @@ export class Engine implements EngineApi {
   private readonly camResults = new LruCache<string, CamResponse>(64);
   private readonly jobs = new Map<string, AbortController>();
   private samples: SampleSet | null = null;
+  private recent: { name: string; path: string }[] = [];
   private initial: OpenModel | null = null;
 
   private constructor(options: EngineOptions) {
@@ -79,7 +87,10 @@ export class Engine implements EngineApi {
     const engine = new Engine(options);
     if (options.demoSamples) engine.samples = await loadSampleSet(options.demoSamples);
     const first = options.initialModel ?? engine.samples?.modelPath ?? null;
-    if (first) engine.initial = await engine.models.openPath(first);
+    if (first) {
+      engine.initial = await engine.models.openPath(first);
+      engine.recent = [{ name: engine.initial.summary.name, path: first }];
+    }
     return engine;
   }
 
@@ -88,7 +99,28 @@ export class Engine implements EngineApi {
   }
 
   async openModelPath(req: { path: string }): Promise<ModelSummary> {
-    return (await this.models.openPath(req.path)).summary;
+    const model = await this.models.openPath(req.path);
+    this.recent = [{ name: model.summary.name, path: req.path }, ...this.recent.filter((r) => r.path !== req.path)].slice(0, 10);
+    return model.summary;
+  }
+
+  async recentModels(): Promise<{ name: string; path: string }[]> {
+    return this.recent;
+  }
+
+  async setPreprocess(req: { modelId: ModelId; preprocess: Omit<Preprocess, 'source'> | null }): Promise<ModelSummary> {
+    const model = this.models.get(req.modelId);
+    model.summary = {
+      ...model.summary,
+      preprocess: req.preprocess ? { ...req.preprocess, source: 'user' } : model.originalPreprocess,
+    };
+    return model.summary;
+  }
+
+  async setLabels(req: { modelId: ModelId; labels: string[] | null }): Promise<ModelSummary> {
+    const model = this.models.get(req.modelId);
+    model.summary = { ...model.summary, labels: req.labels ?? model.originalLabels };
+    return model.summary;
   }
 
   async openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary> {
@@ -230,7 +262,11 @@ export class Engine implements EngineApi {
   async computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse> {
     const model = this.models.get(req.modelId);
     const image = await this.resolveImage(req.image);
-    const inputHash = createHash('sha256').update(image.bytes).update(JSON.stringify(model.summary.preprocess)).digest('hex');
+    // The preprocessing and the labels can be edited: both are part of what makes an answer.
+    const inputHash = createHash('sha256')
+      .update(image.bytes)
+      .update(JSON.stringify([model.summary.preprocess, model.summary.labels]))
+      .digest('hex');
     const layers = req.layers && req.layers.length > 0 ? req.layers : ['stages'];
     const key = JSON.stringify([
       model.id,

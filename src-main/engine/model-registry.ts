@@ -25,6 +25,9 @@ export interface OpenModel {
   path: string | null;
   /** Non-fatal problems found while opening (e.g. unusable preprocessing metadata). */
   warnings: string[];
+  /** What the file itself says, to return to after the user's overrides. */
+  originalPreprocess: ModelSummary['preprocess'];
+  originalLabels: string[] | null;
 }
 
 export function modelIdOf(bytes: Uint8Array): ModelId {
@@ -53,7 +56,16 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
     description: metadata[METADATA_KEYS.description] ?? (proto.docString || null),
     metadata,
   };
-  return { id, summary, proto, bytes, path: filePath, warnings: warning ? [warning] : [] };
+  return {
+    id,
+    summary,
+    proto,
+    bytes,
+    path: filePath,
+    warnings: warning ? [warning] : [],
+    originalPreprocess: summary.preprocess,
+    originalLabels: summary.labels,
+  };
 }
 
 export async function readModelFile(filePath: string): Promise<Uint8Array> {

@@ -2,7 +2,16 @@
  * The studio's state and the actions that change it. Components read this and call its methods; only this
  * file talks to the engine.
  */
-import type { EngineApi, ImageSource, JobProgress, ModelSummary, Prediction, Sample, TensorName } from '../../../src-shared/api';
+import type {
+  Preprocess,
+  EngineApi,
+  ImageSource,
+  JobProgress,
+  ModelSummary,
+  Prediction,
+  Sample,
+  TensorName,
+} from '../../../src-shared/api';
 import type { GraphView, WeightStats } from '../../../src-shared/graph';
 import type { LayerTarget } from '../graph/visible-graph';
 import { PromiseCache } from './promise-cache';
@@ -97,6 +106,55 @@ export class Studio {
       this.model = await this.engine.openModelBytes({ name: file.name, bytes });
       this.prediction = null;
       void this.loadGraph(this.model);
+      if (this.image) await this.predictShown();
+    });
+  }
+
+  /** Models opened from files (engine side), for the toolbar's "Recent" list. */
+  recent = $state<{ name: string; path: string }[]>([]);
+
+  async refreshRecent(): Promise<void> {
+    this.recent = await this.engine.recentModels();
+  }
+
+  async openModelPath(path: string): Promise<void> {
+    await this.attempt(async () => {
+      this.model = await this.engine.openModelPath({ path });
+      this.prediction = null;
+      void this.loadGraph(this.model);
+      void this.refreshRecent();
+      if (this.image) await this.predictShown();
+    });
+  }
+
+  /** Applies edited preprocessing (null: the model's own) and re-runs the shown image. */
+  async setPreprocess(preprocess: Omit<Preprocess, 'source'> | null): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    await this.attempt(async () => {
+      this.model = await this.engine.setPreprocess({ modelId: model.id, preprocess });
+      if (this.image) await this.predictShown();
+    });
+  }
+
+  /** Class names from a labels file: one per line, or a JSON array. */
+  async loadLabels(file: File | null): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    await this.attempt(async () => {
+      let labels: string[] | null = null;
+      if (file) {
+        const text = await file.text();
+        const json = text.trimStart().startsWith('[') ? (JSON.parse(text) as unknown) : null;
+        labels = Array.isArray(json)
+          ? json.map(String)
+          : text
+              .split(/\r?\n/)
+              .map((l) => l.trim())
+              .filter((l) => l.length > 0);
+        if (labels.length === 0) throw new Error(`${file.name} has no labels: write one class name per line.`);
+      }
+      this.model = await this.engine.setLabels({ modelId: model.id, labels });
       if (this.image) await this.predictShown();
     });
   }

@@ -51,3 +51,25 @@ test('a broken model file shows a plain error and the studio keeps working', asy
   await studio.pickSample(sampleId(other));
   await expect(studio.topRows.first().locator('.label')).toHaveText(other.label);
 });
+
+test('preprocessing can be edited (a wrong size is explained) and labels come from a file the user picks', async ({
+  studio,
+  page,
+}) => {
+  await expect(studio.topRows).toHaveCount(5);
+  await page.getByTestId('preprocess-edit').click();
+  await page.getByTestId('pre-height').fill('64');
+  await page.getByTestId('pre-width').fill('64');
+  await page.getByTestId('pre-apply').click();
+  await expect(studio.error).toContainText('the model expects [batch, 3, 96, 96]');
+  await page.getByRole('button', { name: "Model's own" }).click();
+  await expect(studio.error).toBeHidden();
+  await expect(studio.topRows).toHaveCount(5);
+
+  const labels = ['Kreis', 'Quadrat', 'Dreieck', 'Stern', 'Kreuz', 'Sechseck'];
+  await page
+    .getByTestId('labels-file')
+    .setInputFiles({ name: 'labels.txt', mimeType: 'text/plain', buffer: Buffer.from(labels.join('\n')) });
+  await expect(studio.topRows.first().locator('.label')).toHaveText(labels[3] as string); // the first sample is a star
+  await expect(page.getByTestId('recent-models')).toContainText('layerlens-demo.onnx');
+});
