@@ -4,6 +4,7 @@
  */
 import { _electron as electron, expect, test } from '@playwright/test';
 import { findElectronBinary } from '../../../src-main/hosts/electron-binary';
+import { CamPage } from '../support/cam-page';
 import { StudioPage } from '../support/studio-page';
 
 const binary = findElectronBinary();
@@ -15,6 +16,10 @@ test('the desktop app opens on the demo and predicts', async () => {
   const studio = new StudioPage(page);
   await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
   await expect(studio.topRows).toHaveCount(5);
+  // The same CAM grid as in browser mode, over Electron IPC.
+  const cam = new CamPage(page);
+  await expect(cam.rows).toHaveCount(4);
+  await cam.waitForPainted('layer4', 'gradcam');
   const prefs = await app.evaluate(({ BrowserWindow }) => {
     const w = BrowserWindow.getAllWindows()[0];
     // Not in Electron's typings, but present at run time: the preferences the renderer really got.
