@@ -20,6 +20,8 @@ import type {
 import type { LayerGroup, WeightStats } from '../../src-shared/graph';
 import type { CamResult } from '../../src-shared/cam';
 import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
+import { HookedSessions } from './hooks/hooked-sessions';
+import { runStats, type StatsRequest, type StatsResult } from './stats/stats-runner';
 import { softmax, topK } from './classify';
 import type { InputTensor } from './input-tensor';
 import type { PooledSession } from './inference/session-pool';
@@ -72,6 +74,32 @@ export class Engine implements EngineApi {
         ? this.plainSession(model)
         : this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
   });
+  private readonly statsSessions = new HookedSessions((key, bytes, model) =>
+    this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
+  );
+
+  /** Activation statistics over image files (streamed one by one; cancelling keeps what was done). */
+  async statsFiles(
+    model: OpenModel,
+    files: string[],
+    req: StatsRequest,
+    onProgress?: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<StatsResult> {
+    const load = async (i: number): Promise<InputTensor> => {
+      const image = await this.resolveImage({ kind: 'path', path: files[i] as string });
+      return toInputTensor(model, image.bytes, image.name);
+    };
+    return runStats(
+      { analysis: (m, shape) => this.analysis(m, shape), hooked: this.statsSessions },
+      model,
+      { count: files.length, load },
+      req,
+      onProgress,
+      signal,
+    );
+  }
+
   /** Finished CAM answers (maps are small: feature resolution), so switching back and forth is free. */
   private readonly camResults = new LruCache<string, CamResponse>(64);
   private readonly jobs = new Map<string, AbortController>();

@@ -5,17 +5,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import type { TensorName } from '../../../src-shared/api';
 import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
-import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel, type HookOptions } from '../hooks/hooked-model';
+import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
+import { HookedSessions } from '../hooks/hooked-sessions';
 import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
-import { LruCache } from '../lru-cache';
 import type { OpenModel } from '../model-registry';
 import { camHead } from './classifier-head';
 import type { LayerTensors } from './layer-tensors';
@@ -39,36 +38,11 @@ export interface CamDeps {
   session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
 }
 
-type HookedMeta = Omit<HookedModel, 'bytes'>;
-
 export class CamRunner {
-  /** Rewritten-model descriptions; their sessions live (bounded) in the session pool under the same key. */
-  private readonly hooked = new LruCache<string, HookedMeta>(16);
+  private readonly hooked: HookedSessions;
 
-  constructor(private readonly deps: CamDeps) {}
-
-  private async hookedSession(
-    model: OpenModel,
-    analysis: GraphAnalysis,
-    tensors: TensorName[],
-    gradients: boolean,
-    options: HookOptions,
-    inputShape: number[],
-  ) {
-    const key = JSON.stringify([model.id, 'hooks', inputShape, gradients, options, [...tensors].sort()]);
-    let meta = this.hooked.get(key);
-    let fresh: Uint8Array | null = null;
-    const build = () => buildHookedModel(analysis, tensors, gradients, options);
-    if (!meta) {
-      // Keep the description, not the (large) bytes: once the session exists they are not needed.
-      const { bytes, ...description } = build();
-      fresh = bytes;
-      meta = description;
-      this.hooked.set(key, meta);
-    }
-    // The session may have been evicted while the description stayed: rebuild the bytes only then.
-    const pooled = await this.deps.session(key, () => fresh ?? build().bytes, model);
-    return { meta, pooled };
+  constructor(private readonly deps: CamDeps) {
+    this.hooked = new HookedSessions(deps.session);
   }
 
   async run(
@@ -89,7 +63,7 @@ export class CamRunner {
       exposeActivations: req.methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
       exposeGradients: false,
     };
-    const { meta, pooled } = await this.hookedSession(model, analysis, tensors, wantsGradients, options, input.shape);
+    const { meta, pooled } = await this.hooked.get(model, analysis, tensors, wantsGradients, options, input.shape);
     const hasGradients = meta.gradients !== null;
 
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };

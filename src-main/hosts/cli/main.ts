@@ -8,11 +8,18 @@ import { camCommand } from './commands/cam';
 import { graphCommand } from './commands/graph';
 import { predictCommand } from './commands/predict';
 import { serveCommand } from './commands/serve';
+import { statsCommand } from './commands/stats';
 import { UsageError } from './errors';
 import { COMMAND_HELP, MAIN_HELP } from './usage';
 
 type Command = (argv: string[], out: (text: string) => void) => Promise<void>;
-const COMMANDS: Record<string, Command> = { cam: camCommand, graph: graphCommand, predict: predictCommand, serve: serveCommand };
+const COMMANDS: Record<string, Command> = {
+  cam: camCommand,
+  graph: graphCommand,
+  predict: predictCommand,
+  serve: serveCommand,
+  stats: statsCommand,
+};
 
 export async function runCli(
   argv: string[],

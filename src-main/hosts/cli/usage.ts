@@ -8,6 +8,7 @@ Commands:
   cam MODEL INPUT       CAM, Grad-CAM and relatives for every stage (or chosen layers)
   graph MODEL           opset, inputs/outputs, op histogram, module tree, stages
   predict MODEL INPUT   top-k classes for one input
+  stats MODEL IMAGES... activation statistics of every layer over a set of images
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
   help [COMMAND]        help for a command
 
@@ -101,7 +102,33 @@ JSON output (stable):
   between the layer and the logits to be differentiable) is listed under "unavailable" with the reason.
 `;
 
+export const STATS_HELP = `layerlens stats MODEL IMAGES... [options]
+
+Activation statistics (fastai's ActivationStats) of MODEL's layers over a set of images, streamed one at a
+time so memory stays flat. IMAGES are image files, folders (searched recursively) or .npy float32
+tensors fed as is. Ctrl-C stops early and keeps the partial result ("cancelled": true).
+
+Options:
+  --layers L1,L2,...    module paths or tensor names (default: every layer with parameters plus every
+                        stage output)
+  --include-paramless   also hook parameter-less layers (ReLU, pooling, Add…), as fastai's include_paramless
+  --bins N              histogram bins (default 40)
+  --range LO,HI|auto    histogram range (default 0,10 as fastai: values outside are dropped); auto picks a
+                        range per layer from the first image, with a margin, and counts values outside it
+  --device D            auto | cpu | cuda (default auto)
+  --json OUT            write JSON to the file OUT ("-" for standard output)
+
+JSON output (stable):
+  {"images": N, "cancelled": false, "provider": "cpu",
+   "layers": {"<layer as given>": {"tensor": "<name>", "mean": m, "std": s, "near_zero": f,
+              "range": [lo, hi], "hist": [counts...], "outside": n,
+              "per_image": [{"mean": …, "std": …, "near_zero": …}, …], "dead_channels": [c, …]}}}
+  mean/std/near_zero are over all elements of all images; std is unbiased (as torch.std); near_zero is
+  the share of values ≤ 0.05; a dead channel is near zero on every image.
+`;
+
 export const COMMAND_HELP: Record<string, string> = {
+  stats: STATS_HELP,
   cam: CAM_HELP,
   graph: GRAPH_HELP,
   predict: PREDICT_HELP,

@@ -65,6 +65,34 @@ describe('layerlens predict', () => {
   });
 });
 
+describe('layerlens stats', () => {
+  it('prints the documented JSON shape over a folder of .npy tensors', async () => {
+    const { status, out } = await run(['stats', model, path.join(dir, 'blue.npy'), path.join(dir, 'red.png'), '--json', '-']);
+    expect(status).toBe(0);
+    const json = JSON.parse(out.join('\n')) as { images: number; layers: Record<string, Record<string, unknown>> };
+    expect(json.images).toBe(2);
+    const layer = json.layers.fc as Record<string, unknown>;
+    expect(Object.keys(layer).sort()).toEqual([
+      'dead_channels',
+      'hist',
+      'mean',
+      'near_zero',
+      'outside',
+      'per_image',
+      'range',
+      'std',
+      'tensor',
+    ]);
+    expect((layer.hist as number[]).length).toBe(40);
+    expect(layer.range).toEqual([0, 10]);
+    expect((layer.per_image as unknown[]).length).toBe(2);
+  });
+
+  it('refuses a bad range', async () => {
+    expect((await run(['stats', model, path.join(dir, 'blue.npy'), '--range', '5,1'])).status).toBe(2);
+  });
+});
+
 describe('the installed bin', () => {
   const built = existsSync('out/main/cli.js');
   it.skipIf(!built)('runs as `layerlens --help` from the built bundle', async () => {

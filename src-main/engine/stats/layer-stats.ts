@@ -1,0 +1,136 @@
+/**
+ * Activation statistics as fastai's ActivationStats computes them, accumulated image by image so that
+ * memory stays flat however many images stream through: mean, std (unbiased, as torch.std), the share of
+ * values ≤ 0.05 ("near zero"), and a histogram. The default histogram is fastai's histc(40, 0, 10):
+ * values outside [0, 10] are dropped (so pre-ReLU mass is lost, as in fastai); "auto" fixes the range from
+ * the first image with a margin and counts what falls outside it instead of hiding it.
+ */
+export const NEAR_ZERO = 0.05;
+
+export type HistogramRange = { kind: 'fixed'; lo: number; hi: number } | { kind: 'auto' };
+
+export interface ImageStats {
+  mean: number;
+  std: number;
+  near_zero: number;
+}
+
+export interface LayerStatsResult {
+  count: number;
+  mean: number;
+  std: number;
+  nearZero: number;
+  range: [number, number];
+  hist: number[];
+  /** Values outside the range (dropped from hist; always 0 counted for fastai's fixed range semantics). */
+  outside: number;
+  perImage: ImageStats[];
+  /** Per channel: mean over all images and positions, and the share of near-zero values. */
+  channelMean: number[];
+  channelNearZero: number[];
+  /** Channels whose every value on every image was near zero. */
+  deadChannels: number[];
+}
+
+/** Chan et al.'s parallel update of (count, mean, M2): exact and stable for any number of chunks. */
+function combine(n: number, mean: number, m2: number, nb: number, meanB: number, m2B: number): [number, number, number] {
+  const total = n + nb;
+  if (total === 0) return [0, 0, 0];
+  const delta = meanB - mean;
+  return [total, mean + (delta * nb) / total, m2 + m2B + (delta * delta * n * nb) / total];
+}
+
+export class LayerStatsAccumulator {
+  private n = 0;
+  private mean = 0;
+  private m2 = 0;
+  private near = 0;
+  private outside = 0;
+  private range: [number, number] | null;
+  private readonly hist: Float64Array;
+  private readonly perImage: ImageStats[] = [];
+  private channelSum: Float64Array | null = null;
+  private channelNear: Float64Array | null = null;
+  private channelCount = 0;
+
+  constructor(
+    private readonly bins: number,
+    private readonly requested: HistogramRange,
+  ) {
+    this.hist = new Float64Array(bins);
+    this.range = requested.kind === 'fixed' ? [requested.lo, requested.hi] : null;
+  }
+
+  /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs). */
+  add(values: Float32Array, channels: number): void {
+    let sum = 0;
+    let near = 0;
+    for (const v of values) {
+      sum += v;
+      if (v <= NEAR_ZERO) near++;
+    }
+    const n = values.length;
+    const mean = n ? sum / n : 0;
+    let m2 = 0;
+    for (const v of values) m2 += (v - mean) * (v - mean);
+    this.perImage.push({ mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0, near_zero: n ? near / n : 0 });
+    [this.n, this.mean, this.m2] = combine(this.n, this.mean, this.m2, n, mean, m2);
+    this.near += near;
+
+    if (!this.range) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of values) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const margin = (hi - lo) * 0.1 || 1;
+      this.range = [lo - margin, hi + margin];
+    }
+    const [lo, hi] = this.range;
+    const width = (hi - lo) / this.bins;
+    for (const v of values) {
+      if (v < lo || v > hi || Number.isNaN(v)) {
+        this.outside++;
+        continue;
+      }
+      // torch.histc puts the maximum in the last bin.
+      const bin = Math.min(this.bins - 1, Math.floor((v - lo) / width));
+      this.hist[bin] = (this.hist[bin] as number) + 1;
+    }
+
+    const per = Math.floor(n / channels);
+    this.channelSum ??= new Float64Array(channels);
+    this.channelNear ??= new Float64Array(channels);
+    for (let c = 0; c < channels; c++) {
+      let s = 0;
+      let z = 0;
+      for (let i = c * per; i < (c + 1) * per; i++) {
+        const v = values[i] as number;
+        s += v;
+        if (v <= NEAR_ZERO) z++;
+      }
+      this.channelSum[c] = (this.channelSum[c] as number) + s;
+      this.channelNear[c] = (this.channelNear[c] as number) + z;
+    }
+    this.channelCount += per;
+  }
+
+  result(): LayerStatsResult {
+    const channelMean = Array.from(this.channelSum ?? [], (s) => (this.channelCount ? s / this.channelCount : 0));
+    const channelNearZero = Array.from(this.channelNear ?? [], (z) => (this.channelCount ? z / this.channelCount : 0));
+    return {
+      count: this.n,
+      mean: this.mean,
+      std: this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : 0,
+      nearZero: this.n ? this.near / this.n : 0,
+      range: this.range ?? (this.requested.kind === 'fixed' ? [this.requested.lo, this.requested.hi] : [0, 0]),
+      hist: Array.from(this.hist),
+      outside: this.outside,
+      perImage: this.perImage,
+      channelMean,
+      channelNearZero,
+      deadChannels: channelNearZero.flatMap((f, c) => (f === 1 ? [c] : [])),
+    };
+  }
+}
