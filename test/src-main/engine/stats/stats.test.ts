@@ -44,7 +44,11 @@ function expected(images: Float32Array[]) {
   const mean = all.reduce((a, b) => a + b, 0) / all.length;
   const std = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / (all.length - 1));
   const hist = new Array<number>(40).fill(0);
-  for (const v of all) if (v >= 0 && v <= 10) hist[Math.min(39, Math.floor(v / 0.25))] += 1;
+  for (const v of all)
+    if (v >= 0 && v <= 10) {
+      const bin = Math.min(39, Math.floor(v / 0.25));
+      hist[bin] = (hist[bin] as number) + 1;
+    }
   return { mean, std, nearZero: all.filter((v) => v <= 0.05).length / all.length, hist };
 }
 
