@@ -130,6 +130,8 @@ export interface EngineApi {
   setPreprocess(req: { modelId: ModelId; preprocess: Omit<Preprocess, 'source'> | null }): Promise<ModelSummary>;
   /** Class names from a labels file the user picked (null: back to the model's own). */
   setLabels(req: { modelId: ModelId; labels: string[] | null }): Promise<ModelSummary>;
+  /** Activation statistics over images (a job: progress under `jobId`, cancel keeps the partial result). */
+  computeStats(req: StatsRequestMessage): Promise<StatsResponse>;
   /** Models opened from files during this run of the engine, newest first. */
   recentModels(): Promise<{ name: string; path: string }[]>;
   cancelJob(req: { jobId: string }): Promise<boolean>;
@@ -154,10 +156,49 @@ export interface CamResponse {
   cached: boolean;
 }
 
+export interface StatsRequestMessage {
+  modelId: ModelId;
+  images: ImageSource[];
+  /** Module paths or tensor names; null: every layer with parameters plus the stages. */
+  layers: string[] | null;
+  includeParamless: boolean;
+  bins: number;
+  /** [lo, hi], or null for a range per layer chosen from the data ("auto"). */
+  range: [number, number] | null;
+  jobId: string;
+}
+
+export interface LayerStatsView {
+  label: string;
+  tensor: TensorName;
+  mean: number;
+  std: number;
+  nearZero: number;
+  range: [number, number];
+  hist: Float64Array;
+  outside: number;
+  perImage: { mean: number; std: number; near_zero: number }[];
+  /** images × bins, row-major: one histogram per image (the colorful dimension before log1p). */
+  imageHists: Float32Array;
+  channelMean: Float64Array;
+  channelNearZero: Float64Array;
+  deadChannels: number[];
+}
+
+export interface StatsResponse {
+  images: number;
+  total: number;
+  cancelled: boolean;
+  bins: number;
+  layers: LayerStatsView[];
+  provider: ExecutionProvider;
+  ms: number;
+}
+
 export interface JobProgress {
   jobId: string;
   layer: string;
-  method: CamMethod;
+  method: CamMethod | 'stats';
   done: number;
   total: number;
 }
@@ -256,6 +297,17 @@ export const engineRequestSchemas = {
     }),
   ]),
   recentModels: v.strictTuple([]),
+  computeStats: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      images: v.pipe(v.array(imageSourceSchema), v.minLength(1), v.maxLength(100_000)),
+      layers: v.nullable(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(10_000))),
+      includeParamless: v.boolean(),
+      bins: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)),
+      range: v.nullable(v.tuple([finite, finite])),
+      jobId: jobIdSchema,
+    }),
+  ]),
 } satisfies { [K in keyof EngineApi]: v.GenericSchema };
 
 export type EngineMethod = keyof EngineApi;

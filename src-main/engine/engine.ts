@@ -7,14 +7,22 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { EngineApi, ImageData, ImageSource, ModelId, ModelSummary, Prediction, StartupState } from '../../src-shared/api';
 import { createHash } from 'node:crypto';
 import type {
   CallContext,
   CamRequestMessage,
   CamResponse,
+  EngineApi,
   GraphAnalysisView,
+  ImageData,
+  ImageSource,
+  ModelId,
+  ModelSummary,
+  Prediction,
   Preprocess,
+  StartupState,
+  StatsRequestMessage,
+  StatsResponse,
   TensorName,
 } from '../../src-shared/api';
 import type { LayerGroup, WeightStats } from '../../src-shared/graph';
@@ -98,6 +106,62 @@ export class Engine implements EngineApi {
       onProgress,
       signal,
     );
+  }
+
+  async computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse> {
+    const model = this.models.get(req.modelId);
+    if (this.jobs.has(req.jobId)) throw new EngineError('invalid-request', `Job ${req.jobId} is already running.`);
+    const controller = new AbortController();
+    this.jobs.set(req.jobId, controller);
+    try {
+      const load = async (i: number): Promise<InputTensor> => {
+        const image = await this.resolveImage(req.images[i] as ImageSource);
+        return toInputTensor(model, image.bytes, image.name);
+      };
+      const result = await runStats(
+        { analysis: (m, shape) => this.analysis(m, shape), hooked: this.statsSessions },
+        model,
+        { count: req.images.length, load },
+        {
+          layers: req.layers,
+          includeParamless: req.includeParamless,
+          bins: req.bins,
+          range: req.range ? { kind: 'fixed', lo: req.range[0], hi: req.range[1] } : { kind: 'auto' },
+        },
+        (done, total) => ctx?.progress({ jobId: req.jobId, layer: 'images', method: 'stats', done, total }),
+        controller.signal,
+      );
+      return {
+        images: result.images,
+        total: result.total,
+        cancelled: result.cancelled,
+        bins: req.bins,
+        provider: result.provider as StatsResponse['provider'],
+        ms: result.ms,
+        layers: result.layers.map((l) => {
+          const s = l.stats;
+          const imageHists = new Float32Array(s.imageHists.length * req.bins);
+          s.imageHists.forEach((h, i) => imageHists.set(h, i * req.bins));
+          return {
+            label: l.label,
+            tensor: l.tensor,
+            mean: s.mean,
+            std: s.std,
+            nearZero: s.nearZero,
+            range: s.range,
+            hist: Float64Array.from(s.hist),
+            outside: s.outside,
+            perImage: s.perImage,
+            imageHists,
+            channelMean: Float64Array.from(s.channelMean),
+            channelNearZero: Float64Array.from(s.channelNearZero),
+            deadChannels: s.deadChannels,
+          };
+        }),
+      };
+    } finally {
+      this.jobs.delete(req.jobId);
+    }
   }
 
   /** Finished CAM answers (maps are small: feature resolution), so switching back and forth is free. */

@@ -30,6 +30,8 @@ export interface LayerStatsResult {
   channelNearZero: number[];
   /** Channels whose every value on every image was near zero. */
   deadChannels: number[];
+  /** One histogram per image (same bins and range): fastai's "colorful dimension" is these, log1p'd. */
+  imageHists: Float32Array[];
 }
 
 /** Chan et al.'s parallel update of (count, mean, M2): exact and stable for any number of chunks. */
@@ -49,6 +51,7 @@ export class LayerStatsAccumulator {
   private range: [number, number] | null;
   private readonly hist: Float64Array;
   private readonly perImage: ImageStats[] = [];
+  private readonly imageHists: Float32Array[] = [];
   private channelSum: Float64Array | null = null;
   private channelNear: Float64Array | null = null;
   private channelCount = 0;
@@ -89,6 +92,7 @@ export class LayerStatsAccumulator {
     }
     const [lo, hi] = this.range;
     const width = (hi - lo) / this.bins;
+    const own = new Float32Array(this.bins);
     for (const v of values) {
       if (v < lo || v > hi || Number.isNaN(v)) {
         this.outside++;
@@ -96,8 +100,10 @@ export class LayerStatsAccumulator {
       }
       // torch.histc puts the maximum in the last bin.
       const bin = Math.min(this.bins - 1, Math.floor((v - lo) / width));
-      this.hist[bin] = (this.hist[bin] as number) + 1;
+      own[bin] = (own[bin] as number) + 1;
     }
+    for (let b = 0; b < this.bins; b++) this.hist[b] = (this.hist[b] as number) + (own[b] as number);
+    this.imageHists.push(own);
 
     const per = Math.floor(n / channels);
     this.channelSum ??= new Float64Array(channels);
@@ -131,6 +137,7 @@ export class LayerStatsAccumulator {
       channelMean,
       channelNearZero,
       deadChannels: channelNearZero.flatMap((f, c) => (f === 1 ? [c] : [])),
+      imageHists: this.imageHists,
     };
   }
 }
