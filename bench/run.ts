@@ -5,6 +5,7 @@
 import { camBenchmark } from './cam.bench';
 import { graphLayoutBenchmark } from './graph-layout.bench';
 import { predictBenchmark } from './predict.bench';
+import { statsBenchmark } from './stats.bench';
 import { studioBenchmark } from './studio.bench';
 
 export interface Figure {
@@ -20,6 +21,7 @@ const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'cam (hook engine)', run: camBenchmark },
   { name: 'graph layout (renderer logic + ELK)', run: graphLayoutBenchmark },
   { name: 'studio (click to painted CAM grid, Chromium)', run: studioBenchmark },
+  { name: 'stats (activation statistics run)', run: statsBenchmark },
 ];
 
 const filter = process.argv[2];

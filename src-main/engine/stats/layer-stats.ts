@@ -66,24 +66,12 @@ export class LayerStatsAccumulator {
 
   /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs). */
   add(values: Float32Array, channels: number): void {
-    let sum = 0;
-    let near = 0;
-    for (const v of values) {
-      sum += v;
-      if (v <= NEAR_ZERO) near++;
-    }
     const n = values.length;
-    const mean = n ? sum / n : 0;
-    let m2 = 0;
-    for (const v of values) m2 += (v - mean) * (v - mean);
-    this.perImage.push({ mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0, near_zero: n ? near / n : 0 });
-    [this.n, this.mean, this.m2] = combine(this.n, this.mean, this.m2, n, mean, m2);
-    this.near += near;
-
     if (!this.range) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (const v of values) {
+      for (let i = 0; i < n; i++) {
+        const v = values[i] as number;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -91,34 +79,55 @@ export class LayerStatsAccumulator {
       this.range = [lo - margin, hi + margin];
     }
     const [lo, hi] = this.range;
-    const width = (hi - lo) / this.bins;
-    const own = new Float32Array(this.bins);
-    for (const v of values) {
-      if (v < lo || v > hi || Number.isNaN(v)) {
-        this.outside++;
-        continue;
-      }
-      // torch.histc puts the maximum in the last bin.
-      const bin = Math.min(this.bins - 1, Math.floor((v - lo) / width));
-      own[bin] = (own[bin] as number) + 1;
-    }
-    for (let b = 0; b < this.bins; b++) this.hist[b] = (this.hist[b] as number) + (own[b] as number);
-    this.imageHists.push(own);
-
+    const bins = this.bins;
+    const scale = bins / (hi - lo);
+    const own = new Float32Array(bins);
     const per = Math.floor(n / channels);
     this.channelSum ??= new Float64Array(channels);
     this.channelNear ??= new Float64Array(channels);
-    for (let c = 0; c < channels; c++) {
-      let s = 0;
-      let z = 0;
-      for (let i = c * per; i < (c + 1) * per; i++) {
+    const channelSum = this.channelSum;
+    const channelNear = this.channelNear;
+    // One pass: sums, near-zero counts, histogram and per-channel figures together (hot loop).
+    let sum = 0;
+    let sumSq = 0;
+    let near = 0;
+    let outside = 0;
+    for (let c = 0, i = 0; c < channels; c++) {
+      let cs = 0;
+      let cz = 0;
+      const end = (c + 1) * per;
+      for (; i < end; i++) {
         const v = values[i] as number;
-        s += v;
-        if (v <= NEAR_ZERO) z++;
+        cs += v;
+        sumSq += v * v;
+        if (v <= NEAR_ZERO) cz++;
+        if (v >= lo && v <= hi) {
+          const raw = ((v - lo) * scale) | 0;
+          const bin = raw < bins ? raw : bins - 1;
+          own[bin] = (own[bin] as number) + 1;
+        } else outside++;
       }
-      this.channelSum[c] = (this.channelSum[c] as number) + s;
-      this.channelNear[c] = (this.channelNear[c] as number) + z;
+      sum += cs;
+      near += cz;
+      channelSum[c] = (channelSum[c] as number) + cs;
+      channelNear[c] = (channelNear[c] as number) + cz;
     }
+    // Values past the last whole channel (none for [N, C, …] tensors) still count.
+    for (let i = channels * per; i < n; i++) {
+      const v = values[i] as number;
+      sum += v;
+      sumSq += v * v;
+      if (v <= NEAR_ZERO) near++;
+    }
+    const mean = n ? sum / n : 0;
+    // Float64 sums over one image are exact enough for the variance of that image.
+    const m2 = Math.max(0, sumSq - n * mean * mean);
+    this.perImage.push({ mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0, near_zero: n ? near / n : 0 });
+    [this.n, this.mean, this.m2] = combine(this.n, this.mean, this.m2, n, mean, m2);
+    this.near += near;
+    this.outside += outside;
+    for (let k = 0; k < bins; k++) this.hist[k] = (this.hist[k] as number) + (own[k] as number);
+    this.imageHists.push(own);
     this.channelCount += per;
   }
 
