@@ -16,6 +16,7 @@ import type { GraphView, WeightStats } from '../../../src-shared/graph';
 import type { LayerTarget } from '../graph/visible-graph';
 import { PromiseCache } from './promise-cache';
 import { CamState } from '../cam/cam-state.svelte';
+import { StatsState } from '../stats/stats-state.svelte';
 import type { HostKind } from './transport';
 
 export type { LayerTarget } from '../graph/visible-graph';
@@ -44,8 +45,8 @@ export class Studio {
   thumbnails = $state<Record<string, string>>({});
   /** The open model's layer graph (large and immutable: not deeply reactive). */
   graph = $state.raw<GraphView | null>(null);
-  /** Which view is shown: the CAM studio or the layer graph. */
-  view = $state<'studio' | 'graph'>('studio');
+  /** Which view is shown: the CAM studio, the layer graph or the activation statistics. */
+  view = $state<'studio' | 'graph' | 'stats'>('studio');
   /** A stage row the CAM grid should bring into view (set from the graph). */
   focusedLayer = $state<string | null>(null);
   graphWarnings = $state.raw<string[]>([]);
@@ -60,6 +61,8 @@ export class Studio {
 
   /** The CAM grid's state: maps for the shown image, class and display settings. */
   readonly cam: CamState;
+  /** The Statistics tab: activation statistics over images (fastai's ActivationStats). */
+  readonly stats: StatsState;
   private imageSerial = 0;
 
   constructor(
@@ -67,6 +70,7 @@ export class Studio {
     readonly host: HostKind,
   ) {
     this.cam = new CamState(engine);
+    this.stats = new StatsState(engine);
   }
 
   private async attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -212,6 +216,7 @@ export class Studio {
   onProgress(event: JobProgress): void {
     this.jobProgress = event;
     this.cam.onProgress(event);
+    this.stats.onProgress(event);
   }
 
   /** Sets the stages by module path or tensor name (null: back to the detected ones); the maps follow. */
@@ -245,6 +250,18 @@ export class Studio {
     return this.weightStatsCache.get(`${model.id}\u0000${tensor}`, () =>
       this.engine.getWeightStats({ modelId: model.id, tensor }),
     );
+  }
+
+  /** Activation statistics over the demo's samples, or over images picked by the user (images or .npy files). */
+  async runStats(files: File[] | null): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    const images: ImageSource[] = files
+      ? await Promise.all(
+          files.map(async (f) => ({ kind: 'bytes' as const, name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+        )
+      : this.samples.map((s) => ({ kind: 'sample' as const, id: s.id }));
+    await this.stats.run(model.id, images);
   }
 
   sampleFor(source: ImageSource | undefined): Sample | undefined {

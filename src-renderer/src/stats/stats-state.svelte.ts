@@ -1,0 +1,72 @@
+/**
+ * The Statistics tab's state and its one engine call: `computeStats` as a job with progress and cancel (a
+ * cancelled run keeps its partial result), plus which layer is selected for the colorful dimension.
+ */
+import type { EngineApi, ImageSource, JobProgress, ModelId, StatsResponse } from '../../../src-shared/api';
+
+export type RangeChoice = 'fastai' | 'auto';
+/** fastai's ActivationStats histogram range. */
+export const FASTAI_RANGE: [number, number] = [0, 10];
+
+export interface StatsOptions {
+  includeParamless: boolean;
+  bins: number;
+  range: RangeChoice;
+}
+
+let jobCounter = 0;
+const newJobId = (): string => `stats-${Date.now().toString(36)}-${(jobCounter++).toString(36)}`;
+
+export class StatsState {
+  options = $state<StatsOptions>({ includeParamless: false, bins: 40, range: 'fastai' });
+  result = $state.raw<StatsResponse | null>(null);
+  /** Index of the selected layer in `result.layers`. */
+  selected = $state(0);
+  progress = $state.raw<{ done: number; total: number } | null>(null);
+  running = $state(false);
+  error = $state<string | null>(null);
+  private job: string | null = null;
+
+  constructor(private readonly engine: EngineApi) {}
+
+  async run(modelId: ModelId, images: ImageSource[]): Promise<void> {
+    if (this.running || images.length === 0) return;
+    const jobId = newJobId();
+    this.job = jobId;
+    this.running = true;
+    this.error = null;
+    this.progress = { done: 0, total: images.length };
+    const { includeParamless, bins, range } = this.options;
+    try {
+      const result = await this.engine.computeStats({
+        modelId,
+        images,
+        layers: null,
+        includeParamless,
+        bins: Math.min(10_000, Math.max(1, Math.round(bins) || 40)),
+        range: range === 'fastai' ? FASTAI_RANGE : null,
+        jobId,
+      });
+      this.result = result;
+      if (this.selected >= result.layers.length) this.selected = 0;
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.job = null;
+      this.running = false;
+      this.progress = null;
+    }
+  }
+
+  onProgress(event: JobProgress): void {
+    if (event.method === 'stats' && event.jobId === this.job) this.progress = { done: event.done, total: event.total };
+  }
+
+  async cancel(): Promise<void> {
+    if (this.job) await this.engine.cancelJob({ jobId: this.job });
+  }
+
+  select(index: number): void {
+    if (this.result && index >= 0 && index < this.result.layers.length) this.selected = index;
+  }
+}
