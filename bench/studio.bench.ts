@@ -29,6 +29,7 @@ export async function studioBenchmark(): Promise<Figure[]> {
         `sample:${id}`,
         { timeout: 30_000 },
       );
+    await page.getByTestId('sample').first().waitFor();
     const samples = await page.getByTestId('sample').evaluateAll((els) => els.map((e) => e.getAttribute('data-sample-id') ?? ''));
     await painted(samples[0] as string);
     const firstTimes: number[] = [];
