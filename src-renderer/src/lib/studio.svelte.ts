@@ -238,6 +238,19 @@ export class Studio {
     this.view = 'studio';
   }
 
+  /** A layer the graph should open up to and centre on, once it is shown. */
+  pendingReveal = $state.raw<LayerTarget | null>(null);
+
+  /** From the statistics: select the node producing `tensor` in the graph and go there. */
+  showInGraph(tensor: string): void {
+    const producer = this.graph?.tensors.find((t) => t.name === tensor)?.producer;
+    if (producer === null || producer === undefined) return;
+    const target: LayerTarget = { kind: 'node', index: producer };
+    this.selection = target;
+    this.pendingReveal = target;
+    this.view = 'graph';
+  }
+
   selectLayer(target: LayerTarget | null): void {
     this.selection = target;
   }

@@ -83,3 +83,14 @@ test('cancelling a long run keeps its partial result; the tab keeps working', as
   await expect(stats.summary.or(page.getByTestId('stats-empty')).first()).toBeVisible();
   expect(consoleErrors).toEqual([]);
 });
+
+test('a layer in the statistics opens in the graph', async ({ studio, page }) => {
+  const stats = new StatsPage(page);
+  await expect(studio.topRows).toHaveCount(5);
+  await stats.open();
+  await stats.runOnSamples();
+  await page.locator('[data-testid="stats-layer-row"][data-layer="layer1.0.conv1"] [data-testid="stats-show-in-graph"]').click();
+  await expect(page.getByTestId('graph-view')).toBeVisible();
+  await expect(page.getByTestId('inspector-op')).toHaveText('Conv');
+  await expect(page.getByTestId('inspector')).toContainText('layer1.0.conv1');
+});
