@@ -5,18 +5,11 @@
  * reference implementations in cam/methods.ts and cam/eigen.ts (tests compare the two).
  */
 import type { TensorName } from '../../../src-shared/api';
-import type { CamMethod } from '../../../src-shared/cam';
+import { CAM_METHODS, PERTURBATION_METHODS, type CamMethod } from '../../../src-shared/cam';
 import type { GraphBuilder } from './graph-builder';
 
-export const IN_GRAPH_METHODS: readonly CamMethod[] = [
-  'gradcam',
-  'gradcam++',
-  'hirescam',
-  'xgradcam',
-  'layercam',
-  'eigencam',
-  'eigengradcam',
-];
+/** Every method computed from the hooked run alone: all but CAM (head weights) and the perturbation methods. */
+export const IN_GRAPH_METHODS: readonly CamMethod[] = CAM_METHODS.filter((m) => m !== 'cam' && !PERTURBATION_METHODS.includes(m));
 const NEEDS_GRADIENT = new Set<CamMethod>(['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigengradcam']);
 
 /** Fixed power-iteration count for the Eigen methods (on a small Gram matrix, so cheap). */

@@ -15,3 +15,11 @@ export function parsePositiveInt(name: string, value: string | undefined, fallba
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer (got "${value}")`);
   return n;
 }
+
+/** Ctrl-C cancels the running job (its partial result is kept) instead of killing the process. */
+export function cancelOnInterrupt(): { signal: AbortSignal; dispose(): void } {
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  return { signal: abort.signal, dispose: () => process.off('SIGINT', onSignal) };
+}

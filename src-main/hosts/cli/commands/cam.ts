@@ -15,7 +15,7 @@ import { Engine } from '../../../engine/engine';
 import { imageToTensor } from '../../../engine/image/image-to-tensor';
 import { toInputTensor } from '../../../engine/input-tensor';
 import { isNpy } from '../../../engine/npy';
-import { parseDevice, UsageError } from '../errors';
+import { cancelOnInterrupt, parseDevice, UsageError } from '../errors';
 
 /** Fast methods run by default; ScoreCAM/AblationCAM (one forward per channel) only when asked for. */
 export const DEFAULT_METHODS: CamMethod[] = ['cam', ...GRADIENT_METHODS, 'eigencam'];
@@ -116,9 +116,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     .filter(Boolean);
   const methods = parseMethods(values.methods);
   const engine = await Engine.create({ device: parseDevice(values.device) });
-  const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
+  const interrupt = cancelOnInterrupt();
   try {
     const model = await engine.models.openPath(modelPath);
     const image = await engine.resolveImage({ kind: 'path', path: inputPath });
@@ -129,7 +127,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
       input,
       { layers, methods, classIndex: parseClass(values.class), counterfactual: values.counterfactual },
       showProgress ? (p) => process.stderr.write(`\r${p.method} ${p.layer}: ${p.done}/${p.total} channels   `) : undefined,
-      abort.signal,
+      interrupt.signal,
     );
     if (showProgress && methods.some((m) => m === 'scorecam' || m === 'ablationcam')) process.stderr.write('\n');
     if (values.json !== undefined) {
@@ -154,7 +152,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
+    interrupt.dispose();
     engine.dispose();
   }
 }

@@ -4,7 +4,7 @@ import { Engine } from '../../../engine/engine';
 import { expandImageArgs } from '../../../engine/stats/image-set';
 import type { HistogramRange } from '../../../engine/stats/layer-stats';
 import type { StatsResult } from '../../../engine/stats/stats-runner';
-import { parseDevice, parsePositiveInt, UsageError } from '../errors';
+import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 export function parseRange(value: string | undefined): HistogramRange {
   if (value === undefined) return { kind: 'fixed', lo: 0, hi: 10 };
@@ -68,9 +68,7 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
     range: parseRange(values.range),
   };
   const engine = await Engine.create({ device: parseDevice(values.device) });
-  const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
+  const interrupt = cancelOnInterrupt();
   try {
     const model = await engine.models.openPath(modelPath);
     const files = await expandImageArgs(imageArgs);
@@ -87,7 +85,7 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
             );
           }
         : undefined,
-      abort.signal,
+      interrupt.signal,
     );
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (values.json !== undefined) {
@@ -108,7 +106,7 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
+    interrupt.dispose();
     engine.dispose();
   }
 }
