@@ -132,6 +132,8 @@ export interface EngineApi {
   setLabels(req: { modelId: ModelId; labels: string[] | null }): Promise<ModelSummary>;
   /** Activation statistics over images (a job: progress under `jobId`, cancel keeps the partial result). */
   computeStats(req: StatsRequestMessage): Promise<StatsResponse>;
+  /** One layer's activation for one image, [C, H, W] (the 3D activation-volume view). */
+  getActivation(req: { modelId: ModelId; image: ImageSource; layer: string }): Promise<ActivationVolume>;
   /** Models opened from files during this run of the engine, newest first. */
   recentModels(): Promise<{ name: string; path: string }[]>;
   cancelJob(req: { jobId: string }): Promise<boolean>;
@@ -154,6 +156,14 @@ export interface CamResponse {
   modelView: ImageData;
   /** True when the answer came from the cache. */
   cached: boolean;
+}
+
+export interface ActivationVolume {
+  label: string;
+  tensor: TensorName;
+  /** [C, H, W]; a flat layer comes as [C, 1, 1]. */
+  shape: [number, number, number];
+  data: Float32Array;
 }
 
 export interface StatsRequestMessage {
@@ -297,6 +307,13 @@ export const engineRequestSchemas = {
     }),
   ]),
   recentModels: v.strictTuple([]),
+  getActivation: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      image: imageSourceSchema,
+      layer: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH)),
+    }),
+  ]),
   computeStats: v.strictTuple([
     v.strictObject({
       modelId: modelIdSchema,

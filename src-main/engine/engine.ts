@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
 import type {
+  ActivationVolume,
   CallContext,
   CamRequestMessage,
   CamResponse,
@@ -47,6 +48,8 @@ import { ENGINE_VERSION } from './version';
 
 /** Images are read whole into memory: refuse files that cannot be an image a model takes. */
 const MAX_IMAGE_FILE_BYTES = 512 * 1024 * 1024;
+/** The activation-volume view draws one box per value above a threshold: cap what it is sent. */
+const MAX_VOLUME_VALUES = 4_000_000;
 const BROWSER_IMAGE_FORMATS: Record<string, string> = {
   png: 'image/png',
   jpeg: 'image/jpeg',
@@ -106,6 +109,39 @@ export class Engine implements EngineApi {
       onProgress,
       signal,
     );
+  }
+
+  async getActivation(req: { modelId: ModelId; image: ImageSource; layer: string }): Promise<ActivationVolume> {
+    const model = this.models.get(req.modelId);
+    const image = await this.resolveImage(req.image);
+    const input = await toInputTensor(model, image.bytes, image.name);
+    const analysis = await this.analysis(model, input.shape);
+    const [layer] = resolveLayers(analysis, [req.layer], model.summary.name);
+    if (!layer) throw new EngineError('bad-input', `No layer "${req.layer}".`);
+    const { meta, pooled } = await this.statsSessions.get(
+      model,
+      analysis,
+      [layer.tensor],
+      false,
+      { exposeActivations: true },
+      input.shape,
+    );
+    const outputs = await pooled.session.run({ [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) }, [
+      layer.tensor,
+    ]);
+    const t = outputs[layer.tensor] as ort.Tensor;
+    const dims = t.dims.map(Number);
+    const [c, h, w] = dims.length === 4 ? [dims[1], dims[2], dims[3]] : [dims.slice(1).reduce((a, b) => a * b, 1), 1, 1];
+    const size = (c as number) * (h as number) * (w as number);
+    if (size > MAX_VOLUME_VALUES) {
+      throw new EngineError(
+        'unsupported',
+        `${layer.label} has ${size.toLocaleString('en-US')} values per image; the volume view shows up to ${MAX_VOLUME_VALUES.toLocaleString('en-US')}.`,
+      );
+    }
+    const data = new Float32Array((t.data as Float32Array).subarray(0, size));
+    t.dispose();
+    return { label: layer.label, tensor: layer.tensor, shape: [c as number, h as number, w as number], data };
   }
 
   async computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse> {

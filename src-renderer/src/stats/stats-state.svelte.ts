@@ -1,8 +1,9 @@
 /**
  * The Statistics tab's state and its one engine call: `computeStats` as a job with progress and cancel (a
- * cancelled run keeps its partial result), plus which layer is selected for the colorful dimension.
+ * cancelled run keeps its partial result), plus which layer is selected for the colorful dimension, and
+ * one layer's activation volume for one image.
  */
-import type { EngineApi, ImageSource, JobProgress, ModelId, StatsResponse } from '../../../src-shared/api';
+import type { ActivationVolume, EngineApi, ImageSource, JobProgress, ModelId, StatsResponse } from '../../../src-shared/api';
 
 export type RangeChoice = 'fastai' | 'auto';
 /** fastai's ActivationStats histogram range. */
@@ -27,7 +28,20 @@ export class StatsState {
   error = $state<string | null>(null);
   private job: string | null = null;
 
+  volume = $state.raw<ActivationVolume | null>(null);
+  volumeError = $state<string | null>(null);
+
   constructor(private readonly engine: EngineApi) {}
+
+  async loadVolume(modelId: ModelId, image: ImageSource, layer: string): Promise<void> {
+    this.volumeError = null;
+    try {
+      this.volume = await this.engine.getActivation({ modelId, image, layer });
+    } catch (error) {
+      this.volume = null;
+      this.volumeError = error instanceof Error ? error.message : String(error);
+    }
+  }
 
   async run(modelId: ModelId, images: ImageSource[]): Promise<void> {
     if (this.running || images.length === 0) return;

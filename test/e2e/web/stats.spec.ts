@@ -94,3 +94,30 @@ test('a layer in the statistics opens in the graph', async ({ studio, page }) =>
   await expect(page.getByTestId('inspector-op')).toHaveText('Conv');
   await expect(page.getByTestId('inspector')).toContainText('layer1.0.conv1');
 });
+
+test('one layer’s activation volume for one image renders in 3D', async ({ studio, page }) => {
+  const stats = new StatsPage(page);
+  await expect(studio.topRows).toHaveCount(5);
+  await stats.open();
+  await stats.runOnSamples();
+  await page.getByTestId('stats-layer-select').selectOption({ label: 'layer1' });
+  await page.getByTestId('stats-volume-load').click();
+  const volume = page.getByTestId('stats-volume');
+  await expect(volume).toContainText('16 × 48 × 48');
+  await expect(volume).toHaveAttribute('data-voxels', /^[1-9]\d*$/);
+  const bright = await volume.locator('canvas').evaluate(async (c) => {
+    const img = new Image();
+    img.src = (c as HTMLCanvasElement).toDataURL('image/png');
+    await img.decode();
+    const probe = document.createElement('canvas');
+    probe.width = img.width;
+    probe.height = img.height;
+    const ctx = probe.getContext('2d') as CanvasRenderingContext2D;
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, img.width, img.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if ((d[i] as number) + (d[i + 1] as number) + (d[i + 2] as number) > 150) n++;
+    return n / (d.length / 4);
+  });
+  expect(bright).toBeGreaterThan(0.01);
+});
