@@ -241,14 +241,19 @@ export class Studio {
   /** A layer the graph should open up to and centre on, once it is shown. */
   pendingReveal = $state.raw<LayerTarget | null>(null);
 
-  /** From the statistics: select the node producing `tensor` in the graph and go there. */
-  showInGraph(tensor: string): void {
+  /** From the statistics: select the node producing `tensor` in the graph (revealed when the graph shows). */
+  selectInGraph(tensor: string): boolean {
     const producer = this.graph?.tensors.find((t) => t.name === tensor)?.producer;
-    if (producer === null || producer === undefined) return;
+    if (producer === null || producer === undefined) return false;
     const target: LayerTarget = { kind: 'node', index: producer };
     this.selection = target;
     this.pendingReveal = target;
-    this.view = 'graph';
+    return true;
+  }
+
+  /** …and go there. */
+  showInGraph(tensor: string): void {
+    if (this.selectInGraph(tensor)) this.view = 'graph';
   }
 
   selectLayer(target: LayerTarget | null): void {
