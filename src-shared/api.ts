@@ -197,6 +197,8 @@ export interface LayerStatsView {
 
 export interface StatsResponse {
   images: number;
+  /** Inputs left out (unreadable, another shape), with the reason. */
+  skipped: { index: number; reason: string }[];
   total: number;
   cancelled: boolean;
   bins: number;

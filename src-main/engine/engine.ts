@@ -169,6 +169,7 @@ export class Engine implements EngineApi {
       );
       return {
         images: result.images,
+        skipped: result.skipped,
         total: result.total,
         cancelled: result.cancelled,
         bins: req.bins,

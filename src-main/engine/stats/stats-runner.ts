@@ -79,7 +79,10 @@ export interface StatsRequest {
 }
 
 export interface StatsResult {
+  /** Images whose statistics were collected. */
   images: number;
+  /** Inputs that could not be used (unreadable, wrong shape), with the reason; the run goes on without them. */
+  skipped: { index: number; reason: string }[];
   total: number;
   cancelled: boolean;
   layers: (StatsLayer & { stats: LayerStatsResult })[];
@@ -104,7 +107,20 @@ export async function runStats(
   if (inputs.count === 0) throw new EngineError('bad-input', 'No images to analyse.');
   if (!Number.isInteger(req.bins) || req.bins < 1 || req.bins > 10_000)
     throw new EngineError('bad-input', `bins must be 1–10000 (got ${req.bins}).`);
-  const first = await inputs.load(0);
+  const skipped: StatsResult['skipped'] = [];
+  // The first usable input fixes the input shape; unusable ones are reported, not fatal.
+  let first: InputTensor | null = null;
+  let firstIndex = 0;
+  for (; firstIndex < inputs.count && !first; firstIndex++) {
+    try {
+      first = await inputs.load(firstIndex);
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error;
+      skipped.push({ index: firstIndex, reason: error.message });
+    }
+  }
+  if (!first) throw new EngineError('bad-input', `None of the ${inputs.count} inputs could be used: ${skipped[0]?.reason ?? ''}`);
+  const firstLoaded = firstIndex - 1;
   const analysis = await deps.analysis(model, first.shape);
   const layers = req.layers
     ? resolveLayers(analysis, req.layers, model.summary.name).map((l) => ({ label: l.label, tensor: l.tensor }))
@@ -116,12 +132,26 @@ export async function runStats(
   const accumulators = layers.map(() => new LayerStatsAccumulator(req.bins, req.range));
   let done = 0;
   let cancelled = false;
-  for (let i = 0; i < inputs.count; i++) {
+  for (let i = firstLoaded; i < inputs.count; i++) {
     if (signal?.aborted) {
       cancelled = true;
       break;
     }
-    const input = i === 0 ? first : await inputs.load(i);
+    let input: InputTensor;
+    try {
+      input = i === firstLoaded ? first : await inputs.load(i);
+      if (input.shape.join('x') !== first.shape.join('x')) {
+        throw new EngineError(
+          'bad-input',
+          `input ${i} has shape [${input.shape.join(', ')}], unlike the first ([${first.shape.join(', ')}])`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error;
+      skipped.push({ index: i, reason: error.message });
+      onProgress?.(i + 1, inputs.count);
+      continue;
+    }
     const outputs = await pooled.session.run({ [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) }, tensors);
     layers.forEach((layer, k) => {
       const t = outputs[layer.tensor] as ort.Tensor;
@@ -129,11 +159,12 @@ export async function runStats(
       (accumulators[k] as LayerStatsAccumulator).add(t.data as Float32Array, channels);
     });
     for (const t of Object.values(outputs)) t.dispose();
-    done = i + 1;
-    onProgress?.(done, inputs.count);
+    done += 1;
+    onProgress?.(i + 1, inputs.count);
   }
   return {
     images: done,
+    skipped,
     total: inputs.count,
     cancelled,
     layers: layers.map((l, k) => ({ ...l, stats: (accumulators[k] as LayerStatsAccumulator).result() })),

@@ -119,12 +119,13 @@ Options:
   --json OUT            write JSON to the file OUT ("-" for standard output)
 
 JSON output (stable):
-  {"images": N, "cancelled": false, "provider": "cpu",
+  {"images": N, "skipped": [{"index": i, "reason": "…"}], "cancelled": false, "provider": "cpu",
    "layers": {"<layer as given>": {"tensor": "<name>", "mean": m, "std": s, "near_zero": f,
               "range": [lo, hi], "hist": [counts...], "outside": n,
               "per_image": [{"mean": …, "std": …, "near_zero": …}, …], "dead_channels": [c, …]}}}
   mean/std/near_zero are over all elements of all images; std is unbiased (as torch.std); near_zero is
-  the share of values ≤ 0.05; a dead channel is near zero on every image.
+  the share of values ≤ 0.05; a dead channel is near zero on every image. An input that cannot be used
+  (unreadable, another shape) is listed under "skipped" and the run goes on.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {

@@ -20,6 +20,7 @@ export function parseRange(value: string | undefined): HistogramRange {
 export function statsJson(result: StatsResult): object {
   return {
     images: result.images,
+    skipped: result.skipped.map((s) => ({ index: s.index, reason: s.reason })),
     cancelled: result.cancelled,
     provider: result.provider,
     layers: Object.fromEntries(

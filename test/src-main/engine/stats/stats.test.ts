@@ -108,6 +108,22 @@ describe('activation statistics', () => {
     expect(result.layers[0]?.stats.mean).toBeCloseTo(expected(tensors.slice(0, 3)).mean, 5);
   });
 
+  it('skips an unreadable input with the reason and goes on', async () => {
+    const broken = path.join(await mkdtemp(path.join(tmpdir(), 'layerlens-broken-')), 'broken.png');
+    await writeFile(broken, 'not an image');
+    const files = [...(await expandImageArgs([dir])).slice(0, 2), broken];
+    const result = await engine.statsFiles(opened, [broken, ...files], {
+      layers: ['feat'],
+      includeParamless: false,
+      bins: 40,
+      range: { kind: 'fixed', lo: 0, hi: 10 },
+    });
+    expect(result.images).toBe(2);
+    expect(result.skipped.map((s) => s.index)).toEqual([0, 3]);
+    expect(result.skipped[0]?.reason).toMatch(/broken\.png could not be read as an image/);
+    expect(result.layers[0]?.stats.mean).toBeCloseTo(expected(tensors.slice(0, 2)).mean, 5);
+  });
+
   it('defaults to layers with parameters and stages; include_paramless adds activations', async () => {
     const demo = await engine.models.openPath('resources/demo/layerlens-demo.onnx');
     const files = (await expandImageArgs(['test/fixtures/demo-heldout'])).slice(0, 2);
