@@ -230,7 +230,15 @@ export interface GraphAnalysisView {
 export interface RendererApi {
   log(entry: { level: 'info' | 'warn' | 'error'; message: string }): void;
   progress(event: JobProgress): void;
+  /** A request from the host's native UI (menus, a file opened from the OS) for the studio to act on. */
+  command(command: AppCommand): void;
 }
+
+/** What the desktop host's menus and file associations ask the studio to do. */
+export type AppCommand =
+  | { kind: 'open-model'; path: string }
+  | { kind: 'open-images'; paths: string[] }
+  | { kind: 'view'; view: 'studio' | 'graph' | 'stats' };
 
 export const MAX_PATH_LENGTH = 4096;
 /** Upper bound for a model or image sent as bytes over the API. */

@@ -62,7 +62,7 @@ function birpcChannel(pipe: FramePipe, onBadFrame: (reason: string) => void) {
 export function serveEngine(engine: EngineApi, pipe: FramePipe, onBadFrame: (reason: string) => void = () => {}) {
   const rpc = createBirpc<RendererApi, EngineApi>(engine, {
     ...birpcChannel(pipe, onBadFrame),
-    eventNames: ['log', 'progress'],
+    eventNames: ['log', 'progress', 'command'],
     timeout: CALL_TIMEOUT_MS,
     resolver(name, resolved) {
       if (!isEngineMethod(name) || typeof resolved !== 'function') return undefined;

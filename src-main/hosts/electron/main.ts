@@ -6,9 +6,13 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, session, shell, type IpcMainEvent } from 'electron';
+import type { AppCommand } from '../../../src-shared/api';
 import { serveEngine, type FramePipe } from '../../../src-shared/rpc-channel';
 import { Engine } from '../../engine/engine';
 import { CONTENT_SECURITY_POLICY, IPC_CHANNEL, SECURE_WEB_PREFERENCES } from '../security-policy';
+import { installCrashReporting, log } from './logging';
+import { installMenu } from './menu';
+import { rememberBounds, restoredBounds } from './window-state';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const appRoot = app.isPackaged ? process.resourcesPath : path.resolve(here, '..', '..');
@@ -19,10 +23,15 @@ function modelFromArgv(argv: string[]): string | null {
   return argv.slice(app.isPackaged ? 1 : 2).find((arg) => arg.toLowerCase().endsWith('.onnx')) ?? null;
 }
 
+/** The open window and its RPC endpoint (one window: the app is single-instance). */
+let current: { win: BrowserWindow; send(command: AppCommand): void } | null = null;
+
 async function createWindow(engine: Engine): Promise<void> {
+  const bounds = restoredBounds();
   const win = new BrowserWindow({
-    width: 1400,
-    height: 900,
+    width: bounds.width ?? 1400,
+    height: bounds.height ?? 900,
+    ...(bounds.x !== undefined && bounds.y !== undefined ? { x: bounds.x, y: bounds.y } : {}),
     title: 'LayerLens',
     icon: path.join(appRoot, 'resources', 'icons', 'icon.png'),
     show: false,
@@ -45,16 +54,38 @@ async function createWindow(engine: Engine): Promise<void> {
       return () => listeners.delete(listener);
     },
   };
-  const rpc = serveEngine(engine, pipe, (reason) => console.warn(`[layerlens] rejected IPC frame: ${reason}`));
+  const rpc = serveEngine(engine, pipe, (reason) => log('warn', `rejected IPC frame: ${reason}`));
+  current = { win, send: (command) => void rpc.command.asEvent(command) };
+  rememberBounds(win);
+  if (bounds.maximized) win.maximize();
   win.on('closed', () => {
     ipcMain.off(IPC_CHANNEL, onFrame);
     rpc.$close();
+    if (current?.win === win) current = null;
   });
+  win.webContents.on('render-process-gone', (_event, details) => log('error', `renderer gone: ${details.reason}`));
   win.once('ready-to-show', () => win.show());
   await win.loadFile(rendererIndex);
 }
 
 app.enableSandbox();
+installCrashReporting();
+
+// One instance: a second launch (e.g. double-clicking an .onnx file) opens its model in the first window.
+const primary = app.requestSingleInstanceLock();
+if (!primary) app.quit();
+app.on('second-instance', (_event, argv) => {
+  if (!current) return;
+  if (current.win.isMinimized()) current.win.restore();
+  current.win.focus();
+  const model = argv.find((arg) => arg.toLowerCase().endsWith('.onnx'));
+  if (model) current.send({ kind: 'open-model', path: model });
+});
+// macOS delivers files opened from the Finder this way.
+app.on('open-file', (event, file) => {
+  event.preventDefault();
+  if (file.toLowerCase().endsWith('.onnx')) current?.send({ kind: 'open-model', path: file });
+});
 
 app.on('web-contents-created', (_event, contents) => {
   contents.on('will-navigate', (event) => event.preventDefault());
@@ -67,6 +98,7 @@ app.on('web-contents-created', (_event, contents) => {
 });
 
 void app.whenReady().then(async () => {
+  if (!primary) return;
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
@@ -75,6 +107,12 @@ void app.whenReady().then(async () => {
     demoSamples: path.join(appRoot, 'resources', 'demo', 'samples.json'),
     initialModel: modelFromArgv(process.argv),
   });
+  installMenu(
+    () => current?.win ?? null,
+    (command) => current?.send(command),
+    () => engine.recentModels(),
+  );
+  log('info', `started ${app.getVersion()}`);
   await createWindow(engine);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) void createWindow(engine);

@@ -3,6 +3,7 @@
  * file talks to the engine.
  */
 import type {
+  AppCommand,
   Preprocess,
   EngineApi,
   ImageSource,
@@ -161,6 +162,16 @@ export class Studio {
       this.model = await this.engine.setLabels({ modelId: model.id, labels });
       if (this.image) await this.predictShown();
     });
+  }
+
+  /** Menus and files opened from the OS (desktop host). */
+  onCommand(command: AppCommand): void {
+    if (command.kind === 'open-model') void this.openModelPath(command.path);
+    else if (command.kind === 'view') this.view = command.view;
+    else {
+      const first = command.paths[0];
+      if (first) void this.attempt(() => this.showImage({ kind: 'path', path: first }, first.split(/[\\/]/).pop() ?? first));
+    }
   }
 
   async openImageFile(file: File): Promise<void> {

@@ -95,7 +95,7 @@ describe('browser-mode server', () => {
 
   it('answers API calls over the WebSocket, validates them, and survives garbage', async () => {
     const ws = await openSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
-    const api: EngineApi = connectEngine(socketPipe(ws), { log: () => {}, progress: () => {} });
+    const api: EngineApi = connectEngine(socketPipe(ws), { log: () => {}, progress: () => {}, command: () => {} });
     const state = await api.getStartupState();
     expect(state.samples).toEqual([]);
     const summary = await api.openModelBytes({ name: 'means.onnx', bytes: channelMeanClassifier(8) });
