@@ -7,6 +7,7 @@ import type { TensorName } from '../../src-shared/api';
 import { analyzeGraph } from '../../src-main/engine/graph/analyze-graph';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT } from '../../src-main/engine/hooks/hooked-model';
 import { describeModel } from '../../src-main/engine/model-registry';
+import { floatTensor } from './onnx-builder';
 
 /** Deterministic pseudo-random numbers (mulberry32) so a failing case can be replayed. */
 export function rng(seed: number): () => number {
@@ -37,6 +38,21 @@ export function distinctValues(n: number, random: () => number): Float32Array {
     [out[i], out[j]] = [out[j] as number, out[i] as number];
   }
   return out;
+}
+
+/** A float initializer of roughly normal random values (deterministic for a given `random`). */
+export function randomTensor(name: string, dims: number[], random: () => number, scale = 0.5): ReturnType<typeof floatTensor> {
+  return floatTensor(
+    name,
+    dims,
+    Array.from(
+      randomArray(
+        dims.reduce((a, b) => a * b, 1),
+        random,
+        scale,
+      ),
+    ),
+  );
 }
 
 export interface GradCheckResult {

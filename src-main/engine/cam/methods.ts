@@ -12,12 +12,7 @@ import { channelSums, positions, weightedSum, type LayerTensors } from './layer-
 
 const EPS = 1e-7;
 
-export interface MethodContext {
-  /** Row of the final linear layer for the explained class, when the layer feeds GAP → linear (CAM). */
-  classWeights: Float32Array | null;
-}
-
-type MapMethod = (l: LayerTensors, g: Float32Array, ctx: MethodContext) => Float32Array;
+type MapMethod = (l: LayerTensors, g: Float32Array) => Float32Array;
 
 function perChannel(l: LayerTensors, f: (k: number, base: number, z: number) => number): Float64Array {
   const z = positions(l);

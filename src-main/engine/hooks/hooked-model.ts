@@ -27,7 +27,6 @@ export interface HookedModel {
   /** The tensor differentiated: the logits (the input of a final Softmax/LogSoftmax if there is one). */
   score: TensorName;
   scoreShape: number[];
-  activations: Map<TensorName, TensorName>;
   gradients: Map<TensorName, TensorName> | null;
   /** In-graph maps: for each hooked tensor, the output holding each method's H·W map. */
   maps: Map<TensorName, Map<CamMethod, TensorName>>;
@@ -88,7 +87,6 @@ export function buildHookedModel(
   const scoreShape = shapeOf(score);
   if (!scoreShape) throw new EngineError('bad-model', `The shape of the score tensor "${score}" is unknown.`);
 
-  const activations = new Map<TensorName, TensorName>(hooked.map((t) => [t, t]));
   const outputs: ValueInfoProto[] = [create(ValueInfoProtoSchema, { name: score })];
   if (exposeActivations)
     for (const t of new Set(hooked)) if (t !== score) outputs.push(create(ValueInfoProtoSchema, { name: t }));
@@ -152,5 +150,5 @@ export function buildHookedModel(
       output: outputs,
     },
   };
-  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, activations, gradients, gradientError, maps };
+  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, gradients, gradientError, maps };
 }

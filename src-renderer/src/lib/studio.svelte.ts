@@ -55,8 +55,6 @@ export class Studio {
   graphError = $state<string | null>(null);
   /** The node or module selected in the graph (a stage is a module). */
   selection = $state.raw<LayerTarget | null>(null);
-  /** The latest progress report of a long engine job (CAM computations). */
-  jobProgress = $state.raw<JobProgress | null>(null);
   /** Weight statistics, by model and tensor: asked for once. */
   private readonly weightStatsCache = new PromiseCache<WeightStats | null>();
 
@@ -225,7 +223,6 @@ export class Studio {
 
   /** Progress events pushed by the engine for long jobs. */
   onProgress(event: JobProgress): void {
-    this.jobProgress = event;
     this.cam.onProgress(event);
     this.stats.onProgress(event);
   }

@@ -1,21 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../../src-main/engine/engine';
-import { buildModel, floatTensor, intAttr, intsAttr, node, valueInfo } from '../../../helpers/onnx-builder';
-import { randomArray, rng } from '../../../helpers/gradcheck';
+import { buildModel, intAttr, intsAttr, node, valueInfo } from '../../../helpers/onnx-builder';
+import { randomTensor, rng } from '../../../helpers/gradcheck';
 
 const r = rng(3);
-const w = (name: string, dims: number[]) =>
-  floatTensor(
-    name,
-    dims,
-    Array.from(
-      randomArray(
-        dims.reduce((a, b) => a * b, 1),
-        r,
-        0.5,
-      ),
-    ),
-  );
+const w = (name: string, dims: number[]) => randomTensor(name, dims, r);
 
 /** conv → relu → Erf (no gradient rule) → GAP → linear. */
 const model = buildModel({

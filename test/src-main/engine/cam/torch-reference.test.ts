@@ -145,8 +145,7 @@ describe.each(index.fixtures)('$name: maps computed inside the graph equal the J
       };
       for (const method of methods) {
         const ours = result.layers[i]?.maps[method]?.data as Float32Array;
-        const ref =
-          method === 'eigencam' ? eigencam(l) : (GRADIENT_MAPS[method]?.(l, l.gradient, { classWeights: null }) as Float32Array);
+        const ref = method === 'eigencam' ? eigencam(l) : (GRADIENT_MAPS[method]?.(l, l.gradient) as Float32Array);
         const where = `${meta.name} ${stage.module} ${method}`;
         if (maxAbsDiff(ref, new Float32Array(ref.length)) < 1e-12) continue;
         // The Eigen methods iterate a fixed number of times in the graph, to convergence in JavaScript.

@@ -4,21 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { floatAttr, floatTensor, int64Tensor, intAttr, intsAttr, node, opModel, stringAttr } from '../../../helpers/onnx-builder';
-import { gradCheck, randomArray, rng } from '../../../helpers/gradcheck';
+import { gradCheck, randomTensor, rng } from '../../../helpers/gradcheck';
 
 const r = rng(42);
-const weights = (name: string, dims: number[], scale = 0.5) =>
-  floatTensor(
-    name,
-    dims,
-    Array.from(
-      randomArray(
-        dims.reduce((a, b) => a * b, 1),
-        r,
-        scale,
-      ),
-    ),
-  );
+const weights = (name: string, dims: number[]) => randomTensor(name, dims, r);
 
 interface Case {
   name: string;
