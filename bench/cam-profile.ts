@@ -1,0 +1,126 @@
+/**
+ * `npx tsx bench/cam-profile.ts [demo|r50]`: onnxruntime's per-node profile of the hooked CAM session (all
+ * stages, every in-graph method) against the plain forward, grouped by where the nodes come from (forward,
+ * backward, maps) and by op type — to see which appended nodes cost what. A development aid, not a benchmark.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { GRADIENT_METHODS } from '../src-shared/cam';
+import { Engine } from '../src-main/engine/engine';
+import { resolveLayers } from '../src-main/engine/graph/layers';
+import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT } from '../src-main/engine/hooks/hooked-model';
+import { IN_GRAPH_METHODS } from '../src-main/engine/hooks/map-graph';
+import { resnet50Model } from './resnet50';
+
+interface TraceEvent {
+  cat: string;
+  name: string;
+  dur: number;
+  args?: { op_name?: string };
+}
+
+async function profile(file: string, feeds: Record<string, ort.Tensor>, runs: number, dir: string): Promise<TraceEvent[]> {
+  const session = await ort.InferenceSession.create(file, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    enableProfiling: true,
+    profileFilePrefix: path.join(dir, path.basename(file)),
+  });
+  for (let i = 0; i < runs; i++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const trace = (await readdir(dir)).filter((f) => f.startsWith(path.basename(file)) && f.endsWith('.json'));
+  const events = JSON.parse(await readFile(path.join(dir, trace.at(-1) as string), 'utf8')) as TraceEvent[];
+  return events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+}
+
+function origin(name: string): string {
+  if (name.includes('layerlens/maps')) return 'maps';
+  if (name.includes('layerlens/grad')) return 'backward';
+  if (name.includes('layerlens/seed')) return 'seed';
+  return 'forward';
+}
+
+function table(events: TraceEvent[], runs: number, key: (e: TraceEvent) => string, top = 25): void {
+  const sums = new Map<string, { us: number; n: number }>();
+  for (const e of events) {
+    const k = key(e);
+    const s = sums.get(k) ?? { us: 0, n: 0 };
+    s.us += e.dur;
+    s.n += 1;
+    sums.set(k, s);
+  }
+  const rows = [...sums.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, top);
+  for (const [k, s] of rows)
+    console.log(`  ${(s.us / runs / 1000).toFixed(2).padStart(8)} ms  ${String(s.n / runs).padStart(5)}×  ${k}`);
+}
+
+const which = process.argv[2] ?? 'r50';
+const runs = Number(process.argv[3] ?? 5);
+const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-profile-'));
+const engine = await Engine.create({ device: 'cpu' });
+let modelPath = 'resources/demo/layerlens-demo.onnx';
+let shape = [1, 3, 96, 96];
+if (which === 'r50') {
+  modelPath = path.join(dir, 'resnet50.onnx');
+  await writeFile(modelPath, resnet50Model());
+  shape = [1, 3, 224, 224];
+}
+const model = await engine.models.openPath(modelPath);
+const analysis = await engine.analysis(model, shape);
+const tensors = [...new Set(resolveLayers(analysis, ['stages'], model.summary.name).map((l) => l.tensor))];
+const methods = GRADIENT_METHODS.filter((m) => IN_GRAPH_METHODS.includes(m)).sort();
+const hooked = buildHookedModel(analysis, tensors, true, { maps: methods, exposeActivations: false, exposeGradients: false });
+const hookedPath = path.join(dir, 'hooked.onnx');
+await writeFile(hookedPath, hooked.bytes);
+const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+const input = new ort.Tensor('float32', data, shape);
+const seed = new Float32Array(hooked.scoreShape.reduce((a, b) => a * b, 1));
+const plainFeeds = { [hooked.inputName]: input };
+const hookedFeeds = {
+  ...plainFeeds,
+  [SEED_INPUT]: new ort.Tensor('float32', seed, hooked.scoreShape),
+  [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(1), []),
+};
+// Wall-clock medians first, interleaved so that load from other processes hits both alike.
+{
+  const open = (file: string) =>
+    ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const [sp, sh] = [await open(modelPath), await open(hookedPath)];
+  await sp.run(plainFeeds);
+  await sh.run(hookedFeeds);
+  const tp: number[] = [];
+  const th: number[] = [];
+  for (let i = 0; i < runs * 2; i++) {
+    let t0 = performance.now();
+    await sp.run(plainFeeds);
+    tp.push(performance.now() - t0);
+    t0 = performance.now();
+    await sh.run(hookedFeeds);
+    th.push(performance.now() - t0);
+  }
+  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] as number;
+  console.log(
+    `wall medians: plain ${med(tp).toFixed(2)} ms, hooked ${med(th).toFixed(2)} ms, ratio ${(med(th) / med(tp)).toFixed(2)}`,
+  );
+  await sp.release();
+  await sh.release();
+}
+const plain = await profile(modelPath, plainFeeds, runs, dir);
+const withHooks = await profile(hookedPath, hookedFeeds, runs, dir);
+const total = (events: TraceEvent[]): number => events.reduce((a, e) => a + e.dur, 0) / runs / 1000;
+console.log(`plain: ${total(plain).toFixed(2)} ms of kernels per run; hooked: ${total(withHooks).toFixed(2)} ms`);
+console.log('plain by op:');
+table(plain, runs, (e) => e.args?.op_name ?? '?', 10);
+console.log('hooked by origin:');
+table(withHooks, runs, (e) => origin(e.name));
+console.log('hooked by origin and op:');
+table(withHooks, runs, (e) => `${origin(e.name)} ${e.args?.op_name ?? '?'}`, 30);
+console.log('hooked, slowest nodes:');
+table(withHooks, runs, (e) => `${e.args?.op_name ?? '?'} ${e.name.replace(/_kernel_time$/, '')}`, 40);
+engine.dispose();
+await rm(dir, { recursive: true });
