@@ -10,6 +10,7 @@
 import * as v from 'valibot';
 import type { GraphView, WeightStats } from './graph';
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
+import type { PruneResult, RunId, RunList, RunSummary } from './runs';
 
 /** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
 export type ModelId = string & { readonly __brand: 'ModelId' };
@@ -137,6 +138,15 @@ export interface EngineApi {
   /** Models opened from files during this run of the engine, newest first. */
   recentModels(): Promise<{ name: string; path: string }[]>;
   cancelJob(req: { jobId: string }): Promise<boolean>;
+  /** The run history, newest first (pinned ones on top), optionally for one model. */
+  listRuns(req: { modelHash: string | null }): Promise<RunList>;
+  /** A stored run with its result, without recomputing anything. */
+  openRun(req: { id: RunId }): Promise<OpenedRun>;
+  updateRun(req: { id: RunId; name?: string | null; pinned?: boolean }): Promise<RunSummary>;
+  deleteRuns(req: { ids: RunId[] }): Promise<PruneResult>;
+  pruneRuns(req: { olderThanDays: number | null; unfinished: boolean; all: boolean }): Promise<PruneResult>;
+  /** Computes an incomplete or cancelled run again from its stored parameters; the old one is replaced. */
+  resumeRun(req: { id: RunId; jobId: string }): Promise<OpenedRun>;
 }
 
 export interface CamRequestMessage {
@@ -154,8 +164,10 @@ export interface CamResponse {
   result: CamResult;
   /** The image as the model saw it (after resizing/cropping), for overlays that line up exactly. */
   modelView: ImageData;
-  /** True when the answer came from the cache. */
+  /** True when the answer came from the cache (memory or the run database): nothing was computed. */
   cached: boolean;
+  /** The stored run (null when history is off). */
+  run: RunId | null;
 }
 
 export interface ActivationVolume {
@@ -205,6 +217,20 @@ export interface StatsResponse {
   layers: LayerStatsView[];
   provider: ExecutionProvider;
   ms: number;
+  /** True when the answer came from the run database. */
+  cached: boolean;
+  run: RunId | null;
+}
+
+/** A stored run reopened: its summary and result, as if just computed. */
+export interface OpenedRun {
+  summary: RunSummary;
+  /** The run's model when it could be opened again (null: its file is gone or has changed). */
+  model: ModelSummary | null;
+  /** Why the model could not be opened, when it could not. */
+  modelProblem: string | null;
+  cam: CamResponse | null;
+  stats: StatsResponse | null;
 }
 
 export interface JobProgress {
@@ -238,7 +264,7 @@ export interface RendererApi {
 export type AppCommand =
   | { kind: 'open-model'; path: string }
   | { kind: 'open-images'; paths: string[] }
-  | { kind: 'view'; view: 'studio' | 'graph' | 'stats' };
+  | { kind: 'view'; view: 'studio' | 'graph' | 'stats' | 'history' };
 
 export const MAX_PATH_LENGTH = 4096;
 /** Upper bound for a model or image sent as bytes over the API. */
@@ -263,6 +289,7 @@ const preprocessSchema = v.strictObject({
   layout: v.picklist(['NCHW', 'NHWC']),
 });
 const jobIdSchema = v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/, 'not a job id'));
+const runIdSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 const modelIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{16,64}$/, 'not a model id'));
 
 export const imageSourceSchema = v.variant('kind', [
@@ -335,6 +362,26 @@ export const engineRequestSchemas = {
       jobId: jobIdSchema,
     }),
   ]),
+  listRuns: v.strictTuple([
+    v.strictObject({ modelHash: v.nullable(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'not a model hash'))) }),
+  ]),
+  openRun: v.strictTuple([v.strictObject({ id: runIdSchema })]),
+  updateRun: v.strictTuple([
+    v.strictObject({
+      id: runIdSchema,
+      name: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(200)))),
+      pinned: v.optional(v.boolean()),
+    }),
+  ]),
+  deleteRuns: v.strictTuple([v.strictObject({ ids: v.pipe(v.array(runIdSchema), v.maxLength(100_000)) })]),
+  pruneRuns: v.strictTuple([
+    v.strictObject({
+      olderThanDays: v.nullable(v.pipe(v.number(), v.finite(), v.minValue(0))),
+      unfinished: v.boolean(),
+      all: v.boolean(),
+    }),
+  ]),
+  resumeRun: v.strictTuple([v.strictObject({ id: runIdSchema, jobId: jobIdSchema })]),
 } satisfies { [K in keyof EngineApi]: v.GenericSchema };
 
 export type EngineMethod = keyof EngineApi;

@@ -19,6 +19,7 @@ import type {
   ImageSource,
   ModelId,
   ModelSummary,
+  OpenedRun,
   Prediction,
   Preprocess,
   StartupState,
@@ -27,6 +28,19 @@ import type {
   TensorName,
 } from '../../src-shared/api';
 import type { LayerGroup, WeightStats } from '../../src-shared/graph';
+import {
+  toStoredSource,
+  type CamRunParams,
+  type PruneResult,
+  type RunId,
+  type RunList,
+  type RunSummary,
+  type StatsRunParams,
+} from '../../src-shared/runs';
+import { inputContentHash, modelContentHash, runKey } from './runs/content-hash';
+import { decodeCam, decodeStats, encodeCam, encodeStats, type StoredCam, type StoredStats } from './runs/result-codec';
+import { RunCache, type Codec, type RunInput } from './runs/run-cache';
+import { RunStore } from './runs/run-store';
 import type { CamResult } from '../../src-shared/cam';
 import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
 import { HookedSessions } from './hooks/hooked-sessions';
@@ -64,7 +78,12 @@ export interface EngineOptions {
   /** A model to open at start instead of the demo's. */
   initialModel?: string | null;
   device?: DeviceChoice;
+  /** The run database file; null or absent: history off (answers are still remembered in memory). */
+  database?: string | null;
 }
+
+const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam };
+const STATS_CODEC: Codec<StoredStats> = { encode: encodeStats, decode: decodeStats };
 
 export interface ResolvedImage {
   bytes: Uint8Array;
@@ -146,63 +165,75 @@ export class Engine implements EngineApi {
 
   async computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse> {
     const model = this.models.get(req.modelId);
-    if (this.jobs.has(req.jobId)) throw new EngineError('invalid-request', `Job ${req.jobId} is already running.`);
+    const params: StatsRunParams = {
+      images: req.images.map(toStoredSource),
+      layers: req.layers,
+      includeParamless: req.includeParamless,
+      bins: req.bins,
+      range: req.range,
+    };
+    const inputs = await this.statsInputs(model, req.images);
+    const { images: _sources, ...settings } = params;
+    const key = runKey('stats', { model: await modelContentHash(model), inputs: inputs.map((i) => i.hash), ...settings });
+    const answer = await this.runs.getOrCompute({ kind: 'stats', key, model, params, inputs }, STATS_CODEC, () =>
+      this.withJob(req.jobId, async (signal) => {
+        const load = async (i: number): Promise<InputTensor> => {
+          const image = await this.resolveImage(req.images[i] as ImageSource);
+          return toInputTensor(model, image.bytes, image.name);
+        };
+        const result = await runStats(
+          { analysis: (m, shape) => this.analysis(m, shape), hooked: this.statsSessions },
+          model,
+          { count: req.images.length, load },
+          {
+            layers: req.layers,
+            includeParamless: req.includeParamless,
+            bins: req.bins,
+            range: req.range ? { kind: 'fixed', lo: req.range[0], hi: req.range[1] } : { kind: 'auto' },
+          },
+          (done, total) => ctx?.progress({ jobId: req.jobId, layer: 'images', method: 'stats', done, total }),
+          signal,
+        );
+        return { value: statsView(result, req.bins), cancelled: result.cancelled, provider: result.provider };
+      }),
+    );
+    return { ...answer.value, cached: answer.cached, run: answer.run };
+  }
+
+  /** Content addresses of a statistics run's inputs (unreadable ones too: they are skipped, with the reason, by the run). */
+  private async statsInputs(model: OpenModel, sources: ImageSource[]): Promise<RunInput[]> {
+    const inputs: RunInput[] = [];
+    for (const [i, source] of sources.entries()) {
+      const stored = toStoredSource(source);
+      try {
+        const image = await this.resolveImage(source);
+        const hash = inputContentHash(image.bytes, model.summary.preprocess);
+        inputs.push({ hash, name: image.name, source: stored, bytes: i === 0 ? image.bytes : null });
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        const hash = createHash('sha256')
+          .update(`unreadable\u0000${JSON.stringify(stored)}`)
+          .digest('hex');
+        inputs.push({ hash, name: JSON.stringify(stored), source: stored, bytes: null });
+      }
+    }
+    return inputs;
+  }
+
+  /** Runs `work` as a cancellable job under the caller's id. */
+  private async withJob<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.jobs.has(jobId)) throw new EngineError('invalid-request', `Job ${jobId} is already running.`);
     const controller = new AbortController();
-    this.jobs.set(req.jobId, controller);
+    this.jobs.set(jobId, controller);
     try {
-      const load = async (i: number): Promise<InputTensor> => {
-        const image = await this.resolveImage(req.images[i] as ImageSource);
-        return toInputTensor(model, image.bytes, image.name);
-      };
-      const result = await runStats(
-        { analysis: (m, shape) => this.analysis(m, shape), hooked: this.statsSessions },
-        model,
-        { count: req.images.length, load },
-        {
-          layers: req.layers,
-          includeParamless: req.includeParamless,
-          bins: req.bins,
-          range: req.range ? { kind: 'fixed', lo: req.range[0], hi: req.range[1] } : { kind: 'auto' },
-        },
-        (done, total) => ctx?.progress({ jobId: req.jobId, layer: 'images', method: 'stats', done, total }),
-        controller.signal,
-      );
-      return {
-        images: result.images,
-        skipped: result.skipped,
-        total: result.total,
-        cancelled: result.cancelled,
-        bins: req.bins,
-        provider: result.provider as StatsResponse['provider'],
-        ms: result.ms,
-        layers: result.layers.map((l) => {
-          const s = l.stats;
-          const imageHists = new Float32Array(s.imageHists.length * req.bins);
-          s.imageHists.forEach((h, i) => imageHists.set(h, i * req.bins));
-          return {
-            label: l.label,
-            tensor: l.tensor,
-            mean: s.mean,
-            std: s.std,
-            nearZero: s.nearZero,
-            range: s.range,
-            hist: Float64Array.from(s.hist),
-            outside: s.outside,
-            perImage: s.perImage,
-            imageHists,
-            channelMean: Float64Array.from(s.channelMean),
-            channelNearZero: Float64Array.from(s.channelNearZero),
-            deadChannels: s.deadChannels,
-          };
-        }),
-      };
+      return await work(controller.signal);
     } finally {
-      this.jobs.delete(req.jobId);
+      this.jobs.delete(jobId);
     }
   }
 
-  /** Finished CAM answers (maps are small: feature resolution), so switching back and forth is free. */
-  private readonly camResults = new LruCache<string, CamResponse>(64);
+  /** Every CAM and statistics answer: from memory, else the run database, else computed and stored. */
+  readonly runs: RunCache;
   private readonly jobs = new Map<string, AbortController>();
   private samples: SampleSet | null = null;
   private recent: { name: string; path: string }[] = [];
@@ -210,6 +241,7 @@ export class Engine implements EngineApi {
 
   private constructor(options: EngineOptions) {
     this.device = options.device ?? 'auto';
+    this.runs = new RunCache(options.database ? RunStore.open(options.database) : null);
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -391,53 +423,136 @@ export class Engine implements EngineApi {
   async computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse> {
     const model = this.models.get(req.modelId);
     const image = await this.resolveImage(req.image);
-    // The preprocessing and the labels can be edited: both are part of what makes an answer.
-    const inputHash = createHash('sha256')
-      .update(image.bytes)
-      .update(JSON.stringify([model.summary.preprocess, model.summary.labels]))
-      .digest('hex');
-    const layers = req.layers && req.layers.length > 0 ? req.layers : ['stages'];
-    const key = JSON.stringify([
-      model.id,
-      inputHash,
-      layers,
-      [...req.methods].sort(),
-      req.classIndex,
-      req.counterfactual,
-      [...(this.stageOverrides.get(model.id) ?? [])],
-    ]);
-    const cached = this.camResults.get(key);
-    if (cached) return { ...cached, cached: true };
-    if (this.jobs.has(req.jobId)) throw new EngineError('invalid-request', `Job ${req.jobId} is already running.`);
-    const controller = new AbortController();
-    this.jobs.set(req.jobId, controller);
-    try {
-      const input = await toInputTensor(model, image.bytes, image.name);
-      const result = await this.camTensor(
-        model,
-        input,
-        { layers, methods: req.methods, classIndex: req.classIndex, counterfactual: req.counterfactual },
-        (p) => ctx?.progress({ jobId: req.jobId, ...p }),
-        controller.signal,
+    const params: CamRunParams = {
+      image: toStoredSource(req.image),
+      layers: req.layers && req.layers.length > 0 ? req.layers : ['stages'],
+      methods: [...req.methods].sort(),
+      classIndex: req.classIndex,
+      counterfactual: req.counterfactual,
+    };
+    const input: RunInput = {
+      hash: inputContentHash(image.bytes, model.summary.preprocess),
+      name: image.name,
+      source: params.image,
+      bytes: image.bytes,
+    };
+    const { image: _source, ...settings } = params;
+    const key = runKey('cam', {
+      model: await modelContentHash(model),
+      input: input.hash,
+      ...settings,
+      // Labels name the class in the answer; a stage override changes what "stages" means.
+      labels: model.summary.labels,
+      stages: this.stageOverrides.get(model.id) ?? null,
+    });
+    const answer = await this.runs.getOrCompute({ kind: 'cam', key, model, params, inputs: [input] }, CAM_CODEC, () =>
+      this.withJob(req.jobId, async (signal) => {
+        const tensor = await toInputTensor(model, image.bytes, image.name);
+        const result = await this.camTensor(
+          model,
+          tensor,
+          { layers: params.layers, methods: req.methods, classIndex: req.classIndex, counterfactual: req.counterfactual },
+          (p) => ctx?.progress({ jobId: req.jobId, ...p }),
+          signal,
+        );
+        return { value: { result, modelView: await modelViewImage(tensor) }, cancelled: false, provider: result.provider };
+      }),
+    );
+    return { ...answer.value, cached: answer.cached, run: answer.run };
+  }
+
+  async listRuns(req: { modelHash: string | null }): Promise<RunList> {
+    const store = this.runs.store;
+    if (!store) return { runs: [], total: 0, diskBytes: 0, database: null, models: [] };
+    return store.list({ modelHash: req.modelHash });
+  }
+
+  async openRun(req: { id: RunId }): Promise<OpenedRun> {
+    const store = this.requireStore();
+    const summary = store.summary(req.id);
+    const { model, problem } = await this.reopenModel(summary);
+    const opened: OpenedRun = { summary, model: model?.summary ?? null, modelProblem: problem, cam: null, stats: null };
+    if (summary.kind === 'cam') {
+      const stored = this.runs.result(summary.id, CAM_CODEC);
+      if (stored) opened.cam = { ...stored, cached: true, run: summary.id };
+    } else {
+      const stored = this.runs.result(summary.id, STATS_CODEC);
+      if (stored) opened.stats = { ...stored, cached: true, run: summary.id };
+    }
+    return opened;
+  }
+
+  async updateRun(req: { id: RunId; name?: string | null; pinned?: boolean }): Promise<RunSummary> {
+    return this.requireStore().update(req.id, req);
+  }
+
+  async deleteRuns(req: { ids: RunId[] }): Promise<PruneResult> {
+    const result = this.requireStore().delete(req.ids);
+    this.runs.forget();
+    return result;
+  }
+
+  async pruneRuns(req: { olderThanDays: number | null; unfinished: boolean; all: boolean }): Promise<PruneResult> {
+    const result = this.requireStore().prune(req);
+    this.runs.forget();
+    return result;
+  }
+
+  async resumeRun(req: { id: RunId; jobId: string }, ctx?: CallContext): Promise<OpenedRun> {
+    const store = this.requireStore();
+    const summary = store.summary(req.id);
+    if (summary.status === 'complete' || summary.status === 'running') {
+      throw new EngineError('invalid-request', `Run ${summary.id} is ${summary.status}: there is nothing to resume.`);
+    }
+    const { model, problem } = await this.reopenModel(summary);
+    if (!model) throw new EngineError('not-found', `Run ${summary.id} cannot be resumed: ${problem}`);
+    const sources = summary.kind === 'cam' ? [summary.params.image] : summary.params.images;
+    const uploaded = sources.find((s) => s.kind === 'bytes');
+    if (uploaded) {
+      throw new EngineError(
+        'unsupported',
+        `Run ${summary.id} used an uploaded image (${uploaded.kind === 'bytes' ? uploaded.name : ''}) whose bytes were not kept: open it again and run the analysis.`,
       );
-      const view = input.rgb ?? null;
-      const modelView: ImageData = view
-        ? {
-            mime: 'image/png',
-            bytes: await sharp(Buffer.from(view.data.buffer, view.data.byteOffset, view.data.byteLength), {
-              raw: { width: view.width, height: view.height, channels: 3 },
-            })
-              .png()
-              .toBuffer(),
-            width: view.width,
-            height: view.height,
-          }
-        : { mime: 'image/png', bytes: new Uint8Array(0), width: input.shape[3] ?? 0, height: input.shape[2] ?? 0 };
-      const response: CamResponse = { result, modelView, cached: false };
-      this.camResults.set(key, response);
-      return response;
-    } finally {
-      this.jobs.delete(req.jobId);
+    }
+    const asSource = (s: (typeof sources)[number]): ImageSource => s as ImageSource;
+    const rerun =
+      summary.kind === 'cam'
+        ? (
+            await this.computeCam(
+              { modelId: model.id, ...summary.params, image: asSource(summary.params.image), jobId: req.jobId },
+              ctx,
+            )
+          ).run
+        : (
+            await this.computeStats(
+              { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
+              ctx,
+            )
+          ).run;
+    if (rerun !== null && rerun !== summary.id) store.delete([summary.id]);
+    return this.openRun({ id: rerun ?? summary.id });
+  }
+
+  private requireStore(): RunStore {
+    const store = this.runs.store;
+    if (!store)
+      throw new EngineError('unsupported', 'Run history is off for this LayerLens (it was started without a database).');
+    return store;
+  }
+
+  /** The run's model, opened again from its file if it is not open, and only if its bytes are unchanged. */
+  private async reopenModel(summary: RunSummary): Promise<{ model: OpenModel | null; problem: string | null }> {
+    for (const open of this.models.values()) {
+      if ((await modelContentHash(open)) === summary.model.hash) return { model: open, problem: null };
+    }
+    const file = summary.model.path;
+    if (!file) return { model: null, problem: `${summary.model.name} was sent as bytes, not opened from a file: open it again.` };
+    try {
+      const model = await this.models.openPath(file);
+      if ((await modelContentHash(model)) === summary.model.hash) return { model, problem: null };
+      return { model: null, problem: `${file} has changed since this run was made.` };
+    } catch (error) {
+      return { model: null, problem: describeError(error) };
     }
   }
 
@@ -449,7 +564,52 @@ export class Engine implements EngineApi {
 
   dispose(): void {
     this.sessions.clear();
+    this.runs.store?.close();
   }
+}
+
+/** The image as the model saw it (after resizing/cropping), so overlays line up exactly. */
+async function modelViewImage(input: InputTensor): Promise<ImageData> {
+  const view = input.rgb ?? null;
+  if (!view) return { mime: 'image/png', bytes: new Uint8Array(0), width: input.shape[3] ?? 0, height: input.shape[2] ?? 0 };
+  const png = await sharp(Buffer.from(view.data.buffer, view.data.byteOffset, view.data.byteLength), {
+    raw: { width: view.width, height: view.height, channels: 3 },
+  })
+    .png()
+    .toBuffer();
+  return { mime: 'image/png', bytes: png, width: view.width, height: view.height };
+}
+
+function statsView(result: StatsResult, bins: number): StoredStats {
+  return {
+    images: result.images,
+    skipped: result.skipped,
+    total: result.total,
+    cancelled: result.cancelled,
+    bins,
+    provider: result.provider as StatsResponse['provider'],
+    ms: result.ms,
+    layers: result.layers.map((l) => {
+      const s = l.stats;
+      const imageHists = new Float32Array(s.imageHists.length * bins);
+      s.imageHists.forEach((h, i) => imageHists.set(h, i * bins));
+      return {
+        label: l.label,
+        tensor: l.tensor,
+        mean: s.mean,
+        std: s.std,
+        nearZero: s.nearZero,
+        range: s.range,
+        hist: Float64Array.from(s.hist),
+        outside: s.outside,
+        perImage: s.perImage,
+        imageHists,
+        channelMean: Float64Array.from(s.channelMean),
+        channelNearZero: Float64Array.from(s.channelNearZero),
+        deadChannels: s.deadChannels,
+      };
+    }),
+  };
 }
 
 /** A model that already outputs probabilities must not be softmaxed again. */

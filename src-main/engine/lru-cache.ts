@@ -25,6 +25,11 @@ export class LruCache<K, V> {
     return value;
   }
 
+  /** Entries from least to most recently used, without touching their order. */
+  values(): V[] {
+    return [...this.entries.values()];
+  }
+
   has(key: K): boolean {
     return this.entries.has(key);
   }

@@ -104,6 +104,10 @@ export class ModelRegistry {
     return this.add(bytes, name || 'model.onnx', null);
   }
 
+  values(): OpenModel[] {
+    return this.models.values();
+  }
+
   get(id: ModelId): OpenModel {
     const model = this.models.get(id);
     if (!model)

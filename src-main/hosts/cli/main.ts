@@ -7,6 +7,7 @@ import { ENGINE_VERSION } from '../../engine/version';
 import { camCommand } from './commands/cam';
 import { graphCommand } from './commands/graph';
 import { predictCommand } from './commands/predict';
+import { runsCommand } from './commands/runs';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
 import { UsageError } from './errors';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   cam: camCommand,
   graph: graphCommand,
   predict: predictCommand,
+  runs: runsCommand,
   serve: serveCommand,
   stats: statsCommand,
 };

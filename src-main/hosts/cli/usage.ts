@@ -9,12 +9,21 @@ Commands:
   graph MODEL           opset, inputs/outputs, op histogram, module tree, stages
   predict MODEL INPUT   top-k classes for one input
   stats MODEL IMAGES... activation statistics of every layer over a set of images
+  runs list|show|delete|prune
+                        the run history: every cam and stats answer is stored and never computed twice
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
   help [COMMAND]        help for a command
 
 Global options:
   -h, --help            show help
   -v, --version         show the version
+
+Run history: cam and stats store each run in a SQLite database ($LAYERLENS_DB, else
+~/.local/share/layerlens/layerlens.db on Linux, ~/Library/Application Support/LayerLens on macOS,
+%APPDATA%\\LayerLens on Windows — the desktop app uses the same file name in its user data folder).
+Asking again for a stored run answers from the database without running the model.
+  --db FILE             use another database file
+  --no-history          neither read nor store runs
 
 Run "layerlens help <command>" for a command's options and JSON output.
 `;
@@ -52,6 +61,7 @@ Options:
   --port N              port to listen on (default: a free port)
   --device D            auto | cpu | cuda (default auto)
   --no-demo             do not load the demo samples
+  --db FILE             run database (see "layerlens --help"); --no-history: none
 `;
 
 export const GRAPH_HELP = `layerlens graph MODEL [options]
@@ -92,12 +102,15 @@ Options:
   --device D            auto | cpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
   --png DIR             write each map as a PNG overlay (magma, ReLU + min-max scaled) into DIR
+  --db FILE             run database (see "layerlens --help"); --no-history: none
 
 JSON output (stable):
   {"class": K, "label": "…", "counterfactual": false, "logits": [...], "provider": "cpu",
+   "cached": false, "run": 12,
    "layers": {"<layer as given>": {"tensor": "<name>", "shape": [C, H, W],
                "maps": {"<method>": {"raw": [[...], ...]}}, "unavailable": {"<method>": "why"}}}}
-  "raw" is the H×W map at feature resolution, before ReLU and scaling. A method that cannot run for a
+  "cached" is true when the answer came from the run database (nothing ran); "run" is the stored run's id
+  (null with --no-history). "raw" is the H×W map at feature resolution, before ReLU and scaling. A method that cannot run for a
   layer (CAM needs the layer to feed global pooling and one linear layer; gradient methods need every op
   between the layer and the logits to be differentiable) is listed under "unavailable" with the reason.
 `;
@@ -117,18 +130,48 @@ Options:
                         range per layer from the first image, with a margin, and counts values outside it
   --device D            auto | cpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
+  --db FILE             run database (see "layerlens --help"); --no-history: none
 
 JSON output (stable):
   {"images": N, "skipped": [{"index": i, "reason": "…"}], "cancelled": false, "provider": "cpu",
+   "cached": false, "run": 7,
    "layers": {"<layer as given>": {"tensor": "<name>", "mean": m, "std": s, "near_zero": f,
               "range": [lo, hi], "hist": [counts...], "outside": n,
               "per_image": [{"mean": …, "std": …, "near_zero": …}, …], "dead_channels": [c, …]}}}
   mean/std/near_zero are over all elements of all images; std is unbiased (as torch.std); near_zero is
-  the share of values ≤ 0.05; a dead channel is near zero on every image. An input that cannot be used
+  the share of values ≤ 0.05; a dead channel is near zero on every image. "cached"/"run" as for cam (a
+  cancelled run is stored with its partial result but never answers a later request). An input that cannot be used
   (unreadable, another shape) is listed under "skipped" and the run goes on.
 `;
 
+export const RUNS_HELP = `layerlens runs list|show ID|delete ID...|prune [options]
+
+The run history: every cam and stats answer, stored in the run database (see "layerlens --help").
+
+  list                  every run, newest first (pinned first); --model HASH|NAME|PATH filters
+  show ID               one run's parameters and result (with --json: the same "result" as cam/stats JSON)
+  delete ID...          delete runs (their stored inputs' thumbnails go when no run uses them)
+  prune                 delete unpinned runs: --older-than DAYS, --unfinished (incomplete and cancelled
+                        runs), --all
+
+A run is "running" while computed, "complete" when done, "cancelled" when stopped (partial statistics are
+kept), "incomplete" when its process died (a crash, kill -9): the studio's history can resume it.
+
+Options:
+  --json                print JSON
+  --db FILE             the database (default as for cam and stats)
+
+JSON output (stable):
+  list:   {"database": "…", "disk_bytes": n, "total": n, "runs": [RUN, …]}
+  show:   RUN + {"result": <cam or stats JSON as those commands print it, or null>}
+  delete, prune: {"deleted": n, "freed_bytes": n}
+  RUN:    {"id", "kind": "cam"|"stats", "status", "name", "pinned", "model": {"hash", "name", "path"},
+           "inputs": n, "first_input", "created": ISO-8601, "duration_ms", "provider", "engine_version",
+           "size_bytes", "params": {…the request: layers, methods, class, images…}}
+`;
+
 export const COMMAND_HELP: Record<string, string> = {
+  runs: RUNS_HELP,
   stats: STATS_HELP,
   cam: CAM_HELP,
   graph: GRAPH_HELP,

@@ -1,5 +1,8 @@
 /** Starts the real `layerlens serve` (the built CLI) as a child process and reads the URL it prints. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface ServedApp {
   url: string;
@@ -7,8 +10,14 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
+/** A fresh run database for each served app (pass `--db FILE` in `args` to share one across restarts). */
+export function freshDatabase(): string {
+  return path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-e2e-')), 'layerlens.db');
+}
+
 export function serveApp(args: string[] = []): Promise<ServedApp> {
-  const child: ChildProcess = spawn(process.execPath, ['bin/layerlens.js', 'serve', ...args], {
+  const db = args.includes('--db') ? [] : ['--db', freshDatabase()];
+  const child: ChildProcess = spawn(process.execPath, ['bin/layerlens.js', 'serve', ...db, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

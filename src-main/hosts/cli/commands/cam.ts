@@ -12,9 +12,7 @@ import {
 } from '../../../../src-shared/cam';
 import { overlay, resizeMap, scaleMap } from '../../../../src-shared/heatmap';
 import { Engine } from '../../../engine/engine';
-import { imageToTensor } from '../../../engine/image/image-to-tensor';
-import { toInputTensor } from '../../../engine/input-tensor';
-import { isNpy } from '../../../engine/npy';
+import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, UsageError } from '../errors';
 
 /** Fast methods run by default; ScoreCAM/AblationCAM (one forward per channel) only when asked for. */
@@ -106,6 +104,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
       device: { type: 'string' },
       json: { type: 'string' },
       png: { type: 'string' },
+      ...DATABASE_OPTIONS,
     },
   });
   const [modelPath, inputPath, ...extra] = positionals;
@@ -115,35 +114,49 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     .map((s) => s.trim())
     .filter(Boolean);
   const methods = parseMethods(values.methods);
-  const engine = await Engine.create({ device: parseDevice(values.device) });
+  const classIndex = parseClass(values.class);
+  const engine = await Engine.create({ device: parseDevice(values.device), database: databaseFrom(values) });
   const interrupt = cancelOnInterrupt();
+  const jobId = 'cli-cam';
+  interrupt.signal.addEventListener('abort', () => void engine.cancelJob({ jobId }));
   try {
-    const model = await engine.models.openPath(modelPath);
-    const image = await engine.resolveImage({ kind: 'path', path: inputPath });
-    const input = await toInputTensor(model, image.bytes, image.name);
+    const model = await engine.openModelPath({ path: modelPath });
     const showProgress = process.stderr.isTTY;
-    const result = await engine.camTensor(
-      model,
-      input,
-      { layers, methods, classIndex: parseClass(values.class), counterfactual: values.counterfactual },
-      showProgress ? (p) => process.stderr.write(`\r${p.method} ${p.layer}: ${p.done}/${p.total} channels   `) : undefined,
-      interrupt.signal,
+    const answer = await engine.computeCam(
+      {
+        modelId: model.id,
+        image: { kind: 'path', path: inputPath },
+        layers,
+        methods,
+        classIndex,
+        counterfactual: values.counterfactual,
+        jobId,
+      },
+      {
+        progress: (p) => {
+          if (showProgress) process.stderr.write(`\r${p.method} ${p.layer}: ${p.done}/${p.total} channels   `);
+        },
+      },
     );
-    if (showProgress && methods.some((m) => m === 'scorecam' || m === 'ablationcam')) process.stderr.write('\n');
+    const { result } = answer;
+    if (showProgress && !answer.cached && methods.some((m) => m === 'scorecam' || m === 'ablationcam'))
+      process.stderr.write('\n');
     if (values.json !== undefined) {
-      const text = JSON.stringify(camJson(result));
+      const text = JSON.stringify({ ...camJson(result), cached: answer.cached, run: answer.run });
       if (values.json === '-') out(text);
       else await writeFile(values.json, text);
     }
     if (values.png !== undefined) {
-      const picture = isNpy(image.bytes) ? null : await imageToTensor(image.bytes, model.summary.preprocess, image.name);
-      const [height, width] = picture ? [picture.height, picture.width] : [input.shape[2] ?? 224, input.shape[3] ?? 224];
-      const files = await writePngs(values.png, result, picture?.rgb ?? null, width, height);
+      const view = answer.modelView;
+      const rgb = view.bytes.byteLength > 0 ? new Uint8Array(await sharp(view.bytes).removeAlpha().raw().toBuffer()) : null;
+      const [height, width] = rgb ? [view.height, view.width] : [result.inputShape[2] ?? 224, result.inputShape[3] ?? 224];
+      const files = await writePngs(values.png, result, rgb, width, height);
       if (values.json !== '-') out(`wrote ${files.length} PNG files to ${values.png}`);
     }
     if (values.json === undefined || values.json !== '-') {
+      const source = answer.cached ? `from run ${answer.run ?? '(memory)'}, cached` : `${result.timings.totalMs.toFixed(0)} ms`;
       out(
-        `${result.label} (class ${result.classIndex}${result.counterfactual ? ', counterfactual' : ''}), ${result.provider}, ${result.timings.totalMs.toFixed(0)} ms`,
+        `${result.label} (class ${result.classIndex}${result.counterfactual ? ', counterfactual' : ''}), ${result.provider}, ${source}`,
       );
       for (const layer of result.layers) {
         const done = Object.keys(layer.maps);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../../../engine/engine';
 import { defaultPaths } from '../../paths';
 import { startServer } from '../../server/server';
+import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
 import { parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 export async function serveCommand(argv: string[], out: (text: string) => void): Promise<void> {
@@ -12,6 +13,7 @@ export async function serveCommand(argv: string[], out: (text: string) => void):
       port: { type: 'string' },
       device: { type: 'string' },
       'no-demo': { type: 'boolean', default: false },
+      ...DATABASE_OPTIONS,
     },
   });
   if (positionals.length > 1) throw new UsageError('serve takes at most one MODEL');
@@ -21,6 +23,7 @@ export async function serveCommand(argv: string[], out: (text: string) => void):
     demoSamples: values['no-demo'] ? null : defaultPaths.demoSamples,
     initialModel: positionals[0] ?? null,
     device: parseDevice(values.device),
+    database: databaseFrom(values),
   });
   const server = await startServer({
     engine,

@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { StatsResponse } from '../../../../src-shared/api';
 import { Engine } from '../../../engine/engine';
 import { expandImageArgs } from '../../../engine/stats/image-set';
 import type { HistogramRange } from '../../../engine/stats/layer-stats';
-import type { StatsResult } from '../../../engine/stats/stats-runner';
+import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 export function parseRange(value: string | undefined): HistogramRange {
@@ -17,25 +18,27 @@ export function parseRange(value: string | undefined): HistogramRange {
   return { kind: 'fixed', lo, hi };
 }
 
-export function statsJson(result: StatsResult): object {
+export function statsJson(result: StatsResponse): object {
   return {
     images: result.images,
     skipped: result.skipped.map((s) => ({ index: s.index, reason: s.reason })),
     cancelled: result.cancelled,
     provider: result.provider,
+    cached: result.cached,
+    run: result.run,
     layers: Object.fromEntries(
       result.layers.map((l) => [
         l.label,
         {
           tensor: l.tensor,
-          mean: l.stats.mean,
-          std: l.stats.std,
-          near_zero: l.stats.nearZero,
-          range: l.stats.range,
-          hist: l.stats.hist,
-          outside: l.stats.outside,
-          per_image: l.stats.perImage,
-          dead_channels: l.stats.deadChannels,
+          mean: l.mean,
+          std: l.std,
+          near_zero: l.nearZero,
+          range: l.range,
+          hist: Array.from(l.hist),
+          outside: l.outside,
+          per_image: l.perImage,
+          dead_channels: l.deadChannels,
         },
       ]),
     ),
@@ -53,56 +56,62 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
       range: { type: 'string' },
       device: { type: 'string' },
       json: { type: 'string' },
+      ...DATABASE_OPTIONS,
     },
   });
   const [modelPath, ...imageArgs] = positionals;
   if (!modelPath || imageArgs.length === 0) throw new UsageError('stats takes MODEL and at least one image, folder or .npy');
-  const request = {
-    layers: values.layers
-      ? values.layers
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : null,
-    includeParamless: values['include-paramless'],
-    bins: parsePositiveInt('--bins', values.bins, 40),
-    range: parseRange(values.range),
-  };
-  const engine = await Engine.create({ device: parseDevice(values.device) });
+  const range = parseRange(values.range);
+  const layers = values.layers
+    ? values.layers
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : null;
+  const bins = parsePositiveInt('--bins', values.bins, 40);
+  const engine = await Engine.create({ device: parseDevice(values.device), database: databaseFrom(values) });
   const interrupt = cancelOnInterrupt();
+  const jobId = 'cli-stats';
+  interrupt.signal.addEventListener('abort', () => void engine.cancelJob({ jobId }));
   try {
-    const model = await engine.models.openPath(modelPath);
+    const model = await engine.openModelPath({ path: modelPath });
     const files = await expandImageArgs(imageArgs);
     const started = Date.now();
-    const result = await engine.statsFiles(
-      model,
-      files,
-      request,
-      process.stderr.isTTY
-        ? (done, total) => {
-            const rate = done / ((Date.now() - started) / 1000 || 1);
-            process.stderr.write(
-              `\r${done}/${total} images, ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / (rate || 1))} s   `,
-            );
-          }
-        : undefined,
-      interrupt.signal,
+    const result = await engine.computeStats(
+      {
+        modelId: model.id,
+        images: files.map((file) => ({ kind: 'path', path: file })),
+        layers,
+        includeParamless: values['include-paramless'],
+        bins,
+        range: range.kind === 'fixed' ? [range.lo, range.hi] : null,
+        jobId,
+      },
+      {
+        progress: ({ done, total }) => {
+          if (!process.stderr.isTTY) return;
+          const rate = done / ((Date.now() - started) / 1000 || 1);
+          process.stderr.write(
+            `\r${done}/${total} images, ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / (rate || 1))} s   `,
+          );
+        },
+      },
     );
-    if (process.stderr.isTTY) process.stderr.write('\n');
+    if (process.stderr.isTTY && !result.cached) process.stderr.write('\n');
     if (values.json !== undefined) {
       const text = JSON.stringify(statsJson(result));
       if (values.json === '-') out(text);
       else await writeFile(values.json, text);
     }
     if (values.json !== '-') {
+      const source = result.cached ? `from run ${result.run ?? '(memory)'}, cached` : `${(result.ms / 1000).toFixed(1)} s`;
       out(
-        `${result.images}/${result.total} images${result.cancelled ? ' (cancelled: partial result)' : ''}, ${result.layers.length} layers, ${result.provider}, ${(result.ms / 1000).toFixed(1)} s`,
+        `${result.images}/${result.total} images${result.cancelled ? ' (cancelled: partial result)' : ''}, ${result.layers.length} layers, ${result.provider}, ${source}`,
       );
       out(`${'layer'.padEnd(40)} ${'mean'.padStart(10)} ${'std'.padStart(10)} ${'near 0'.padStart(8)}  dead channels`);
       for (const l of result.layers) {
-        const s = l.stats;
         out(
-          `${l.label.slice(0, 40).padEnd(40)} ${s.mean.toFixed(4).padStart(10)} ${s.std.toFixed(4).padStart(10)} ${(s.nearZero * 100).toFixed(1).padStart(7)}%  ${s.deadChannels.length}`,
+          `${l.label.slice(0, 40).padEnd(40)} ${l.mean.toFixed(4).padStart(10)} ${l.std.toFixed(4).padStart(10)} ${(l.nearZero * 100).toFixed(1).padStart(7)}%  ${l.deadChannels.length}`,
         );
       }
     }

@@ -1,0 +1,76 @@
+/**
+ * The run database's schema, as the ordered steps that build it. A database records how many steps it has
+ * had in `PRAGMA user_version`; opening it applies the missing ones in one transaction. Steps are never
+ * edited once released — a change is a new step — so any older database can be brought forward.
+ */
+export interface Migration {
+  /** What the step adds, for the error message when it fails. */
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'models, inputs, runs and their result blobs',
+    sql: `
+      CREATE TABLE models (
+        hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        path TEXT,
+        size_bytes INTEGER NOT NULL,
+        opset INTEGER,
+        summary TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      );
+      CREATE TABLE inputs (
+        hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        preprocess TEXT NOT NULL,
+        thumbnail BLOB,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('cam', 'stats')),
+        model_hash TEXT NOT NULL REFERENCES models(hash),
+        params TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'cancelled', 'incomplete')),
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        duration_ms REAL,
+        provider TEXT,
+        engine_version TEXT NOT NULL,
+        result_bytes INTEGER NOT NULL DEFAULT 0,
+        owner_host TEXT NOT NULL,
+        owner_pid INTEGER NOT NULL
+      );
+      CREATE INDEX runs_by_key ON runs(key, status);
+      CREATE TABLE run_inputs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        input_hash TEXT NOT NULL REFERENCES inputs(hash),
+        PRIMARY KEY (run_id, position)
+      );
+      CREATE TABLE run_blobs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+      );
+    `,
+  },
+  {
+    description: 'names and pins for the history panel',
+    sql: `
+      ALTER TABLE runs ADD COLUMN name TEXT;
+      ALTER TABLE runs ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX runs_by_model ON runs(model_hash, created_at);
+      CREATE INDEX run_inputs_by_input ON run_inputs(input_hash);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,147 @@
+/**
+ * "Never compute a run twice": answers a request from memory, then from the run database, and only then
+ * computes it — recording the run as running first and its result and status in one transaction after.
+ * Without a database (history off) it still remembers recent answers in memory.
+ */
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import type { RunId, RunKind } from '../../../src-shared/runs';
+import { LruCache } from '../lru-cache';
+import type { OpenModel } from '../model-registry';
+import { isNpy } from '../npy';
+import { modelContentHash } from './content-hash';
+import type { RunStore } from './run-store';
+
+export interface RunInput {
+  hash: string;
+  name: string;
+  source: object;
+  /** The file's bytes when a thumbnail should be made from them (the first input of a run). */
+  bytes: Uint8Array | null;
+}
+
+export interface RunSpec {
+  kind: RunKind;
+  key: string;
+  model: OpenModel;
+  params: object;
+  inputs: RunInput[];
+}
+
+export interface Computed<T> {
+  value: T;
+  /** A cancelled run keeps its partial result but is never answered from the cache. */
+  cancelled: boolean;
+  provider: string;
+}
+
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+export interface Answer<T> {
+  value: T;
+  cached: boolean;
+  run: RunId | null;
+}
+
+const THUMBNAIL_SIZE = 96;
+const RESULT_BLOB = 'result';
+
+export class RunCache {
+  /** Small recent answers, so flipping between images costs no decoding. */
+  private readonly recent = new LruCache<string, Answer<unknown>>(32);
+
+  constructor(readonly store: RunStore | null) {}
+
+  async getOrCompute<T>(spec: RunSpec, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
+    const hot = this.recent.get(spec.key) as Answer<T> | undefined;
+    if (hot) return { ...hot, cached: true };
+    const store = this.store;
+    const storedId = store?.findComplete(spec.key) ?? null;
+    if (store && storedId !== null) {
+      const blob = store.blobs(storedId).get(RESULT_BLOB);
+      if (blob) return this.remember(spec, { value: codec.decode(blob), cached: true, run: storedId });
+    }
+    const run = store ? await this.begin(store, spec) : null;
+    const started = performance.now();
+    let computed: Computed<T>;
+    try {
+      computed = await compute();
+    } catch (error) {
+      if (store && run !== null) store.discard(run);
+      throw error;
+    }
+    if (store && run !== null) {
+      store.finish(run, computed.cancelled ? 'cancelled' : 'complete', {
+        blobs: { [RESULT_BLOB]: codec.encode(computed.value) },
+        durationMs: performance.now() - started,
+        provider: computed.provider,
+      });
+    }
+    const answer: Answer<T> = { value: computed.value, cached: false, run };
+    return computed.cancelled ? answer : this.remember(spec, answer);
+  }
+
+  /** A stored run's result, decoded (null when it has none: still running, or died before finishing). */
+  result<T>(run: RunId, codec: Codec<T>): T | null {
+    const blob = this.store?.blobs(run).get(RESULT_BLOB);
+    return blob ? codec.decode(blob) : null;
+  }
+
+  forget(): void {
+    this.recent.clear();
+  }
+
+  private remember<T>(spec: RunSpec, answer: Answer<T>): Answer<T> {
+    // Statistics over thousands of images can be large: those stay only in the database.
+    if (spec.kind === 'cam') this.recent.set(spec.key, answer);
+    return answer;
+  }
+
+  private async begin(store: RunStore, spec: RunSpec): Promise<RunId> {
+    const { model } = spec;
+    const modelHash = await modelContentHash(model);
+    store.recordModel({
+      hash: modelHash,
+      name: model.summary.name,
+      path: model.path,
+      sizeBytes: model.summary.sizeBytes,
+      opset: model.summary.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? null,
+      summary: {
+        producer: model.summary.producer,
+        irVersion: model.summary.irVersion,
+        inputs: model.summary.inputs,
+        outputs: model.summary.outputs,
+        nodeCount: model.summary.nodeCount,
+      },
+    });
+    for (const input of spec.inputs) {
+      const known = store.hasInput(input.hash);
+      store.recordInput({
+        hash: input.hash,
+        name: input.name,
+        source: input.source,
+        preprocess: model.summary.preprocess,
+        thumbnail: !known && input.bytes ? await thumbnail(input.bytes) : null,
+      });
+    }
+    return store.begin({
+      key: spec.key,
+      kind: spec.kind,
+      modelHash,
+      params: spec.params,
+      inputHashes: spec.inputs.map((i) => i.hash),
+    });
+  }
+}
+
+async function thumbnail(bytes: Uint8Array): Promise<Uint8Array | null> {
+  if (isNpy(bytes)) return null;
+  try {
+    return await sharp(bytes).rotate().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover' }).jpeg({ quality: 70 }).toBuffer();
+  } catch {
+    return null;
+  }
+}

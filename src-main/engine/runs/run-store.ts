@@ -1,0 +1,316 @@
+/**
+ * The run database's reads and writes. Everything is short synchronous transactions (better-sqlite3): a run
+ * row is committed as `running` before any work, its results and final status in one transaction after,
+ * so a crash at any point leaves either a finished run or one marked incomplete at the next open.
+ */
+import { statSync } from 'node:fs';
+import os from 'node:os';
+import type { PruneRequest, PruneResult, RunId, RunKind, RunList, RunStatus, RunSummary } from '../../../src-shared/runs';
+import { EngineError } from '../errors';
+import { ENGINE_VERSION } from '../version';
+import { openRunDatabase, type RunDatabase } from './database';
+
+export interface ModelRecord {
+  hash: string;
+  name: string;
+  path: string | null;
+  sizeBytes: number;
+  opset: number | null;
+  /** A JSON summary (inputs, outputs, producer) for reports and the history. */
+  summary: object;
+}
+
+export interface InputRecord {
+  hash: string;
+  name: string;
+  source: object;
+  preprocess: object;
+  thumbnail: Uint8Array | null;
+}
+
+export interface NewRun {
+  key: string;
+  kind: RunKind;
+  modelHash: string;
+  params: object;
+  inputHashes: string[];
+}
+
+export interface FinishedRun {
+  blobs: Record<string, Uint8Array>;
+  durationMs: number;
+  provider: string;
+}
+
+/** Results beyond this many bytes make the oldest unpinned runs go (a studio left open must not fill the disk). */
+export const DEFAULT_MAX_RESULT_BYTES = 2 * 1024 ** 3;
+
+interface RunRow {
+  id: number;
+  kind: RunKind;
+  status: RunStatus;
+  name: string | null;
+  pinned: number;
+  params: string;
+  created_at: number;
+  duration_ms: number | null;
+  provider: string | null;
+  engine_version: string;
+  result_bytes: number;
+  model_hash: string;
+  model_name: string;
+  model_path: string | null;
+  input_count: number;
+  first_input: string | null;
+  thumbnail: Uint8Array | null;
+}
+
+const SUMMARY_SELECT = `
+  SELECT r.id, r.kind, r.status, r.name, r.pinned, r.params, r.created_at, r.duration_ms, r.provider,
+         r.engine_version, r.result_bytes, r.model_hash, m.name AS model_name, m.path AS model_path,
+         (SELECT count(*) FROM run_inputs ri WHERE ri.run_id = r.id) AS input_count,
+         i.name AS first_input, i.thumbnail AS thumbnail
+  FROM runs r
+  JOIN models m ON m.hash = r.model_hash
+  LEFT JOIN run_inputs f ON f.run_id = r.id AND f.position = 0
+  LEFT JOIN inputs i ON i.hash = f.input_hash`;
+
+export class RunStore {
+  private readonly host = os.hostname();
+
+  private constructor(
+    readonly file: string,
+    private readonly db: RunDatabase,
+    private readonly maxResultBytes: number,
+  ) {}
+
+  static open(file: string, options: { maxResultBytes?: number } = {}): RunStore {
+    const store = new RunStore(file, openRunDatabase(file), options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+    store.recoverAbandoned();
+    return store;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs left `running` by a process that no longer exists become `incomplete`. */
+  recoverAbandoned(): number {
+    const rows = this.db
+      .prepare(`SELECT id, owner_host AS host, owner_pid AS pid, created_at FROM runs WHERE status = 'running'`)
+      .all() as { id: number; host: string; pid: number; created_at: number }[];
+    const dayAgo = Date.now() - 24 * 3600 * 1000;
+    const dead = rows.filter((r) => (r.host === this.host ? !processAlive(r.pid) : r.created_at < dayAgo));
+    const mark = this.db.prepare(`UPDATE runs SET status = 'incomplete' WHERE id = ? AND status = 'running'`);
+    this.db.transaction(() => dead.forEach((r) => mark.run(r.id)))();
+    return dead.length;
+  }
+
+  recordModel(m: ModelRecord): void {
+    const now = Date.now();
+    this.db
+      .prepare(
+        `INSERT INTO models (hash, name, path, size_bytes, opset, summary, first_seen, last_seen)
+         VALUES (@hash, @name, @path, @sizeBytes, @opset, @summary, @now, @now)
+         ON CONFLICT(hash) DO UPDATE SET name = excluded.name, path = coalesce(excluded.path, models.path),
+           summary = excluded.summary, last_seen = excluded.last_seen`,
+      )
+      .run({ ...m, summary: JSON.stringify(m.summary), now });
+  }
+
+  recordInput(i: InputRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO inputs (hash, name, source, preprocess, thumbnail, created_at)
+         VALUES (@hash, @name, @source, @preprocess, @thumbnail, @now)
+         ON CONFLICT(hash) DO UPDATE SET name = excluded.name, source = excluded.source,
+           thumbnail = coalesce(inputs.thumbnail, excluded.thumbnail)`,
+      )
+      .run({
+        ...i,
+        source: JSON.stringify(i.source),
+        preprocess: JSON.stringify(i.preprocess),
+        thumbnail: i.thumbnail ? Buffer.from(i.thumbnail) : null,
+        now: Date.now(),
+      });
+  }
+
+  hasInput(hash: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM inputs WHERE hash = ?`).get(hash) !== undefined;
+  }
+
+  /** The newest finished run with this key, if any. */
+  findComplete(key: string): RunId | null {
+    const row = this.db.prepare(`SELECT id FROM runs WHERE key = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`).get(key) as
+      { id: number } | undefined;
+    return row ? (row.id as RunId) : null;
+  }
+
+  begin(run: NewRun): RunId {
+    const insertRun = this.db.prepare(
+      `INSERT INTO runs (key, kind, model_hash, params, status, created_at, engine_version, owner_host, owner_pid)
+       VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`,
+    );
+    const insertInput = this.db.prepare(`INSERT INTO run_inputs (run_id, position, input_hash) VALUES (?, ?, ?)`);
+    return this.db.transaction(() => {
+      const { lastInsertRowid } = insertRun.run(
+        run.key,
+        run.kind,
+        run.modelHash,
+        JSON.stringify(run.params),
+        Date.now(),
+        ENGINE_VERSION,
+        this.host,
+        process.pid,
+      );
+      const id = Number(lastInsertRowid) as RunId;
+      run.inputHashes.forEach((hash, position) => insertInput.run(id, position, hash));
+      return id;
+    })();
+  }
+
+  /** Stores the results and the final status together: a run is either finished or not, never half written. */
+  finish(id: RunId, status: 'complete' | 'cancelled', done: FinishedRun): void {
+    const put = this.db.prepare(`INSERT OR REPLACE INTO run_blobs (run_id, name, data) VALUES (?, ?, ?)`);
+    const bytes = Object.values(done.blobs).reduce((a, b) => a + b.byteLength, 0);
+    this.db.transaction(() => {
+      for (const [name, data] of Object.entries(done.blobs))
+        put.run(id, name, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      this.db
+        .prepare(`UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, provider = ?, result_bytes = ? WHERE id = ?`)
+        .run(status, Date.now(), done.durationMs, done.provider, bytes, id);
+    })();
+    if (status === 'complete') this.enforceLimit();
+  }
+
+  /** A run that failed leaves nothing behind (its error went to whoever asked). */
+  discard(id: RunId): void {
+    this.db.prepare(`DELETE FROM runs WHERE id = ?`).run(id);
+  }
+
+  blobs(id: RunId): Map<string, Uint8Array> {
+    const rows = this.db.prepare(`SELECT name, data FROM run_blobs WHERE run_id = ?`).all(id) as { name: string; data: Buffer }[];
+    return new Map(rows.map((r) => [r.name, new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength)]));
+  }
+
+  summary(id: RunId): RunSummary {
+    const row = this.db.prepare(`${SUMMARY_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
+    if (!row) throw new EngineError('not-found', `There is no run ${id} in ${this.file}.`);
+    return toSummary(row);
+  }
+
+  list(filter: { modelHash?: string | null; limit?: number } = {}): RunList {
+    const where = filter.modelHash ? `WHERE r.model_hash = @model` : '';
+    const rows = this.db
+      .prepare(`${SUMMARY_SELECT} ${where} ORDER BY r.pinned DESC, r.created_at DESC, r.id DESC LIMIT @limit`)
+      .all({ model: filter.modelHash ?? null, limit: filter.limit ?? 1000 }) as RunRow[];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM runs`).get() as { n: number }).n;
+    const models = this.db
+      .prepare(
+        `SELECT m.hash, m.name, count(r.id) AS runs FROM models m JOIN runs r ON r.model_hash = m.hash
+         GROUP BY m.hash ORDER BY max(r.created_at) DESC`,
+      )
+      .all() as { hash: string; name: string; runs: number }[];
+    return { runs: rows.map(toSummary), total, diskBytes: this.diskBytes(), database: this.file, models };
+  }
+
+  update(id: RunId, change: { name?: string | null; pinned?: boolean }): RunSummary {
+    this.summary(id);
+    if (change.name !== undefined) this.db.prepare(`UPDATE runs SET name = ? WHERE id = ?`).run(change.name?.trim() || null, id);
+    if (change.pinned !== undefined) this.db.prepare(`UPDATE runs SET pinned = ? WHERE id = ?`).run(change.pinned ? 1 : 0, id);
+    return this.summary(id);
+  }
+
+  /** Deletes runs (not ones still being computed by a live process) and the inputs/models no run uses. */
+  delete(ids: RunId[]): PruneResult {
+    const sizeOf = this.db.prepare(`SELECT result_bytes AS bytes, status FROM runs WHERE id = ?`);
+    const remove = this.db.prepare(`DELETE FROM runs WHERE id = ?`);
+    let freedBytes = 0;
+    let deleted = 0;
+    this.db.transaction(() => {
+      for (const id of ids) {
+        const row = sizeOf.get(id) as { bytes: number; status: RunStatus } | undefined;
+        if (!row || row.status === 'running') continue;
+        remove.run(id);
+        freedBytes += row.bytes;
+        deleted++;
+      }
+      this.db.exec(`DELETE FROM inputs WHERE hash NOT IN (SELECT input_hash FROM run_inputs)`);
+      this.db.exec(`DELETE FROM models WHERE hash NOT IN (SELECT model_hash FROM runs)`);
+    })();
+    if (deleted > 0) this.db.pragma('incremental_vacuum');
+    return { deleted, freedBytes };
+  }
+
+  prune(req: PruneRequest): PruneResult {
+    const clauses: string[] = [];
+    if (req.all) clauses.push('1');
+    if (req.unfinished) clauses.push(`status IN ('incomplete', 'cancelled')`);
+    if (req.olderThanDays !== null) clauses.push(`created_at < ${Date.now() - req.olderThanDays * 86_400_000}`);
+    if (clauses.length === 0) return { deleted: 0, freedBytes: 0 };
+    const ids = this.db
+      .prepare(`SELECT id FROM runs WHERE pinned = 0 AND status != 'running' AND (${clauses.join(' OR ')})`)
+      .all() as { id: number }[];
+    return this.delete(ids.map((r) => r.id as RunId));
+  }
+
+  diskBytes(): number {
+    if (this.file === ':memory:') return 0;
+    return ['', '-wal'].reduce((sum, suffix) => {
+      try {
+        return sum + statSync(this.file + suffix).size;
+      } catch {
+        return sum;
+      }
+    }, 0);
+  }
+
+  /** Oldest unpinned finished runs go first once the results outgrow the limit. */
+  private enforceLimit(): void {
+    const total = (this.db.prepare(`SELECT coalesce(sum(result_bytes), 0) AS n FROM runs`).get() as { n: number }).n;
+    if (total <= this.maxResultBytes) return;
+    const candidates = this.db
+      .prepare(`SELECT id, result_bytes AS bytes FROM runs WHERE pinned = 0 AND status != 'running' ORDER BY created_at, id`)
+      .all() as { id: number; bytes: number }[];
+    const doomed: RunId[] = [];
+    let excess = total - this.maxResultBytes;
+    for (const c of candidates) {
+      if (excess <= 0) break;
+      doomed.push(c.id as RunId);
+      excess -= c.bytes;
+    }
+    this.delete(doomed);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function toSummary(row: RunRow): RunSummary {
+  const common = {
+    id: row.id as RunId,
+    status: row.status,
+    name: row.name,
+    pinned: row.pinned === 1,
+    model: { hash: row.model_hash, name: row.model_name, path: row.model_path },
+    inputs: { count: row.input_count, first: row.first_input },
+    thumbnail: row.thumbnail ? new Uint8Array(row.thumbnail) : null,
+    createdAt: row.created_at,
+    durationMs: row.duration_ms,
+    provider: row.provider,
+    engineVersion: row.engine_version,
+    sizeBytes: row.result_bytes,
+  };
+  const params: unknown = JSON.parse(row.params);
+  return row.kind === 'cam'
+    ? { ...common, kind: 'cam', params: params as Extract<RunSummary, { kind: 'cam' }>['params'] }
+    : { ...common, kind: 'stats', params: params as Extract<RunSummary, { kind: 'stats' }>['params'] };
+}

@@ -1,0 +1,93 @@
+/**
+ * Runs as the history shows them. Every CAM or statistics answer is a run stored by the engine, keyed by
+ * what determines it (model bytes, input bytes and preprocessing, parameters, engine version), so the same
+ * question is never computed twice and any earlier answer reopens as it was.
+ */
+import type { CamMethod } from './cam';
+import type { ImageSource } from './api';
+
+/** Row id of a run in the run database. */
+export type RunId = number & { readonly __brand: 'RunId' };
+export type RunKind = 'cam' | 'stats';
+/**
+ * running: being computed now; complete: finished; cancelled: stopped by the user (a partial statistics
+ * result is kept); incomplete: its process died while computing it (crash, kill) — resume or delete it.
+ */
+export type RunStatus = 'running' | 'complete' | 'cancelled' | 'incomplete';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'complete', 'cancelled', 'incomplete'];
+
+/** An input as it was given, minus uploaded bytes (only their name is kept; the bytes are not stored). */
+export type StoredImageSource = { kind: 'sample'; id: string } | { kind: 'path'; path: string } | { kind: 'bytes'; name: string };
+
+export interface CamRunParams {
+  image: StoredImageSource;
+  layers: string[];
+  methods: CamMethod[];
+  classIndex: number | 'top';
+  counterfactual: boolean;
+}
+
+export interface StatsRunParams {
+  images: StoredImageSource[];
+  layers: string[] | null;
+  includeParamless: boolean;
+  bins: number;
+  range: [number, number] | null;
+}
+
+interface RunCommon {
+  id: RunId;
+  status: RunStatus;
+  /** The user's name for it, or null. */
+  name: string | null;
+  pinned: boolean;
+  model: { hash: string; name: string; path: string | null };
+  inputs: { count: number; first: string | null };
+  /** A small JPEG of the first input image (null for tensors and when it could not be made). */
+  thumbnail: Uint8Array | null;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  durationMs: number | null;
+  provider: string | null;
+  engineVersion: string;
+  /** Bytes of stored results. */
+  sizeBytes: number;
+}
+
+export type RunSummary = RunCommon & ({ kind: 'cam'; params: CamRunParams } | { kind: 'stats'; params: StatsRunParams });
+
+export interface RunList {
+  runs: RunSummary[];
+  /** Runs in the database (the list may be limited). */
+  total: number;
+  /** Size of the database on disk, WAL included. */
+  diskBytes: number;
+  /** Where the database is (null: history is off for this engine). */
+  database: string | null;
+  /** Every model that has runs, for the filter. */
+  models: { hash: string; name: string; runs: number }[];
+}
+
+export interface PruneRequest {
+  /** Delete runs older than this many days (pinned ones stay). */
+  olderThanDays: number | null;
+  /** Delete incomplete and cancelled runs. */
+  unfinished: boolean;
+  /** Delete every unpinned run. */
+  all: boolean;
+}
+
+export interface PruneResult {
+  deleted: number;
+  freedBytes: number;
+}
+
+export function toStoredSource(source: ImageSource): StoredImageSource {
+  return source.kind === 'bytes' ? { kind: 'bytes', name: source.name } : source;
+}
+
+export function storedSourceName(source: StoredImageSource): string {
+  if (source.kind === 'sample') return source.id;
+  if (source.kind === 'bytes') return source.name;
+  return source.path.split(/[\\/]/).pop() ?? source.path;
+}

@@ -1,0 +1,149 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import type { RunId } from '../../../../src-shared/runs';
+import { openRunDatabase } from '../../../../src-main/engine/runs/database';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../../src-main/engine/runs/migrations';
+import { RunStore } from '../../../../src-main/engine/runs/run-store';
+
+const tempDb = (): string => path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-store-')), 'runs.db');
+
+function seed(store: RunStore, key: string, model = 'a'.repeat(64)): RunId {
+  store.recordModel({ hash: model, name: 'm.onnx', path: '/models/m.onnx', sizeBytes: 10, opset: 17, summary: {} });
+  store.recordInput({
+    hash: `${key}-in`,
+    name: 'cat.png',
+    source: { kind: 'path', path: '/x/cat.png' },
+    preprocess: {},
+    thumbnail: null,
+  });
+  return store.begin({ key, kind: 'cam', modelHash: model, params: { layers: ['stages'] }, inputHashes: [`${key}-in`] });
+}
+
+describe('run database schema', () => {
+  it('creates the current schema in WAL mode', () => {
+    const db = openRunDatabase(tempDb());
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('migrates a database from an older schema version, keeping its runs', () => {
+    const file = tempDb();
+    // A database as the first released schema left it, with one finished run.
+    const old = openRunDatabase(file, MIGRATIONS.slice(0, 1));
+    expect(old.pragma('user_version', { simple: true })).toBe(1);
+    old.exec(`INSERT INTO models VALUES ('${'b'.repeat(64)}', 'old.onnx', NULL, 5, 13, '{}', 1, 1)`);
+    old
+      .prepare(
+        `INSERT INTO runs (key, kind, model_hash, params, status, created_at, engine_version, result_bytes, owner_host, owner_pid)
+         VALUES ('k', 'cam', ?, '{"layers":["stages"]}', 'complete', 1000, '0.0.1', 3, 'h', 1)`,
+      )
+      .run('b'.repeat(64));
+    old.prepare(`INSERT INTO run_blobs VALUES (1, 'result', ?)`).run(Buffer.from([1, 2, 3]));
+    old.close();
+
+    const store = RunStore.open(file);
+    const [run] = store.list().runs;
+    expect(run).toMatchObject({ id: 1, status: 'complete', name: null, pinned: false, model: { name: 'old.onnx' } });
+    expect([...(store.blobs(1 as RunId).get('result') ?? [])]).toEqual([1, 2, 3]);
+    // The columns the newer schema added work on the migrated rows.
+    expect(store.update(1 as RunId, { name: 'baseline', pinned: true })).toMatchObject({ name: 'baseline', pinned: true });
+    store.close();
+    const db = new Database(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('refuses a database written by a newer LayerLens, saying what to do', () => {
+    const file = tempDb();
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    expect(() => RunStore.open(file)).toThrow(/newer LayerLens.*update LayerLens, or pass --db/);
+  });
+
+  it('reports a file that is not a database instead of crashing', () => {
+    const file = tempDb();
+    writeFileSync(file, 'this is not sqlite, just text that is long enough to have a header '.repeat(20));
+    expect(() => RunStore.open(file)).toThrow(/Cannot use .* as the run database.*move the file away/);
+  });
+});
+
+describe('run store', () => {
+  it('answers a finished run by key, and only a finished one', () => {
+    const store = RunStore.open(tempDb());
+    const id = seed(store, 'k1');
+    expect(store.findComplete('k1')).toBeNull();
+    store.finish(id, 'complete', { blobs: { result: new Uint8Array([9, 8]) }, durationMs: 12, provider: 'cpu' });
+    expect(store.findComplete('k1')).toBe(id);
+    const cancelled = seed(store, 'k2');
+    store.finish(cancelled, 'cancelled', { blobs: { result: new Uint8Array([1]) }, durationMs: 1, provider: 'cpu' });
+    expect(store.findComplete('k2')).toBeNull();
+    const summary = store.summary(id);
+    expect(summary).toMatchObject({
+      kind: 'cam',
+      status: 'complete',
+      sizeBytes: 2,
+      durationMs: 12,
+      inputs: { count: 1, first: 'cat.png' },
+    });
+    store.close();
+  });
+
+  it('marks runs of a dead process incomplete at open, and leaves live ones alone', () => {
+    const file = tempDb();
+    const store = RunStore.open(file);
+    const mine = seed(store, 'live');
+    const orphan = seed(store, 'dead');
+    store.close();
+    const db = new Database(file);
+    // A pid that cannot exist on Linux (above pid_max).
+    db.prepare(`UPDATE runs SET owner_pid = 99999999 WHERE id = ?`).run(orphan);
+    db.close();
+    const reopened = RunStore.open(file);
+    expect(reopened.summary(orphan).status).toBe('incomplete');
+    expect(reopened.summary(mine).status).toBe('running');
+    reopened.close();
+  });
+
+  it('renames, pins, deletes and prunes; pinned runs survive pruning; unused inputs go too', () => {
+    const store = RunStore.open(tempDb());
+    const ids = ['a', 'b', 'c'].map((k) => {
+      const id = seed(store, k);
+      store.finish(id, 'complete', { blobs: { result: new Uint8Array(100) }, durationMs: 1, provider: 'cpu' });
+      return id;
+    });
+    const unfinished = seed(store, 'u');
+    store.finish(unfinished, 'cancelled', { blobs: {}, durationMs: 1, provider: 'cpu' });
+    store.update(ids[0] as RunId, { pinned: true, name: '  keep me ' });
+    expect(store.summary(ids[0] as RunId).name).toBe('keep me');
+    expect(store.prune({ olderThanDays: null, unfinished: true, all: false })).toEqual({ deleted: 1, freedBytes: 0 });
+    expect(store.delete([ids[1] as RunId])).toEqual({ deleted: 1, freedBytes: 100 });
+    expect(store.prune({ olderThanDays: 0, unfinished: false, all: false }).deleted).toBe(1);
+    expect(store.list().runs.map((r) => r.id)).toEqual([ids[0]]);
+    expect(store.hasInput('b-in')).toBe(false);
+    expect(store.hasInput('a-in')).toBe(true);
+    expect(store.prune({ olderThanDays: null, unfinished: false, all: true }).deleted).toBe(0);
+    store.close();
+  });
+
+  it('stays under its size limit by dropping the oldest unpinned runs', () => {
+    const store = RunStore.open(tempDb(), { maxResultBytes: 250 });
+    const ids = ['1', '2', '3', '4'].map((k, i) => {
+      const id = seed(store, k);
+      if (i === 0) store.update(id, { pinned: true });
+      store.finish(id, 'complete', { blobs: { result: new Uint8Array(100) }, durationMs: 1, provider: 'cpu' });
+      return id;
+    });
+    const left = store
+      .list()
+      .runs.map((r) => r.id)
+      .sort();
+    expect(left).toEqual([ids[0], ids[3]]);
+    store.close();
+  });
+});
