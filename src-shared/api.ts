@@ -230,6 +230,8 @@ export interface OpenedRun {
   /** Why the model could not be opened, when it could not. */
   modelProblem: string | null;
   cam: CamResponse | null;
+  /** A CAM run's top classes, from its stored logits (nothing is run). */
+  prediction: Prediction | null;
   stats: StatsResponse | null;
 }
 

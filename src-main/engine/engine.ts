@@ -471,10 +471,24 @@ export class Engine implements EngineApi {
     const store = this.requireStore();
     const summary = store.summary(req.id);
     const { model, problem } = await this.reopenModel(summary);
-    const opened: OpenedRun = { summary, model: model?.summary ?? null, modelProblem: problem, cam: null, stats: null };
+    const opened: OpenedRun = {
+      summary,
+      model: model?.summary ?? null,
+      modelProblem: problem,
+      cam: null,
+      prediction: null,
+      stats: null,
+    };
     if (summary.kind === 'cam') {
       const stored = this.runs.result(summary.id, CAM_CODEC);
-      if (stored) opened.cam = { ...stored, cached: true, run: summary.id };
+      if (stored) {
+        opened.cam = { ...stored, cached: true, run: summary.id };
+        const { logits, provider, inputShape } = stored.result;
+        const outputName = model?.summary.outputs[0]?.name;
+        const probs = model && outputName && endsInSoftmax(model, outputName) ? logits : softmax(logits);
+        const top = topK(probs, 5, model?.summary.labels ?? null);
+        opened.prediction = { top, logits, provider, inferenceMs: 0, inputShape };
+      }
     } else {
       const stored = this.runs.result(summary.id, STATS_CODEC);
       if (stored) opened.stats = { ...stored, cached: true, run: summary.id };

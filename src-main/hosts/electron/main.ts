@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, session, shell, type IpcMainEvent } from 'electron';
 import type { AppCommand } from '../../../src-shared/api';
 import { serveEngine, type FramePipe } from '../../../src-shared/rpc-channel';
+import { DB_FILE_NAME } from '../../engine/runs/location';
 import { Engine } from '../../engine/engine';
 import { CONTENT_SECURITY_POLICY, IPC_CHANNEL, SECURE_WEB_PREFERENCES } from '../security-policy';
 import { installCrashReporting, log } from './logging';
@@ -106,6 +107,8 @@ void app.whenReady().then(async () => {
   const engine = await Engine.create({
     demoSamples: path.join(appRoot, 'resources', 'demo', 'samples.json'),
     initialModel: modelFromArgv(process.argv),
+    // The same file name the CLI uses, in the app's own data folder.
+    database: process.env.LAYERLENS_DB ?? path.join(app.getPath('userData'), DB_FILE_NAME),
   });
   installMenu(
     () => current?.win ?? null,

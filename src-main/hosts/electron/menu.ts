@@ -56,6 +56,7 @@ export function installMenu(
           { label: 'Studio', accelerator: 'CmdOrCtrl+1', click: () => send({ kind: 'view', view: 'studio' }) },
           { label: 'Graph', accelerator: 'CmdOrCtrl+2', click: () => send({ kind: 'view', view: 'graph' }) },
           { label: 'Statistics', accelerator: 'CmdOrCtrl+3', click: () => send({ kind: 'view', view: 'stats' }) },
+          { label: 'History', accelerator: 'CmdOrCtrl+4', click: () => send({ kind: 'view', view: 'history' }) },
           { type: 'separator' },
           { role: 'zoomIn' },
           { role: 'zoomOut' },

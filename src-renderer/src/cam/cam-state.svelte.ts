@@ -130,9 +130,19 @@ export class CamState {
     if (ticket !== this.request) return; // a newer request superseded this one
     if (changed || !this.base) await this.loadBase(response);
     this.response = response;
+    this.shownKey = subject.imageKey;
     // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local de-duplication, not state
     for (const m of new Set(Object.values(this.paneMethods).flat()))
       if (PERTURBATION_METHODS.includes(m)) void this.computeSlow(m);
+  }
+
+  /** Shows an answer that was stored (a run reopened from the history) without asking the engine. */
+  async showStored(subject: Subject, response: CamResponse, classIndex: number | 'top', counterfactual: boolean): Promise<void> {
+    this.classChoice = classIndex;
+    this.counterfactual = counterfactual;
+    this.subject = null;
+    this.remember(this.key(subject, 'fast'), response);
+    await this.show(subject);
   }
 
   async choose(classIndex: number | 'top', counterfactual = this.counterfactual): Promise<void> {

@@ -9,11 +9,14 @@ import type {
   ImageSource,
   JobProgress,
   ModelSummary,
+  OpenedRun,
   Prediction,
   Sample,
   TensorName,
 } from '../../../src-shared/api';
 import type { GraphView, WeightStats } from '../../../src-shared/graph';
+import type { RunId, StoredImageSource } from '../../../src-shared/runs';
+import { HistoryState } from '../history/history-state.svelte';
 import type { LayerTarget } from '../graph/visible-graph';
 import { PromiseCache } from './promise-cache';
 import { CamState } from '../cam/cam-state.svelte';
@@ -46,8 +49,8 @@ export class Studio {
   thumbnails = $state<Record<string, string>>({});
   /** The open model's layer graph (large and immutable: not deeply reactive). */
   graph = $state.raw<GraphView | null>(null);
-  /** Which view is shown: the CAM studio, the layer graph or the activation statistics. */
-  view = $state<'studio' | 'graph' | 'stats'>('studio');
+  /** Which view is shown: the CAM studio, the layer graph, the activation statistics or the run history. */
+  view = $state<'studio' | 'graph' | 'stats' | 'history'>('studio');
   /** A stage row the CAM grid should bring into view (set from the graph). */
   focusedLayer = $state<string | null>(null);
   graphWarnings = $state.raw<string[]>([]);
@@ -62,6 +65,8 @@ export class Studio {
   readonly cam: CamState;
   /** The Statistics tab: activation statistics over images (fastai's ActivationStats). */
   readonly stats: StatsState;
+  /** The History tab: every stored run. */
+  readonly history: HistoryState;
   private imageSerial = 0;
 
   constructor(
@@ -70,6 +75,7 @@ export class Studio {
   ) {
     this.cam = new CamState(engine);
     this.stats = new StatsState(engine);
+    this.history = new HistoryState(engine);
   }
 
   private async attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -181,6 +187,60 @@ export class Studio {
     await this.attempt(() => this.showImage({ kind: 'sample', id: sample.id }, sample.file));
   }
 
+  /** Shows a stored run as if just computed: its model, image, prediction and maps, or its statistics. */
+  async openRun(id: RunId): Promise<void> {
+    await this.attempt(async () => this.showRun(await this.engine.openRun({ id })));
+  }
+
+  /** Computes an interrupted or cancelled run again and shows it. */
+  async resumeRun(id: RunId): Promise<void> {
+    await this.attempt(async () =>
+      this.showRun(await this.engine.resumeRun({ id, jobId: `resume-${id}-${Date.now().toString(36)}` })),
+    );
+    void this.history.refresh();
+  }
+
+  private async showRun(opened: OpenedRun): Promise<void> {
+    const { summary } = opened;
+    if (!opened.model) throw new Error(`Run ${summary.id}'s model cannot be opened: ${opened.modelProblem ?? 'unknown reason'}`);
+    if (opened.model.id !== this.model?.id) {
+      this.model = opened.model;
+      void this.loadGraph(opened.model);
+    }
+    if (summary.kind === 'stats') {
+      if (!opened.stats) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
+      this.stats.showStored(opened.stats);
+      this.view = 'stats';
+      return;
+    }
+    const response = opened.cam;
+    if (!response) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
+    const stored = summary.params.image;
+    const source = displayable(stored);
+    const data = source ? await this.engine.getImage({ source }).catch(() => null) : null;
+    // An uploaded image's bytes are not kept: show the image as the model saw it.
+    const shown = data ?? response.modelView;
+    if (this.image) URL.revokeObjectURL(this.image.url);
+    const name = stored.kind === 'sample' ? (this.sampleFor(stored)?.file ?? stored.id) : (summary.inputs.first ?? 'image');
+    this.image = {
+      source: source ?? { kind: 'bytes', name, bytes: response.modelView.bytes },
+      name,
+      url: URL.createObjectURL(new Blob([shown.bytes as BlobPart], { type: shown.mime })),
+      width: shown.width,
+      height: shown.height,
+    };
+    this.imageSerial += 1;
+    this.prediction = opened.prediction;
+    this.view = 'studio';
+    const imageKey = stored.kind === 'sample' ? `sample:${stored.id}` : `run:${summary.id}`;
+    await this.cam.showStored(
+      { modelId: opened.model.id, image: this.image.source, imageKey },
+      response,
+      summary.params.classIndex,
+      summary.params.counterfactual,
+    );
+  }
+
   private async showImage(source: ImageSource, name: string): Promise<void> {
     const data = await this.engine.getImage({ source });
     this.imageSerial += 1;
@@ -290,7 +350,12 @@ export class Studio {
     await this.stats.run(model.id, images);
   }
 
-  sampleFor(source: ImageSource | undefined): Sample | undefined {
+  sampleFor(source: ImageSource | StoredImageSource | undefined): Sample | undefined {
     return source?.kind === 'sample' ? this.samples.find((s) => s.id === source.id) : undefined;
   }
+}
+
+/** A stored input the engine can read again (uploaded bytes were not kept). */
+function displayable(source: StoredImageSource): ImageSource | null {
+  return source.kind === 'bytes' ? null : source;
 }

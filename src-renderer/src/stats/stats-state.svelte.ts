@@ -72,6 +72,13 @@ export class StatsState {
     }
   }
 
+  /** A stored statistics run, reopened from the history. */
+  showStored(result: StatsResponse): void {
+    this.result = result;
+    this.error = null;
+    if (this.selected >= result.layers.length) this.selected = 0;
+  }
+
   onProgress(event: JobProgress): void {
     if (event.method === 'stats' && event.jobId === this.job) this.progress = { done: event.done, total: event.total };
   }

@@ -1,0 +1,38 @@
+/** How a run is described in the history list. */
+import { CAM_METHOD_LABELS } from '../../../src-shared/cam';
+import type { RunStatus, RunSummary } from '../../../src-shared/runs';
+
+export const STATUS_LABELS: Record<RunStatus, string> = {
+  running: 'running',
+  complete: 'done',
+  cancelled: 'cancelled',
+  incomplete: 'interrupted',
+};
+
+export function runTitle(run: RunSummary): string {
+  if (run.name) return run.name;
+  if (run.kind === 'stats') return `Statistics over ${run.inputs.count} image${run.inputs.count === 1 ? '' : 's'}`;
+  const cls = run.params.classIndex === 'top' ? 'top class' : `class ${run.params.classIndex}`;
+  return `CAM of ${run.inputs.first ?? 'an image'} (${cls}${run.params.counterfactual ? ', counterfactual' : ''})`;
+}
+
+export function runDetail(run: RunSummary): string {
+  if (run.kind === 'stats') {
+    const range = run.params.range ? `[${run.params.range.join(', ')}]` : 'auto range';
+    return `${run.params.layers?.join(', ') ?? 'all layers'} · ${run.params.bins} bins · ${range}`;
+  }
+  const layers = run.params.layers.join(', ');
+  const methods = run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');
+  return `${layers} · ${methods}`;
+}
+
+export function formatWhen(ms: number, now = Date.now()): string {
+  const date = new Date(ms);
+  const sameDay = new Date(now).toDateString() === date.toDateString();
+  return sameDay ? date.toLocaleTimeString() : date.toLocaleString();
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '—';
+  return ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
