@@ -5,6 +5,7 @@
 import { camBenchmark } from './cam.bench';
 import { graphLayoutBenchmark } from './graph-layout.bench';
 import { predictBenchmark } from './predict.bench';
+import { runsBenchmark } from './runs.bench';
 import { statsBenchmark } from './stats.bench';
 import { studioBenchmark } from './studio.bench';
 
@@ -22,6 +23,7 @@ const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'graph layout (renderer logic + ELK)', run: graphLayoutBenchmark },
   { name: 'studio (click to painted CAM grid, Chromium)', run: studioBenchmark },
   { name: 'stats (activation statistics run)', run: statsBenchmark },
+  { name: 'runs (history: reopen a stored run)', run: runsBenchmark },
 ];
 
 const filter = process.argv[2];
