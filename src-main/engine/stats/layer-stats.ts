@@ -5,7 +5,18 @@
  * values outside [0, 10] are dropped (so pre-ReLU mass is lost, as in fastai); "auto" fixes the range from
  * the first image with a margin and counts what falls outside it instead of hiding it.
  */
-export const NEAR_ZERO = 0.05;
+import { NEAR_ZERO, scanActivation, scanOutput, type ScanOutput } from './scan-activation';
+import { WasmScanner } from './scan-wasm';
+
+export { NEAR_ZERO };
+
+/** The Wasm kernel when the runtime has Wasm SIMD (every supported Node and Electron does), else JavaScript. */
+let scanner: WasmScanner | null | undefined;
+function scan(values: Float32Array, channels: number, lo: number, hi: number, bins: number, out: ScanOutput): void {
+  if (scanner === undefined) scanner = WasmScanner.create();
+  if (scanner) scanner.scan(values, channels, lo, hi, bins, out);
+  else scanActivation(values, channels, lo, hi, bins, out);
+}
 
 export type HistogramRange = { kind: 'fixed'; lo: number; hi: number } | { kind: 'auto' };
 
@@ -55,6 +66,8 @@ export class LayerStatsAccumulator {
   private channelSum: Float64Array | null = null;
   private channelNear: Float64Array | null = null;
   private channelCount = 0;
+  /** Scratch of the scan, reused image after image. */
+  private scratch: ScanOutput | null = null;
 
   constructor(
     private readonly bins: number,
@@ -80,52 +93,43 @@ export class LayerStatsAccumulator {
     }
     const [lo, hi] = this.range;
     const bins = this.bins;
-    const scale = bins / (hi - lo);
-    const own = new Float32Array(bins);
     const per = Math.floor(n / channels);
+    if (!this.scratch || this.scratch.channelSum.length < channels) this.scratch = scanOutput(channels, bins);
+    const out = this.scratch;
+    scan(values, channels, lo, hi, bins, out);
     this.channelSum ??= new Float64Array(channels);
     this.channelNear ??= new Float64Array(channels);
     const channelSum = this.channelSum;
     const channelNear = this.channelNear;
-    // One pass: sums, near-zero counts, histogram and per-channel figures together (hot loop).
     let sum = 0;
     let sumSq = 0;
     let near = 0;
-    let outside = 0;
-    for (let c = 0, i = 0; c < channels; c++) {
-      let cs = 0;
-      let cz = 0;
-      const end = (c + 1) * per;
-      for (; i < end; i++) {
-        const v = values[i] as number;
-        cs += v;
-        sumSq += v * v;
-        if (v <= NEAR_ZERO) cz++;
-        if (v >= lo && v <= hi) {
-          const raw = ((v - lo) * scale) | 0;
-          const bin = raw < bins ? raw : bins - 1;
-          own[bin] = (own[bin] as number) + 1;
-        } else outside++;
-      }
+    for (let c = 0; c < channels; c++) {
+      const cs = out.channelSum[c] as number;
+      const cz = out.channelNear[c] as number;
       sum += cs;
+      sumSq += out.channelSumSq[c] as number;
       near += cz;
       channelSum[c] = (channelSum[c] as number) + cs;
       channelNear[c] = (channelNear[c] as number) + cz;
     }
-    // Values past the last whole channel (none for [N, C, …] tensors) still count.
+    // Values past the last whole channel (none for [N, C, …] tensors) count in the moments only.
     for (let i = channels * per; i < n; i++) {
       const v = values[i] as number;
       sum += v;
       sumSq += v * v;
       if (v <= NEAR_ZERO) near++;
     }
+    const own = Float32Array.from(out.hist);
+    let inside = 0;
+    for (let k = 0; k < bins; k++) inside += out.hist[k] as number;
     const mean = n ? sum / n : 0;
     // Float64 sums over one image are exact enough for the variance of that image.
     const m2 = Math.max(0, sumSq - n * mean * mean);
     this.perImage.push({ mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0, near_zero: n ? near / n : 0 });
     [this.n, this.mean, this.m2] = combine(this.n, this.mean, this.m2, n, mean, m2);
     this.near += near;
-    this.outside += outside;
+    this.outside += channels * per - inside;
     for (let k = 0; k < bins; k++) this.hist[k] = (this.hist[k] as number) + (own[k] as number);
     this.imageHists.push(own);
     this.channelCount += per;

@@ -1,0 +1,101 @@
+/**
+ * The scan of one image's activation (see scan-activation.ts for what it computes) in WebAssembly with
+ * SIMD: about twice as fast as the best JavaScript loop, which matters because on a small model the scan
+ * costs as much as inference itself. The bytes are scan-kernel.wat as assembled by wabt 1.0.39
+ * (`npx -p wabt@1.0.39 wat2wasm scan-kernel.wat`, then base64); the tests check the kernel against the
+ * plain JavaScript loop bit for bit. Where the runtime lacks Wasm SIMD, the JavaScript scan is used.
+ */
+import { f32AtLeast, f32AtMost, NEAR_ZERO, type ScanOutput } from './scan-activation';
+
+const KERNEL =
+  'AGFzbQEAAAABDwFgC39/f3x8f31/f319AAMCAQAFAwEAAQcRAgZtZW1vcnkCAARzY2FuAAAKuwgBuAgHBH8KewF8An8CfAF/CHsgBUEBakECdCEbIAb9EyEYIAP9FCEgIAT9FCEhIAX9ESEiIAn9EyEjIAr9EyEkIAj9ESAb/RH9DAAAAAABAAAAAgAAAAMAAAD9tQH9rgEhJSAI/REgG/0R/QwEAAAABQAAAAYAAAAHAAAA/bUB/a4BISYgACEMAkADQCALIAFPDQEgDCACQQJ0aiENIAwgAkF4cUECdGohDv0MAAAAAAAAAAAAAAAAAAAAACET/QwAAAAAAAAAAAAAAAAAAAAAIRT9DAAAAAAAAAAAAAAAAAAAAAAhFf0MAAAAAAAAAAAAAAAAAAAAACEW/QwAAAAAAAAAAAAAAAAAAAAAIRcCQANAIAwgDk8NASAM/QAEACEPIAz9AAQQIRAgD/1fIREgDyAP/Q0ICQoLDA0ODwABAgMEBQYH/V8hEiATIBH98AEhEyAUIBL98AEhFCAVIBEgEf3yAf3wASEVIBYgEiAS/fIB/fABIRYgFyAPIBj9Rf2xASEXIBEgIP3xASAh/fIB/fwBIBIgIP3xASAh/fIB/fwB/Q0AAQIDBAUGBxAREhMUFRYXIR8gHyAfICL9P/2uASEfIB8gIiAPICP9RiAPICT9Rf1O/VIhHyAfQQL9qwEgJf2uASEfIB/9GwAhGiAaIBooAgBBAWo2AgAgH/0bASEaIBogGigCAEEBajYCACAf/RsCIRogGiAaKAIAQQFqNgIAIB/9GwMhGiAaIBooAgBBAWo2AgAgEP1fIREgECAQ/Q0ICQoLDA0ODwABAgMEBQYH/V8hEiATIBH98AEhEyAUIBL98AEhFCAVIBEgEf3yAf3wASEVIBYgEiAS/fIB/fABIRYgFyAQIBj9Rf2xASEXIBEgIP3xASAh/fIB/fwBIBIgIP3xASAh/fIB/fwB/Q0AAQIDBAUGBxAREhMUFRYXIR8gHyAfICL9P/2uASEfIB8gIiAQICP9RiAQICT9Rf1O/VIhHyAfQQL9qwEgJv2uASEfIB/9GwAhGiAaIBooAgBBAWo2AgAgH/0bASEaIBogGigCAEEBajYCACAf/RsCIRogGiAaKAIAQQFqNgIAIB/9GwMhGiAaIBooAgBBAWo2AgAgDEEgaiEMDAALCyATIBT98AEhEyAVIBb98AEhFSAT/SEAIBP9IQGgIRwgFf0hACAV/SEBoCEdIBf9GwAgF/0bAWogF/0bAiAX/RsDamohHgJAA0AgDCANTw0BIAwqAgC7IRkgHCAZoCEcIB0gGSAZoqAhHSAeIAwqAgAgBl9qIR4gGSADoSAEovwCIRogGiAaIAVOayEaIAggGiAFIAwqAgAgCWAgDCoCACAKX3EbQQJ0aiEaIBogGigCAEEBajYCACAMQQRqIQwMAAsLIAcgHDkDACAHIB05AwggByAeuDkDECAHQRhqIQcgC0EBaiELDAALCws=';
+
+/** Sub-histograms the kernel keeps (so repeated bins do not serialise on one counter). */
+const SUB_HISTOGRAMS = 8;
+const PAGE = 65536;
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  scan(
+    src: number,
+    channels: number,
+    per: number,
+    lo: number,
+    scale: number,
+    bins: number,
+    near: number,
+    out: number,
+    hist: number,
+    lo32: number,
+    hi32: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    const bytes = Uint8Array.from(atob(KERNEL), (c) => c.charCodeAt(0));
+    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  return compiled;
+}
+
+export class WasmScanner {
+  private readonly kernel: KernelExports;
+
+  private constructor(module: WebAssembly.Module) {
+    this.kernel = new WebAssembly.Instance(module).exports as unknown as KernelExports;
+  }
+
+  /** A scanner with its own memory, or null where this runtime cannot run the kernel. */
+  static create(): WasmScanner | null {
+    const m = kernelModule();
+    return m ? new WasmScanner(m) : null;
+  }
+
+  /** Same contract as scanActivation. */
+  scan(values: Float32Array, channels: number, lo: number, hi: number, bins: number, out: ScanOutput): void {
+    const per = Math.floor(values.length / channels);
+    const stride = bins + 1;
+    // Layout: per-channel figures, then the sub-histograms, then the activation (16-byte aligned).
+    const outBytes = channels * 24;
+    const histAt = align16(outBytes);
+    const srcAt = align16(histAt + SUB_HISTOGRAMS * stride * 4);
+    const needed = srcAt + channels * per * 4;
+    const memory = this.kernel.memory;
+    if (memory.buffer.byteLength < needed) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    const buffer = memory.buffer;
+    new Float32Array(buffer, srcAt, channels * per).set(values.subarray(0, channels * per));
+    const hist = new Int32Array(buffer, histAt, SUB_HISTOGRAMS * stride);
+    hist.fill(0);
+    this.kernel.scan(
+      srcAt,
+      channels,
+      per,
+      lo,
+      bins / (hi - lo),
+      bins,
+      f32AtMost(NEAR_ZERO),
+      0,
+      histAt,
+      f32AtLeast(lo),
+      f32AtMost(hi),
+    );
+    const figures = new Float64Array(buffer, 0, channels * 3);
+    for (let c = 0; c < channels; c++) {
+      out.channelSum[c] = figures[3 * c] as number;
+      out.channelSumSq[c] = figures[3 * c + 1] as number;
+      out.channelNear[c] = figures[3 * c + 2] as number;
+    }
+    for (let k = 0; k < bins; k++) {
+      let count = 0;
+      for (let s = 0; s < SUB_HISTOGRAMS; s++) count += hist[s * stride + k] as number;
+      out.hist[k] = count;
+    }
+  }
+}
+
+function align16(n: number): number {
+  return (n + 15) & ~15;
+}
