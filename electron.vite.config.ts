@@ -14,6 +14,7 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           electron: resolve('src-main/hosts/electron/main.ts'),
+          engine: resolve('src-main/hosts/engine-process/main.ts'),
           cli: resolve('src-main/hosts/cli/main.ts'),
         },
         output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },

@@ -31,5 +31,7 @@ export const SECURE_WEB_PREFERENCES = {
   spellcheck: false,
 } as const;
 
-/** The single IPC channel the preload exposes: binary API frames, nothing else. */
+/** The IPC channel the preload exposes: binary API frames, nothing else. */
 export const IPC_CHANNEL = 'layerlens:api';
+/** Paths of files the user dropped on the window, read by the preload from the File objects themselves. */
+export const GRANT_CHANNEL = 'layerlens:grant';

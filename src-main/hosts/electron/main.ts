@@ -1,16 +1,17 @@
 /**
- * The Electron host: one window running the shared renderer, the engine behind a single IPC channel that
- * carries the same validated binary frames as browser mode's WebSocket. This is the only place (with the
- * preload) that imports Electron.
+ * The Electron host: one window running the shared renderer, and the engine in a utility process (so long
+ * work never blocks this process's event loop). The window's single IPC channel carries the same binary
+ * frames as browser mode's WebSocket; this process only relays them (the engine process validates every
+ * one). This is the only place (with the preload and menu) that imports Electron.
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type IpcMainEvent } from 'electron';
 import type { AppCommand } from '../../../src-shared/api';
-import { serveEngine, type FramePipe } from '../../../src-shared/rpc-channel';
 import { DB_FILE_NAME } from '../../engine/runs/location';
-import { Engine } from '../../engine/engine';
-import { CONTENT_SECURITY_POLICY, IPC_CHANNEL, SECURE_WEB_PREFERENCES } from '../security-policy';
+import { EngineClient, type ChildLink } from '../engine-process/engine-client';
+import type { FromEngine } from '../engine-process/protocol';
+import { CONTENT_SECURITY_POLICY, GRANT_CHANNEL, IPC_CHANNEL, SECURE_WEB_PREFERENCES } from '../security-policy';
 import { installCrashReporting, log } from './logging';
 import { installMenu } from './menu';
 import { rememberBounds, restoredBounds } from './window-state';
@@ -24,10 +25,45 @@ function modelFromArgv(argv: string[]): string | null {
   return argv.slice(app.isPackaged ? 1 : 2).find((arg) => arg.toLowerCase().endsWith('.onnx')) ?? null;
 }
 
-/** The open window and its RPC endpoint (one window: the app is single-instance). */
-let current: { win: BrowserWindow; send(command: AppCommand): void } | null = null;
+/** The open window (one: the app is single-instance). */
+let current: BrowserWindow | null = null;
 
-async function createWindow(engine: Engine): Promise<void> {
+/** The engine in Electron's utility process; its messages are structured clones (Uint8Array frames stay binary). */
+function spawnEngine(): ChildLink {
+  const options = {
+    demoSamples: path.join(appRoot, 'resources', 'demo', 'samples.json'),
+    initialModel: modelFromArgv(process.argv),
+    // The same file name the CLI uses, in the app's own data folder.
+    database: process.env.LAYERLENS_DB ?? path.join(app.getPath('userData'), DB_FILE_NAME),
+    resources: [path.join(appRoot, 'resources')],
+  };
+  const child = utilityProcess.fork(path.resolve(here, 'engine.js'), [JSON.stringify(options)], {
+    serviceName: 'LayerLens engine',
+    stdio: 'pipe',
+  });
+  child.stderr?.on('data', (chunk: Buffer) => log('info', chunk.toString().trimEnd()));
+  return {
+    post: (message) => child.postMessage(message),
+    subscribe: (listener) => {
+      const onMessage = (message: unknown): void => listener(message as FromEngine);
+      child.on('message', onMessage);
+      return () => child.off('message', onMessage);
+    },
+    onExit: (listener) => child.once('exit', (code) => listener(code)),
+    kill: () => void child.kill(),
+  };
+}
+
+const engine = new EngineClient(spawnEngine, (message) => {
+  log('error', message);
+  // Calls in flight died with the engine: start the page afresh on the new one.
+  if (current && !current.isDestroyed()) {
+    void dialog.showMessageBox(current, { type: 'warning', message, detail: 'Finished runs are kept in the history.' });
+    current.webContents.reload();
+  }
+});
+
+async function createWindow(): Promise<void> {
   const bounds = restoredBounds();
   const win = new BrowserWindow({
     width: bounds.width ?? 1400,
@@ -38,36 +74,36 @@ async function createWindow(engine: Engine): Promise<void> {
     show: false,
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: path.resolve(here, '..', 'preload', 'preload.cjs') },
   });
-  const listeners = new Set<(frame: Uint8Array) => void>();
+  // Only our own page, in our own window, may talk to the engine.
+  const ours = (event: IpcMainEvent): boolean => event.sender === win.webContents && event.senderFrame?.url === rendererUrl;
   const onFrame = (event: IpcMainEvent, frame: unknown): void => {
-    // Only our own page, in our own window, may talk to the engine.
-    if (event.sender !== win.webContents || event.senderFrame?.url !== rendererUrl) return;
-    if (!(frame instanceof Uint8Array)) return;
-    for (const listener of listeners) listener(frame);
+    if (ours(event) && frame instanceof Uint8Array) engine.sendFrame(frame);
+  };
+  // Paths of files dropped on the window, read by the preload from real File objects (a page cannot forge one).
+  const onGrant = (event: IpcMainEvent, paths: unknown): void => {
+    if (!ours(event) || !Array.isArray(paths)) return;
+    engine.grant(paths.filter((p): p is string => typeof p === 'string' && path.isAbsolute(p)));
   };
   ipcMain.on(IPC_CHANNEL, onFrame);
-  const pipe: FramePipe = {
-    send: (frame) => {
-      if (!win.isDestroyed()) win.webContents.send(IPC_CHANNEL, frame);
-    },
-    subscribe: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-  const rpc = serveEngine(engine, pipe, (reason) => log('warn', `rejected IPC frame: ${reason}`));
-  current = { win, send: (command) => void rpc.command.asEvent(command) };
+  ipcMain.on(GRANT_CHANNEL, onGrant);
+  const stopRelay = engine.onFrame((frame) => {
+    if (!win.isDestroyed()) win.webContents.send(IPC_CHANNEL, frame);
+  });
+  current = win;
   rememberBounds(win);
   if (bounds.maximized) win.maximize();
   win.on('closed', () => {
     ipcMain.off(IPC_CHANNEL, onFrame);
-    rpc.$close();
-    if (current?.win === win) current = null;
+    ipcMain.off(GRANT_CHANNEL, onGrant);
+    stopRelay();
+    if (current === win) current = null;
   });
   win.webContents.on('render-process-gone', (_event, details) => log('error', `renderer gone: ${details.reason}`));
   win.once('ready-to-show', () => win.show());
   await win.loadFile(rendererIndex);
 }
+
+const send = (command: AppCommand): void => engine.command(command);
 
 app.enableSandbox();
 installCrashReporting();
@@ -77,15 +113,15 @@ const primary = app.requestSingleInstanceLock();
 if (!primary) app.quit();
 app.on('second-instance', (_event, argv) => {
   if (!current) return;
-  if (current.win.isMinimized()) current.win.restore();
-  current.win.focus();
+  if (current.isMinimized()) current.restore();
+  current.focus();
   const model = argv.find((arg) => arg.toLowerCase().endsWith('.onnx'));
-  if (model) current.send({ kind: 'open-model', path: model });
+  if (model) send({ kind: 'open-model', path: model });
 });
 // macOS delivers files opened from the Finder this way.
 app.on('open-file', (event, file) => {
   event.preventDefault();
-  if (file.toLowerCase().endsWith('.onnx')) current?.send({ kind: 'open-model', path: file });
+  if (file.toLowerCase().endsWith('.onnx')) send({ kind: 'open-model', path: file });
 });
 
 app.on('web-contents-created', (_event, contents) => {
@@ -104,24 +140,28 @@ void app.whenReady().then(async () => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  const engine = await Engine.create({
-    demoSamples: path.join(appRoot, 'resources', 'demo', 'samples.json'),
-    initialModel: modelFromArgv(process.argv),
-    // The same file name the CLI uses, in the app's own data folder.
-    database: process.env.LAYERLENS_DB ?? path.join(app.getPath('userData'), DB_FILE_NAME),
-  });
+  try {
+    await engine.start();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log('error', `engine failed to start: ${message}`);
+    dialog.showErrorBox('LayerLens cannot start its engine', message);
+    app.quit();
+    return;
+  }
   installMenu(
-    () => current?.win ?? null,
-    (command) => current?.send(command),
+    () => current,
+    send,
     () => engine.recentModels(),
   );
   log('info', `started ${app.getVersion()}`);
-  await createWindow(engine);
+  await createWindow();
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) void createWindow(engine);
+    if (BrowserWindow.getAllWindows().length === 0) void createWindow();
   });
 });
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
+app.on('will-quit', () => engine.stop());

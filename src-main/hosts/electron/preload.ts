@@ -1,9 +1,9 @@
 /**
- * The preload exposes exactly one thing to the page: a pipe of binary API frames. No Node, no ipcRenderer,
- * no channel names chosen by the page.
+ * The preload exposes exactly two things to the page: a pipe of binary API frames, and a way to turn files
+ * the user dropped into paths the engine may read. No Node, no ipcRenderer, no channel names chosen by the page.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { IPC_CHANNEL } from '../security-policy';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import { GRANT_CHANNEL, IPC_CHANNEL } from '../security-policy';
 
 contextBridge.exposeInMainWorld('layerlensPipe', {
   send(frame: Uint8Array): void {
@@ -14,5 +14,18 @@ contextBridge.exposeInMainWorld('layerlensPipe', {
     const listener = (_event: IpcRendererEvent, frame: Uint8Array): void => onFrame(frame);
     ipcRenderer.on(IPC_CHANNEL, listener);
     return () => ipcRenderer.off(IPC_CHANNEL, listener);
+  },
+});
+
+contextBridge.exposeInMainWorld('layerlensFiles', {
+  /**
+   * Paths of dropped files ('' for a file with none, e.g. one made by script), granted to the engine. Only a
+   * File from a real drop or file input has a path, so the page cannot name a file the user did not give it.
+   */
+  grantDropped(files: File[]): string[] {
+    const paths = files.map((f) => (f instanceof File ? webUtils.getPathForFile(f) : ''));
+    const real = paths.filter((p) => p.length > 0);
+    if (real.length > 0) ipcRenderer.send(GRANT_CHANNEL, real);
+    return paths;
   },
 });

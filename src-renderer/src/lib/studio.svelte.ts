@@ -21,7 +21,7 @@ import type { LayerTarget } from '../graph/visible-graph';
 import { PromiseCache } from './promise-cache';
 import { CamState } from '../cam/cam-state.svelte';
 import { StatsState } from '../stats/stats-state.svelte';
-import type { HostKind } from './transport';
+import { droppedPaths, type HostKind } from './transport';
 
 export type { LayerTarget } from '../graph/visible-graph';
 
@@ -175,6 +175,19 @@ export class Studio {
     else {
       const first = command.paths[0];
       if (first) void this.attempt(() => this.showImage({ kind: 'path', path: first }, first.split(/[\\/]/).pop() ?? first));
+    }
+  }
+
+  /** Files dropped on the window: a model opens, an image is analysed (by path where the host allows it). */
+  async openDropped(files: File[]): Promise<void> {
+    const paths = droppedPaths(files);
+    for (const [i, file] of files.entries()) {
+      const path = paths?.[i] ?? null;
+      const isModel = file.name.toLowerCase().endsWith('.onnx');
+      if (isModel && path) await this.openModelPath(path);
+      else if (isModel) await this.openModelFile(file);
+      else if (path) await this.attempt(() => this.showImage({ kind: 'path', path }, file.name));
+      else await this.openImageFile(file);
     }
   }
 

@@ -8,7 +8,18 @@ import { connectEngine, type FramePipe } from '../../../src-shared/rpc-channel';
 declare global {
   interface Window {
     layerlensPipe?: FramePipe;
+    /** Desktop app only: dropped files' paths, which the engine may then read. */
+    layerlensFiles?: { grantDropped(files: File[]): string[] };
   }
+}
+
+/**
+ * Paths of dropped files where the host has them (the desktop app: the engine then reads the files itself,
+ * and they can appear in the history by path); null in the browser, where files are sent as bytes.
+ */
+export function droppedPaths(files: File[]): (string | null)[] | null {
+  const paths = window.layerlensFiles?.grantDropped(files);
+  return paths ? paths.map((p) => p || null) : null;
 }
 
 function webSocketPipe(url: string): FramePipe {

@@ -1,0 +1,98 @@
+/**
+ * The main process's handle on the engine process: relays the window's API frames, pushes commands and path
+ * grants, asks for the recent models, and starts a new engine when one dies (finished runs are safe in the
+ * database; the one being computed shows as interrupted in the history). Plain Node: the spawn function
+ * decides whether the child is an Electron utility process or a Node child.
+ */
+import type { AppCommand } from '../../../src-shared/api';
+import type { FromEngine, MessageLink, ToEngine } from './protocol';
+
+export interface ChildLink extends MessageLink<FromEngine, ToEngine> {
+  onExit(listener: (code: number | null) => void): void;
+  kill(): void;
+}
+
+export class EngineClient {
+  private child: ChildLink | null = null;
+  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
+  private readonly pendingRecent = new Map<number, (models: { name: string; path: string }[]) => void>();
+  /** Grants outlive a restarted engine. */
+  private readonly granted = new Set<string>();
+  private nextId = 1;
+  private stopping = false;
+
+  constructor(
+    private readonly spawn: () => ChildLink,
+    private readonly onCrash: (message: string) => void,
+  ) {}
+
+  /** Starts the engine and resolves once it serves (rejects with its reason when it cannot start). */
+  start(): Promise<void> {
+    const child = this.spawn();
+    this.child = child;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      child.subscribe((message) => {
+        if (message.kind === 'ready') {
+          ready = true;
+          if (this.granted.size > 0) child.post({ kind: 'grant', paths: [...this.granted] });
+          resolve();
+        } else if (message.kind === 'frame') {
+          this.frameListeners.forEach((l) => l(message.frame));
+        } else if (message.kind === 'recent') {
+          this.pendingRecent.get(message.id)?.(message.models);
+          this.pendingRecent.delete(message.id);
+        } else if (message.kind === 'fatal') {
+          reject(new Error(message.message));
+        }
+      });
+      child.onExit((code) => {
+        if (this.child === child) this.child = null;
+        this.pendingRecent.forEach((answer) => answer([]));
+        this.pendingRecent.clear();
+        if (!ready) reject(new Error(`the engine process exited (code ${code}) before it was ready`));
+        else if (!this.stopping) {
+          this.onCrash(`The engine process stopped (code ${code}); it was restarted.`);
+          void this.start().catch((error: unknown) => this.onCrash(`The engine could not be restarted: ${String(error)}`));
+        }
+      });
+    });
+  }
+
+  sendFrame(frame: Uint8Array): void {
+    this.child?.post({ kind: 'frame', frame });
+  }
+
+  onFrame(listener: (frame: Uint8Array) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  /** Paths the user chose in a dialog or dropped: the page may now have the engine read them. */
+  grant(paths: string[]): void {
+    paths.forEach((p) => this.granted.add(p));
+    this.child?.post({ kind: 'grant', paths });
+  }
+
+  /** Sends a menu command to the page, granting the files it names first. */
+  command(command: AppCommand): void {
+    if (command.kind === 'open-model') this.grant([command.path]);
+    if (command.kind === 'open-images') this.grant(command.paths);
+    this.child?.post({ kind: 'command', command });
+  }
+
+  recentModels(): Promise<{ name: string; path: string }[]> {
+    const child = this.child;
+    if (!child) return Promise.resolve([]);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pendingRecent.set(id, resolve);
+      child.post({ kind: 'recent', id });
+    });
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.child?.kill();
+  }
+}

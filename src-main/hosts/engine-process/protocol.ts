@@ -1,0 +1,40 @@
+/**
+ * Messages between the desktop app's main process and its engine process (Electron's utilityProcess, or a
+ * Node child in tests). API frames from the window pass through untouched — the engine process decodes and
+ * validates them — and a few control messages let the main process push menu commands, grant file paths
+ * the user chose, and read the recent models for its menu.
+ */
+import * as v from 'valibot';
+import { MAX_PATH_LENGTH, type AppCommand } from '../../../src-shared/api';
+
+export type ToEngine =
+  | { kind: 'frame'; frame: Uint8Array }
+  | { kind: 'command'; command: AppCommand }
+  | { kind: 'grant'; paths: string[] }
+  | { kind: 'recent'; id: number };
+
+export type FromEngine =
+  | { kind: 'ready' }
+  | { kind: 'frame'; frame: Uint8Array }
+  | { kind: 'recent'; id: number; models: { name: string; path: string }[] }
+  | { kind: 'fatal'; message: string };
+
+const path = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH));
+const command = v.variant('kind', [
+  v.object({ kind: v.literal('open-model'), path }),
+  v.object({ kind: v.literal('open-images'), paths: v.array(path) }),
+  v.object({ kind: v.literal('view'), view: v.picklist(['studio', 'graph', 'stats', 'history']) }),
+]);
+
+export const toEngineSchema = v.variant('kind', [
+  v.object({ kind: v.literal('frame'), frame: v.instance(Uint8Array) }),
+  v.object({ kind: v.literal('command'), command }),
+  v.object({ kind: v.literal('grant'), paths: v.array(path) }),
+  v.object({ kind: v.literal('recent'), id: v.number() }),
+]);
+
+/** Either end of the link: Electron's parentPort / UtilityProcess, or a Node child process's IPC channel. */
+export interface MessageLink<In, Out> {
+  post(message: Out): void;
+  subscribe(listener: (message: In) => void): () => void;
+}
