@@ -2,21 +2,49 @@
  * The desktop app through Playwright's _electron. Runs wherever Electron's binary is installed; on machines
  * where it could not be downloaded (offline CI) every test is skipped with that reason.
  */
-import { _electron as electron, expect, test } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { _electron as electron, expect, test, type ElectronApplication } from '@playwright/test';
 import { findElectronBinary } from '../../../src-main/hosts/electron-binary';
 import { CamPage } from '../support/cam-page';
+import { GraphPage } from '../support/graph-page';
+import { HistoryPage } from '../support/history-page';
 import { StudioPage } from '../support/studio-page';
 
 const binary = findElectronBinary();
 test.skip(!('path' in binary), 'missing' in binary ? `Electron's binary is not installed here: ${binary.missing}` : '');
 
-test('the desktop app opens on the demo and predicts', async () => {
-  const app = await electron.launch({ executablePath: 'path' in binary ? binary.path : '', args: ['.'] });
+async function launch(): Promise<ElectronApplication> {
+  const data = mkdtempSync(path.join(os.tmpdir(), 'layerlens-electron-'));
+  return electron.launch({
+    executablePath: 'path' in binary ? binary.path : '',
+    args: ['.', `--user-data-dir=${data}`],
+    env: { ...process.env, LAYERLENS_DB: path.join(data, 'layerlens.db') },
+  });
+}
+
+/** Clicks a menu item by its labels (or role, lower case), e.g. ['File', 'Open Model…'], as a user would. */
+async function clickMenu(app: ElectronApplication, labels: string[]): Promise<void> {
+  await app.evaluate(({ Menu, BrowserWindow }, path) => {
+    let items = Menu.getApplicationMenu()?.items ?? [];
+    let item;
+    for (const label of path) {
+      item = items.find((i) => i.label === label || i.role?.toLowerCase() === label);
+      if (!item) throw new Error(`no menu item ${label}`);
+      items = item.submenu?.items ?? [];
+    }
+    item?.click(undefined, BrowserWindow.getAllWindows()[0], undefined as never);
+  }, labels);
+}
+
+test('the desktop app opens on the demo, predicts, and is locked down', async () => {
+  const app = await launch();
   const page = await app.firstWindow();
   const studio = new StudioPage(page);
   await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
   await expect(studio.topRows).toHaveCount(5);
-  // The same CAM grid as in browser mode, over Electron IPC.
+  // The same CAM grid as in browser mode, over Electron IPC to the engine's utility process.
   const cam = new CamPage(page);
   await expect(cam.rows).toHaveCount(4);
   await cam.waitForPainted('layer4', 'gradcam');
@@ -31,5 +59,37 @@ test('the desktop app opens on the demo and predicts', async () => {
     'send',
     'subscribe',
   ]);
+  expect(await page.evaluate(() => Object.keys((globalThis as { layerlensFiles?: object }).layerlensFiles ?? {}))).toEqual([
+    'grantDropped',
+  ]);
   await app.close();
+});
+
+test('open a model from the menu (dialog stubbed), see its graph and maps, find the run in the history, quit', async () => {
+  const app = await launch();
+  const page = await app.firstWindow();
+  const studio = new StudioPage(page);
+  await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
+  const model = path.resolve('resources/demo/layerlens-demo.onnx');
+  await app.evaluate(({ dialog }, file) => {
+    dialog.showOpenDialog = (async () => ({ canceled: false, filePaths: [file] })) as typeof dialog.showOpenDialog;
+  }, model);
+  await clickMenu(app, ['File', 'Open Model…']);
+  await expect(studio.topRows).toHaveCount(5);
+
+  await clickMenu(app, ['View', 'Graph']);
+  const graph = new GraphPage(page);
+  await expect(graph.view).toBeVisible();
+  await expect(graph.stages.first()).toBeVisible();
+
+  await clickMenu(app, ['View', 'Studio']);
+  const cam = new CamPage(page);
+  await cam.waitForPainted('layer4', 'gradcam');
+
+  await clickMenu(app, ['View', 'History']);
+  const history = new HistoryPage(page);
+  await expect(history.runs.first()).toHaveAttribute('data-status', 'complete');
+
+  await clickMenu(app, ['File', 'quit']);
+  await expect.poll(() => app.process().exitCode, { timeout: 10_000 }).not.toBeNull();
 });
