@@ -115,6 +115,7 @@ export class RunCache {
         inputs: model.summary.inputs,
         outputs: model.summary.outputs,
         nodeCount: model.summary.nodeCount,
+        opHistogram: opHistogram(model),
       },
     });
     for (const input of spec.inputs) {
@@ -135,6 +136,12 @@ export class RunCache {
       inputHashes: spec.inputs.map((i) => i.hash),
     });
   }
+}
+
+function opHistogram(model: OpenModel): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const node of model.proto.graph?.node ?? []) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
+  return counts;
 }
 
 async function thumbnail(bytes: Uint8Array): Promise<Uint8Array | null> {
