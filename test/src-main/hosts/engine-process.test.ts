@@ -71,12 +71,15 @@ describe('the engine process', () => {
     expect(state.model?.name).toBe('layerlens-demo.onnx');
     const modelId = state.model?.id as NonNullable<typeof state.model>['id'];
     // Measure this process's event-loop stalls while the engine runs ScoreCAM (one forward per channel).
-    let last = performance.now();
+    const started = performance.now();
+    let last = started;
     let worst = 0;
+    let ticks = 0;
     const timer = setInterval(() => {
       const now = performance.now();
       worst = Math.max(worst, now - last);
       last = now;
+      ticks++;
     }, 5);
     const answer = await engine.computeCam({
       modelId,
@@ -88,9 +91,13 @@ describe('the engine process', () => {
       jobId: 'score',
     });
     clearInterval(timer);
+    const took = performance.now() - started;
     expect(answer.result.layers[0]?.maps.scorecam?.data.length).toBeGreaterThan(0);
     expect(progress.some((p) => p.jobId === 'score' && p.method === 'scorecam')).toBe(true);
-    expect(worst).toBeLessThan(100);
+    // Work done on this process's event loop would show as one stall as long as the call; with the engine
+    // elsewhere the timer keeps firing (stalls here are only the OS scheduling a busy machine).
+    expect(ticks).toBeGreaterThan(5);
+    expect(worst).toBeLessThan(took / 2);
   });
 
   it('reads only files the user chose (or the bundled resources)', async () => {
