@@ -7,6 +7,7 @@ import { ENGINE_VERSION } from '../../engine/version';
 import { camCommand } from './commands/cam';
 import { graphCommand } from './commands/graph';
 import { predictCommand } from './commands/predict';
+import { reportCommand } from './commands/report';
 import { runsCommand } from './commands/runs';
 import { serveCommand } from './commands/serve';
 import { statsCommand } from './commands/stats';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   cam: camCommand,
   graph: graphCommand,
   predict: predictCommand,
+  report: reportCommand,
   runs: runsCommand,
   serve: serveCommand,
   stats: statsCommand,

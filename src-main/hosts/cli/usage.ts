@@ -9,6 +9,8 @@ Commands:
   graph MODEL           opset, inputs/outputs, op histogram, module tree, stages
   predict MODEL INPUT   top-k classes for one input
   stats MODEL IMAGES... activation statistics of every layer over a set of images
+  report --model MODEL --images IMAGES... --out FILE.html|FILE.pdf
+                        a self-contained HTML or PDF report: model, predictions, CAM grids, statistics
   runs list|show|delete|prune
                         the run history: every cam and stats answer is stored and never computed twice
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
@@ -170,7 +172,42 @@ JSON output (stable):
            "size_bytes", "params": {…the request: layers, methods, class, images…}}
 `;
 
+export const REPORT_HELP = `layerlens report --model MODEL --images IMAGES... --out FILE [options]
+layerlens report RUN_ID --out FILE         (not available yet: reports of stored runs)
+
+Writes a report to hand to someone without LayerLens: the model (name, SHA-256, opsets, inputs and
+outputs, parameter count, detected stages), each image with its top-5 predictions and its CAM grid
+(stages × methods, with the class explained and a colorbar), optionally the activation statistics
+(mean, std and % near zero per layer, the colorful dimension of the stages, a layer table), the run
+parameters, engine version, provider, date and timings.
+
+The format follows FILE's extension:
+  .html                 one self-contained file: images inlined (JPEG), plots as inline SVG, no script,
+                        nothing loaded from the network; prints well (one image per page)
+  .pdf                  the same, printed by headless Chromium/Chrome: $LAYERLENS_CHROMIUM, $CHROME_PATH,
+                        else the usual install locations (Debian: apt-get install chromium)
+
+IMAGES are image files, folders (searched recursively) or .npy float32 tensors, as for stats.
+
+Options:
+  --model MODEL         the .onnx model
+  --images IMAGES...    the inputs (every argument after it that is not an option)
+  --methods m1,m2,...   CAM methods as for cam, or all (default: cam,gradcam,layercam)
+  --layers L1,L2,...    module paths or tensor names (default: stages, the detected stages)
+  --class K|top         the class to explain (default: top, each image's highest logit)
+  --counterfactual      explain against the class
+  --stats               add activation statistics over every image (40 bins on [0, 10], as stats)
+  --max-images N        show at most N images (default 24; the report says "N of M images shown")
+  --title TEXT          the report's title (default: the model's name)
+  --device D            auto | cpu | cuda (default auto)
+  --out FILE            where to write the report (.html or .pdf)
+  --db FILE             run database (see "layerlens --help"); --no-history: none
+
+Prints one line: the file written, its size and what it holds.
+`;
+
 export const COMMAND_HELP: Record<string, string> = {
+  report: REPORT_HELP,
   runs: RUNS_HELP,
   stats: STATS_HELP,
   cam: CAM_HELP,

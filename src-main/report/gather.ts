@@ -1,0 +1,187 @@
+/**
+ * Gathering a report's data from a fresh analysis with the engine: the model summary and graph, then per
+ * image (up to the cap) its top-5 and its CAM grid, then optionally activation statistics over every image.
+ * Goes through the engine's public API, so answers come from (and go to) the run history like any other.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ExecutionProvider, ImageSource, ModelId, StatsResponse } from '../../src-shared/api';
+import type { CamMethod } from '../../src-shared/cam';
+import type { Engine } from '../engine/engine';
+import { EngineError } from '../engine/errors';
+import { modelContentHash } from '../engine/runs/content-hash';
+import { ENGINE_VERSION } from '../engine/version';
+import { DEFAULT_DISPLAY, type EncodedImage, type ReportData, type ReportImage, type ReportModel } from './report-data';
+
+/** Images beyond this are left out of a report (with a note): a report of a large run stays readable and small. */
+export const DEFAULT_MAX_IMAGES = 24;
+
+export interface ReportRequest {
+  modelPath: string;
+  /** Image files or .npy tensors (folders already expanded), in order. */
+  images: string[];
+  methods: CamMethod[];
+  /** Module paths or tensor names; ["stages"] for the detected stages. */
+  layers: string[];
+  classIndex: number | 'top';
+  counterfactual: boolean;
+  /** Activation statistics over every image (fastai's defaults: 40 bins on [0, 10]); null: none. */
+  stats: { bins: number; range: [number, number] | null } | null;
+  maxImages: number;
+  /** As the user chose it (auto, cpu, cuda), for the record. */
+  device: string;
+  title?: string;
+}
+
+export interface GatherOptions {
+  progress?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+async function modelSection(engine: Engine, modelPath: string): Promise<ReportModel> {
+  const summary = await engine.openModelPath({ path: modelPath });
+  const { graph, warnings } = await engine.getGraph({ modelId: summary.id });
+  const root = graph.modules.find((m) => m.path === '');
+  return {
+    name: summary.name,
+    id: summary.id,
+    sha256: await modelContentHash(engine.models.get(summary.id)),
+    irVersion: summary.irVersion,
+    producer: summary.producer,
+    opsets: summary.opsets,
+    inputs: summary.inputs,
+    outputs: summary.outputs,
+    nodeCount: graph.nodes.length,
+    parameterCount: root ? root.parameterCount : null,
+    sizeBytes: summary.sizeBytes,
+    stages: graph.stages.map((s) => ({ module: s.module, tensor: s.tensor, shape: s.shape })),
+    stagesSource: graph.stagesSource,
+    classCount: summary.labels?.length ?? null,
+    preprocess: summary.preprocess,
+    warnings,
+  };
+}
+
+const isTensorFile = (file: string): boolean => path.extname(file).toLowerCase() === '.npy';
+
+function checkCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new EngineError('cancelled', 'The report was cancelled.');
+}
+
+async function imageSection(
+  engine: Engine,
+  modelId: ModelId,
+  file: string,
+  index: number,
+  request: ReportRequest,
+  signal: AbortSignal | undefined,
+): Promise<ReportImage> {
+  const source: ImageSource = { kind: 'path', path: file };
+  const original: EncodedImage | null = isTensorFile(file) ? null : await engine.getImage({ source });
+  const prediction = await engine.predict({ modelId, image: source, topK: 5 });
+  const jobId = `report-cam-${index}`;
+  const cancel = (): void => void engine.cancelJob({ jobId });
+  signal?.addEventListener('abort', cancel);
+  try {
+    const answer = await engine.computeCam({
+      modelId,
+      image: source,
+      layers: request.layers,
+      methods: request.methods,
+      classIndex: request.classIndex,
+      counterfactual: request.counterfactual,
+      jobId,
+    });
+    const view = answer.modelView;
+    return {
+      name: path.basename(file),
+      original,
+      modelView: view.bytes.byteLength > 0 ? view : null,
+      top: prediction.top,
+      cam: answer.result,
+      run: answer.run,
+      cached: answer.cached,
+      predictMs: prediction.inferenceMs,
+    };
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
+async function statsSection(
+  engine: Engine,
+  modelId: ModelId,
+  request: ReportRequest,
+  signal: AbortSignal | undefined,
+): Promise<StatsResponse | null> {
+  if (!request.stats) return null;
+  const jobId = 'report-stats';
+  const cancel = (): void => void engine.cancelJob({ jobId });
+  signal?.addEventListener('abort', cancel);
+  try {
+    return await engine.computeStats({
+      modelId,
+      images: request.images.map((file) => ({ kind: 'path', path: file })),
+      layers: null,
+      includeParamless: false,
+      bins: request.stats.bins,
+      range: request.stats.range,
+      jobId,
+    });
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
+export async function gatherReport(engine: Engine, request: ReportRequest, options: GatherOptions = {}): Promise<ReportData> {
+  const { progress, signal } = options;
+  if (request.images.length === 0) throw new EngineError('bad-input', 'A report needs at least one image.');
+  const timings: ReportData['timings'] = [];
+  const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    timings.push({ label, ms: performance.now() - started });
+    return result;
+  };
+
+  const model = await timed('open the model and analyse its graph', () => modelSection(engine, request.modelPath));
+  const shown = request.images.slice(0, Math.max(1, request.maxImages));
+  const images = await timed(`predict and CAM (${shown.length} image${shown.length === 1 ? '' : 's'})`, async () => {
+    const out: ReportImage[] = [];
+    for (const [i, file] of shown.entries()) {
+      checkCancelled(signal);
+      progress?.(`image ${i + 1}/${shown.length}: ${path.basename(file)}`);
+      out.push(await imageSection(engine, model.id, file, i, request, signal));
+    }
+    return out;
+  });
+  checkCancelled(signal);
+  if (request.stats) progress?.(`activation statistics over ${request.images.length} images`);
+  const stats = request.stats
+    ? await timed(`activation statistics (${request.images.length} images)`, () =>
+        statsSection(engine, model.id, request, signal),
+      )
+    : null;
+  if (stats?.cancelled) throw new EngineError('cancelled', 'The report was cancelled.');
+  const provider: ExecutionProvider = images[0]?.cam.provider ?? stats?.provider ?? 'cpu';
+  return {
+    title: request.title ?? model.name,
+    generatedAt: new Date().toISOString(),
+    engineVersion: ENGINE_VERSION,
+    provider,
+    model,
+    images,
+    totalImages: request.images.length,
+    run: {
+      methods: request.methods,
+      layers: request.layers,
+      classChoice: request.classIndex,
+      counterfactual: request.counterfactual,
+      device: request.device,
+      stats: request.stats ? { ...request.stats, layers: null } : null,
+    },
+    display: DEFAULT_DISPLAY,
+    stats,
+    timings,
+  };
+}

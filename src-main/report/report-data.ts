@@ -1,0 +1,98 @@
+/**
+ * Everything a report shows, gathered once (from a fresh analysis or, later, a stored run) and then rendered
+ * without touching the engine again. Plain data: the HTML renderer and the PDF printer only read it.
+ */
+import type {
+  ClassScore,
+  Dim,
+  ExecutionProvider,
+  ModelId,
+  OpsetImport,
+  Preprocess,
+  StatsResponse,
+  TensorInfo,
+} from '../../src-shared/api';
+import type { CamMethod, CamResult } from '../../src-shared/cam';
+import type { Colormap, Scaling, Upsampling } from '../../src-shared/heatmap';
+
+export interface ReportModel {
+  name: string;
+  /** The engine's model id (a prefix of the content hash). */
+  id: ModelId;
+  /** SHA-256 of the model's bytes and external data, as the run history identifies it. */
+  sha256: string | null;
+  irVersion: number;
+  producer: string;
+  opsets: OpsetImport[];
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  nodeCount: number;
+  parameterCount: number | null;
+  sizeBytes: number;
+  stages: { module: string; tensor: string; shape: Dim[] | null }[];
+  stagesSource: 'auto' | 'user';
+  classCount: number | null;
+  preprocess: Preprocess;
+  warnings: string[];
+}
+
+/** An encoded image (PNG, JPEG, …) as the engine hands it out. */
+export interface EncodedImage {
+  mime: string;
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface ReportImage {
+  /** File name as given (user-controlled: always escaped). */
+  name: string;
+  /** The input as the user gave it; null for a .npy tensor. */
+  original: EncodedImage | null;
+  /** The image as the model saw it (resized/cropped), under the heatmaps; null for a .npy tensor. */
+  modelView: EncodedImage | null;
+  top: ClassScore[];
+  cam: CamResult;
+  /** Run id in the history database, when history is on. */
+  run: number | null;
+  cached: boolean;
+  predictMs: number;
+}
+
+/** How maps are drawn: the studio's own options and defaults (magma, ReLU + min-max, bilinear, 50%). */
+export interface HeatmapDisplay {
+  colormap: Colormap;
+  scaling: Scaling;
+  upsampling: Upsampling;
+  opacity: number;
+}
+
+export const DEFAULT_DISPLAY: HeatmapDisplay = { colormap: 'magma', scaling: 'relu', upsampling: 'bilinear', opacity: 0.5 };
+
+export interface ReportRun {
+  methods: CamMethod[];
+  /** Layers as asked for ("stages" means the detected stages). */
+  layers: string[];
+  classChoice: number | 'top';
+  counterfactual: boolean;
+  device: string;
+  stats: { bins: number; range: [number, number] | null; layers: string[] | null } | null;
+}
+
+export interface ReportData {
+  title: string;
+  /** ISO-8601 time the analysis was gathered. */
+  generatedAt: string;
+  engineVersion: string;
+  provider: ExecutionProvider;
+  model: ReportModel;
+  /** The images shown (at most the cap), in input order. */
+  images: ReportImage[];
+  /** How many images the run had (more than `images.length` when capped). */
+  totalImages: number;
+  run: ReportRun;
+  display: HeatmapDisplay;
+  stats: StatsResponse | null;
+  /** Wall-clock phases of gathering, in order. */
+  timings: { label: string; ms: number }[];
+}
