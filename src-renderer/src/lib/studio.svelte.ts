@@ -68,6 +68,7 @@ export class Studio {
   /** The History tab: every stored run. */
   readonly history: HistoryState;
   private imageSerial = 0;
+  private imageRequests = 0;
 
   constructor(
     private readonly engine: EngineApi,
@@ -215,6 +216,7 @@ export class Studio {
 
   private async showRun(opened: OpenedRun): Promise<void> {
     const { summary } = opened;
+    const request = ++this.imageRequests;
     if (!opened.model) throw new Error(`Run ${summary.id}'s model cannot be opened: ${opened.modelProblem ?? 'unknown reason'}`);
     if (opened.model.id !== this.model?.id) {
       this.model = opened.model;
@@ -231,6 +233,7 @@ export class Studio {
     const stored = summary.params.image;
     const source = displayable(stored);
     const data = source ? await this.engine.getImage({ source }).catch(() => null) : null;
+    if (request !== this.imageRequests) return;
     // An uploaded image's bytes are not kept: show the image as the model saw it.
     const shown = data ?? response.modelView;
     if (this.image) URL.revokeObjectURL(this.image.url);
@@ -255,7 +258,9 @@ export class Studio {
   }
 
   private async showImage(source: ImageSource, name: string): Promise<void> {
+    const request = ++this.imageRequests;
     const data = await this.engine.getImage({ source });
+    if (request !== this.imageRequests) return; // a later choice wins, whatever order the answers come in
     this.imageSerial += 1;
     this.cam.classChoice = 'top';
     if (this.image) URL.revokeObjectURL(this.image.url);
@@ -269,7 +274,11 @@ export class Studio {
     if (!this.model || !this.image) return;
     const { id } = this.model;
     const { source } = this.image;
-    this.prediction = await this.engine.predict({ modelId: id, image: source, topK: 5 });
+    const serial = this.imageSerial;
+    const prediction = await this.engine.predict({ modelId: id, image: source, topK: 5 });
+    // Another image (or model) was chosen while this one was predicted: its own request will show it.
+    if (serial !== this.imageSerial || this.model?.id !== id) return;
+    this.prediction = prediction;
     // Maps come after the prediction is on screen; their errors show in the grid, not as studio errors.
     const imageKey = source.kind === 'sample' ? `sample:${source.id}` : `image:${this.imageSerial}`;
     void this.cam.show({ modelId: id, image: source, imageKey });
