@@ -1,6 +1,7 @@
 /**
- * A stats run: forward hooks on the chosen layers, images streamed one at a time (memory stays flat), the
- * statistics accumulated per layer. Progress after every image; cancelling keeps the partial result.
+ * A stats run: forward hooks on the chosen layers, images streamed in batches (memory stays flat; see
+ * batching.ts), the statistics accumulated per layer and image. Progress after every image; cancelling keeps
+ * the partial result.
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -11,6 +12,7 @@ import { resolveLayers } from '../graph/layers';
 import type { HookedSessions } from '../hooks/hooked-sessions';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
+import { planBatch } from './batching';
 import { LayerStatsAccumulator, type HistogramRange, type LayerStatsResult } from './layer-stats';
 
 /** Ops that carry parameters (fastai hooks "every layer with parameters"). */
@@ -88,6 +90,8 @@ export interface StatsResult {
   layers: (StatsLayer & { stats: LayerStatsResult })[];
   provider: string;
   ms: number;
+  /** Images per inference run (1 where the model's batch dimension is fixed). */
+  batch: number;
 }
 
 export interface StatsDeps {
@@ -128,39 +132,80 @@ export async function runStats(
   if (layers.length === 0)
     throw new EngineError('unsupported', `${model.summary.name} has no layers with parameters to collect statistics on.`);
   const tensors = [...new Set(layers.map((l) => l.tensor))];
-  const { meta, pooled } = await deps.hooked.get(model, analysis, tensors, false, { exposeActivations: true }, first.shape);
+  const plan = await planBatch(model, analysis, tensors, first.shape, inputs.count - firstLoaded, (shape) =>
+    deps.analysis(model, shape),
+  );
+  const { meta, pooled } = await deps.hooked.get(
+    model,
+    plan.analysis,
+    tensors,
+    false,
+    { exposeActivations: true },
+    plan.inputShape,
+  );
   const accumulators = layers.map(() => new LayerStatsAccumulator(req.bins, req.range));
+  const imageSize = first.data.length;
+  const feed = plan.size === 1 ? null : new Float32Array(plan.size * imageSize);
   let done = 0;
   let cancelled = false;
-  for (let i = firstLoaded; i < inputs.count; i++) {
-    if (signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    let input: InputTensor;
-    try {
-      input = i === firstLoaded ? first : await inputs.load(i);
-      if (input.shape.join('x') !== first.shape.join('x')) {
-        throw new EngineError(
-          'bad-input',
-          `input ${i} has shape [${input.shape.join(', ')}], unlike the first ([${first.shape.join(', ')}])`,
-        );
+  let next = firstLoaded;
+  while (next < inputs.count && !cancelled) {
+    // Gather up to a batch of usable inputs; unusable ones keep their place in the progress order.
+    const slots: ({ index: number; input: InputTensor } | { index: number; input: null })[] = [];
+    let usable = 0;
+    for (; next < inputs.count && usable < plan.size; next++) {
+      if (signal?.aborted) {
+        cancelled = true;
+        break;
       }
-    } catch (error) {
-      if (!(error instanceof EngineError)) throw error;
-      skipped.push({ index: i, reason: error.message });
-      onProgress?.(i + 1, inputs.count);
-      continue;
+      try {
+        const input = next === firstLoaded ? first : await inputs.load(next);
+        if (input.shape.join('x') !== first.shape.join('x')) {
+          throw new EngineError(
+            'bad-input',
+            `input ${next} has shape [${input.shape.join(', ')}], unlike the first ([${first.shape.join(', ')}])`,
+          );
+        }
+        slots.push({ index: next, input });
+        usable += 1;
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        skipped.push({ index: next, reason: error.message });
+        slots.push({ index: next, input: null });
+      }
     }
-    const outputs = await pooled.session.run({ [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) }, tensors);
-    layers.forEach((layer, k) => {
-      const t = outputs[layer.tensor] as ort.Tensor;
-      const channels = t.dims.length >= 2 ? Number(t.dims[1]) : 1;
-      (accumulators[k] as LayerStatsAccumulator).add(t.data as Float32Array, channels);
-    });
-    for (const t of Object.values(outputs)) t.dispose();
-    done += 1;
-    onProgress?.(i + 1, inputs.count);
+    let outputs: Record<string, ort.Tensor> | null = null;
+    if (usable > 0) {
+      let data: Float32Array;
+      if (feed) {
+        let j = 0;
+        for (const slot of slots) if (slot.input) feed.set(slot.input.data, imageSize * j++);
+        // The padding of a last, partial batch is computed and ignored.
+        feed.fill(0, imageSize * j);
+        data = feed;
+      } else data = (slots.find((slot) => slot.input)?.input as InputTensor).data;
+      outputs = await pooled.session.run({ [meta.inputName]: new ort.Tensor('float32', data, plan.inputShape) }, tensors);
+    }
+    let j = 0;
+    for (const slot of slots) {
+      if (slot.input && outputs) {
+        if (signal?.aborted) {
+          cancelled = true;
+          break;
+        }
+        for (const [k, layer] of layers.entries()) {
+          const t = outputs[layer.tensor] as ort.Tensor;
+          const all = t.data as Float32Array;
+          const per = all.length / plan.size;
+          const channels = t.dims.length >= 2 ? Number(t.dims[1]) : 1;
+          (accumulators[k] as LayerStatsAccumulator).add(all.subarray(per * j, per * (j + 1)), channels);
+        }
+        j += 1;
+        done += 1;
+      }
+      onProgress?.(slot.index + 1, inputs.count);
+    }
+    if (outputs) for (const t of Object.values(outputs)) t.dispose();
   }
   return {
     images: done,
@@ -170,5 +215,6 @@ export async function runStats(
     layers: layers.map((l, k) => ({ ...l, stats: (accumulators[k] as LayerStatsAccumulator).result() })),
     provider: pooled.provider,
     ms: performance.now() - started,
+    batch: plan.size,
   };
 }

@@ -1,0 +1,66 @@
+/**
+ * How many images a stats run feeds per inference run. Batching amortises what every run costs besides
+ * the arithmetic (the call into onnxruntime, one output per hooked layer), which on a small model is a
+ * good part of the time. It is only done where it cannot change a result: the model's batch dimension is
+ * free, one input is one image, and every hooked tensor has the batch on its first axis — checked on the
+ * shapes the engine probes at the batched input shape, not assumed.
+ */
+import type { TensorName } from '../../../src-shared/api';
+import type { GraphAnalysis } from '../graph/analyze-graph';
+import type { OpenModel } from '../model-registry';
+
+/** Beyond this, larger batches gained nothing measurable on the demo model (see bench/stats.bench.ts). */
+export const MAX_STATS_BATCH = 16;
+/** Activations of the hooked layers for one batch: memory stays flat and modest however many images. */
+const MAX_BATCH_ACTIVATION_BYTES = 64 * 1024 * 1024;
+
+export interface BatchPlan {
+  size: number;
+  /** The analysis at the batched input shape (the single-image one when size is 1). */
+  analysis: GraphAnalysis;
+  inputShape: number[];
+}
+
+function knownShape(analysis: GraphAnalysis, tensor: TensorName): number[] | null {
+  const s = analysis.shapes.get(tensor)?.shape;
+  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
+}
+
+/**
+ * The batch for `remaining` images of shape `inputShape` (a power of two, so that runs of different
+ * lengths share a few sessions; the last batch is padded).
+ */
+export async function planBatch(
+  model: OpenModel,
+  analysis: GraphAnalysis,
+  tensors: TensorName[],
+  inputShape: number[],
+  remaining: number,
+  analyse: (shape: number[]) => Promise<GraphAnalysis>,
+): Promise<BatchPlan> {
+  const single: BatchPlan = { size: 1, analysis, inputShape };
+  const declared = model.summary.inputs[0]?.shape[0];
+  if ((typeof declared === 'number' && declared > 0) || inputShape[0] !== 1) return single;
+  let bytesPerImage = 0;
+  for (const t of tensors) {
+    const s = knownShape(analysis, t);
+    if (!s || s[0] !== 1) return single;
+    bytesPerImage += 4 * s.reduce((a, b) => a * b, 1);
+  }
+  const limit = Math.min(MAX_STATS_BATCH, remaining, Math.floor(MAX_BATCH_ACTIVATION_BYTES / Math.max(1, bytesPerImage)));
+  if (limit < 2) return single;
+  const size = 2 ** Math.floor(Math.log2(limit));
+  const batchedShape = [size, ...inputShape.slice(1)];
+  let batched: GraphAnalysis;
+  try {
+    batched = await analyse(batchedShape);
+  } catch {
+    return single;
+  }
+  for (const t of tensors) {
+    const one = knownShape(analysis, t) as number[];
+    const many = knownShape(batched, t);
+    if (!many || many.length !== one.length || many[0] !== size || many.some((d, i) => i > 0 && d !== one[i])) return single;
+  }
+  return { size, analysis: batched, inputShape: batchedShape };
+}
