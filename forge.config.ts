@@ -48,6 +48,17 @@ const config: ForgeConfig = {
     extraResource: ['resources'],
     ignore: ignored,
     prune: true,
+    // macOS: LayerLens offers to open .onnx files (the Finder's open-file event reaches the app).
+    extendInfo: {
+      CFBundleDocumentTypes: [
+        {
+          CFBundleTypeName: 'ONNX model',
+          CFBundleTypeRole: 'Viewer',
+          LSHandlerRank: 'Alternate',
+          CFBundleTypeExtensions: ['onnx'],
+        },
+      ],
+    },
   },
   rebuildConfig: { onlyModules: ['better-sqlite3'], force: true },
   makers: [
