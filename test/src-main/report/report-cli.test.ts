@@ -1,0 +1,90 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../../src-main/hosts/cli/main';
+
+const DEMO = path.resolve('resources/demo');
+const MODEL = path.join(DEMO, 'layerlens-demo.onnx');
+const STAR = path.join(DEMO, 'samples', '01-star.png');
+const CIRCLE = path.join(DEMO, 'samples', '02-circle.png');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'layerlens-report-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(args: string[]): Promise<{ status: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  try {
+    const status = await runCli(args, (text) => out.push(text));
+    return { status, out: out.join('\n'), err: err.join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('layerlens report', () => {
+  it('writes an HTML report, capped with a note', async () => {
+    const file = path.join(dir, 'capped.html');
+    const { status, out } = await run([
+      'report',
+      '--model',
+      MODEL,
+      '--images',
+      STAR,
+      CIRCLE,
+      '--max-images',
+      '1',
+      '--no-history',
+      '--out',
+      file,
+    ]);
+    expect(status).toBe(0);
+    expect(out).toMatch(/^wrote .*capped\.html \(\d+ KB\): 1 of 2 images, 4 layers × 3 methods$/);
+    const html = await readFile(file, 'utf8');
+    expect(html).toContain('1 of 2 images shown');
+    expect(html).toContain('data-image="01-star.png"');
+    expect(html).not.toContain('data-image="02-circle.png"');
+    expect(html).not.toContain('data-section="stats"');
+  });
+
+  it('says that reports of stored runs are not available yet', async () => {
+    const { status, err } = await run(['report', '12', '--out', path.join(dir, 'run.html')]);
+    expect(status).toBe(1);
+    expect(err).toMatch(/stored run \(run 12\) are not available yet: use layerlens report --model MODEL --images/);
+  });
+
+  it('rejects a missing or unknown output format', async () => {
+    expect((await run(['report', '--model', MODEL, '--images', STAR])).status).toBe(2);
+    const { status, err } = await run(['report', '--model', MODEL, '--images', STAR, '--out', 'r.txt']);
+    expect(status).toBe(2);
+    expect(err).toContain('--out must end in .html or .pdf');
+  });
+
+  it('says what to install before any work when no browser can print the PDF', async () => {
+    vi.stubEnv('LAYERLENS_CHROMIUM', path.join(dir, 'no-such-chromium'));
+    try {
+      const { status, err } = await run(['report', '--model', MODEL, '--images', STAR, '--out', path.join(dir, 'r.pdf')]);
+      expect(status).toBe(1);
+      expect(err).toMatch(/LAYERLENS_CHROMIUM is .*no-such-chromium, which does not exist/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('is documented', async () => {
+    expect((await run(['--help'])).out).toContain('report --model MODEL --images IMAGES... --out FILE.html|FILE.pdf');
+    const help = (await run(['help', 'report'])).out;
+    for (const option of ['--methods', '--layers', '--class', '--stats', '--max-images', '--out', 'RUN_ID', 'LAYERLENS_CHROMIUM'])
+      expect(help).toContain(option);
+  });
+});
