@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Preprocess } from '../../../src-shared/api';
 import { externalRefs, resolveExternalPaths } from '../onnx/external-data';
 import type { OpenModel } from '../model-registry';
-import { ENGINE_VERSION } from '../version';
+import { ENGINE_VERSION, RESULTS_REVISION } from '../version';
 
 const modelHashes = new WeakMap<OpenModel, Promise<string>>();
 
