@@ -94,11 +94,13 @@ export class GraphBuilder {
     return name;
   }
 
-  int64Const(values: number[], hint = 'ints'): TensorName {
+  /** An int64 constant, 1-D unless `dims` says otherwise. */
+  int64Const(values: ArrayLike<number>, hint = 'ints', dims: number[] = [values.length]): TensorName {
     const name = this.fresh(hint);
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    const data = new BigInt64Array(values.length);
+    for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i] as number);
     this.initializers.push(
-      create(TensorProtoSchema, { name, dims: [BigInt(values.length)], dataType: INT64, rawData: new Uint8Array(data.buffer) }),
+      create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: INT64, rawData: new Uint8Array(data.buffer) }),
     );
     return name;
   }

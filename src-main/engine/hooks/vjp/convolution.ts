@@ -4,6 +4,7 @@
  * with output_shape and asymmetric pads gives wrong values; output_padding recovers the rows a strided
  * convolution never read.
  */
+import type { TensorName } from '../../../../src-shared/api';
 import type { VjpContext, VjpRule } from './context';
 
 interface Window {
@@ -79,6 +80,61 @@ function flippedWeights(w: Float32Array, shape: number[], group: number): { data
   return { data: out, dims: [cinG * group, coutG, ...kernel] };
 }
 
+/** Above this many positions the index table of `pointwiseStridedAdjoint` would cost more memory than it saves time. */
+const MAX_UNPOOL_INDICES = 1 << 21;
+
+/**
+ * A strided 1×1 convolution without pads (ResNet's downsample) reads every s-th input position only. Its
+ * adjoint is the 1×1 convolution with transposed weights at the output's resolution, then MaxUnpool
+ * scatters that onto a zero grid at precomputed positions: one cheap pass, where onnxruntime's
+ * ConvTranspose spends longer than the convolution itself on its col2im.
+ */
+function pointwiseStridedAdjoint(
+  ctx: VjpContext,
+  g: TensorName,
+  w: Window,
+  weights: Float32Array,
+  wShape: number[],
+  group: number,
+  xShape: number[],
+  ys: number[],
+): TensorName | null {
+  const { b } = ctx;
+  const pointwise = w.kernel.every((k) => k === 1) && [...w.begin, ...w.end].every((p) => p === 0);
+  const [n, c] = xShape as [number, number];
+  const count = n * c * ys.reduce((a, v) => a * v, 1);
+  if (!pointwise || b.opset < 9 || count > MAX_UNPOOL_INDICES) return null;
+  const transposed = flippedWeights(weights, wShape, group);
+  const h = b.op1('Conv', [g, b.floatConst(transposed.data, transposed.dims, 'conv_adjoint')], {
+    kernel_shape: w.kernel,
+    group,
+  });
+  // Flat index (over the whole input tensor, as MaxUnpool expects) of the position each output read.
+  const xs = xShape.slice(2);
+  const area = xs.reduce((a, v) => a * v, 1);
+  const indices = new Float64Array(count);
+  const spatial = ys.reduce((a, v) => a * v, 1);
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let o = 0; o < spatial; o++) {
+      let rest = o;
+      let flat = 0;
+      let stride = 1;
+      for (let i = ys.length - 1; i >= 0; i--) {
+        const oi = rest % (ys[i] as number);
+        rest = Math.floor(rest / (ys[i] as number));
+        flat += oi * (w.strides[i] as number) * stride;
+        stride *= xs[i] as number;
+      }
+      indices[plane * spatial + o] = plane * area + flat;
+    }
+  }
+  return b.op1('MaxUnpool', [h, b.int64Const(indices, 'unpool_at', [n, c, ...ys]), b.int64Const(xShape, 'shape')], {
+    // 1-wide windows: onnxruntime requires output_shape ≥ (y − 1)·s + kernel.
+    kernel_shape: w.kernel,
+    strides: w.strides,
+  });
+}
+
 const conv: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return ctx.node.input.map(() => null);
@@ -90,8 +146,12 @@ const conv: VjpRule = (ctx, [g]) => {
   const ys = ctx.shape(ctx.output()).slice(2);
   const w = convWindow(ctx, xs, ctx.ints('kernel_shape') ?? wShape.slice(2));
   const group = ctx.int('group', 1);
-  const weights = w.strides.every((st) => st === 1) ? ctx.constants.floats(ctx.input(1)) : null;
-  if (weights) {
+  const weights = ctx.constants.floats(ctx.input(1));
+  if (weights && w.strides.some((st) => st !== 1)) {
+    const gx = pointwiseStridedAdjoint(ctx, g, w, weights, wShape, group, xShape, ys);
+    if (gx) return [gx, null, null];
+  }
+  if (weights && w.strides.every((st) => st === 1)) {
     const reach = w.kernel.map((k, i) => (k - 1) * (w.dilations[i] as number));
     const begin = reach.map((r, i) => r - (w.begin[i] as number));
     const end = reach.map((r, i) => r - (w.end[i] as number));

@@ -133,6 +133,10 @@ const cases: Case[] = [
     [stringAttr('auto_pad', 'SAME_UPPER'), intsAttr('strides', [2, 2])],
   ),
   conv('Conv 1×1 stride 2 (downsample), opset 11', [1, 3, 7, 7], [5, 3, 1, 1], [intsAttr('strides', [2, 2])], 11),
+  conv('Conv 1×1 stride 2, batch 2, even size', [2, 3, 8, 6], [5, 3, 1, 1], [intsAttr('strides', [2, 2])]),
+  conv('Conv 1×1 strides 3×2, groups 2', [1, 4, 7, 5], [6, 2, 1, 1], [intAttr('group', 2), intsAttr('strides', [3, 2])]),
+  conv('Conv 1×1 stride 2 with pads', [1, 3, 6, 6], [4, 3, 1, 1], [intsAttr('strides', [2, 2]), intsAttr('pads', [1, 0, 0, 1])]),
+  conv('Conv1d 1×1 stride 3', [2, 3, 10], [4, 3, 1], [intsAttr('strides', [3])]),
   conv('Conv1d', [2, 3, 11], [4, 3, 3], [intsAttr('strides', [2]), intsAttr('pads', [1, 1])]),
   {
     name: 'ConvTranspose stride 2 output_padding',
