@@ -11,7 +11,14 @@ import type { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { modelContentHash } from '../engine/runs/content-hash';
 import { ENGINE_VERSION } from '../engine/version';
-import { DEFAULT_DISPLAY, type EncodedImage, type ReportData, type ReportImage, type ReportModel } from './report-data';
+import {
+  DEFAULT_DISPLAY,
+  type EncodedImage,
+  type HeatmapDisplay,
+  type ReportData,
+  type ReportImage,
+  type ReportModel,
+} from './report-data';
 
 /** Images beyond this are left out of a report (with a note): a report of a large run stays readable and small. */
 export const DEFAULT_MAX_IMAGES = 24;
@@ -28,6 +35,8 @@ export interface ReportRequest {
   /** Activation statistics over every image (fastai's defaults: 40 bins on [0, 10]); null: none. */
   stats: { bins: number; range: [number, number] | null } | null;
   maxImages: number;
+  /** How maps are drawn (default: the studio's defaults). */
+  display?: HeatmapDisplay;
   /** As the user chose it (auto, cpu, cuda), for the record. */
   device: string;
   title?: string;
@@ -180,7 +189,7 @@ export async function gatherReport(engine: Engine, request: ReportRequest, optio
       device: request.device,
       stats: request.stats ? { ...request.stats, layers: null } : null,
     },
-    display: DEFAULT_DISPLAY,
+    display: request.display ?? DEFAULT_DISPLAY,
     stats,
     timings,
   };

@@ -190,6 +190,11 @@ function paneMaxWidth(rows: number, columns: number, aspect: number): number {
   return Math.max(40, Math.min(170, byHeight, byWidth));
 }
 
+/** A method name that may wrap between its words ("Eigen|Grad|CAM") when many columns share the page. */
+function breakable(label: string): Markup {
+  return html`${label.split(/(?<=[a-z+])(?=[A-Z])/).map((part, i) => (i === 0 ? part : html`<wbr />${part}`))}`;
+}
+
 function camGrid(image: ReportImage, assets: ImageAssets, methods: CamMethod[]): Markup {
   const aspect = assets.pane.width / assets.pane.height;
   const paneWidth = paneMaxWidth(image.cam.layers.length, methods.length, aspect);
@@ -214,12 +219,12 @@ function camGrid(image: ReportImage, assets: ImageAssets, methods: CamMethod[]):
     ([key, r]) => html`<li><b>${CAM_METHOD_LABELS[r.method]}</b> at ${r.layers.join(', ')}: ${key.split('\u0000')[1] ?? ''}</li>`,
   );
   return html`<div
-      class="grid"
+      class="grid${methods.length > 6 ? ' dense' : ''}"
       data-testid="cam-grid"
       style="grid-template-columns: 96px repeat(${methods.length}, minmax(0, ${paneWidth}px)); --pane-aspect: ${aspect.toFixed(4)}"
     >
       <div></div>
-      ${methods.map((m) => html`<div class="col">${CAM_METHOD_LABELS[m]}</div>`)} ${cells}
+      ${methods.map((m) => html`<div class="col">${breakable(CAM_METHOD_LABELS[m])}</div>`)} ${cells}
     </div>
     ${
       footnotes.length > 0

@@ -61,7 +61,8 @@ tr.flag td { color: var(--warn); }
 .bars .hit { font-weight: 700; }
 .bars .hit + .bar i { background: var(--accent); }
 .grid { display: grid; gap: 4px; align-items: center; }
-.grid .col { font-size: 11px; font-weight: 600; text-align: center; color: var(--muted); }
+.grid .col { font-size: 11px; line-height: 1.15; font-weight: 600; text-align: center; color: var(--muted);
+  align-self: end; padding-bottom: 2px; }
 .grid .row { font-size: 11px; overflow-wrap: anywhere; padding-right: 4px; }
 .grid .row code { font-size: 11px; font-weight: 600; color: var(--ink); }
 .grid img { width: 100%; display: block; border-radius: 2px; }

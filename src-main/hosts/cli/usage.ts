@@ -199,6 +199,10 @@ Options:
   --stats               add activation statistics over every image (40 bins on [0, 10], as stats)
   --max-images N        show at most N images (default 24; the report says "N of M images shown")
   --title TEXT          the report's title (default: the model's name)
+  --colormap NAME       magma, viridis, turbo or coolwarm (default magma; coolwarm with --scaling signed)
+  --scaling S           relu (default: ReLU, then min-max per map) or signed (divided by the largest |value|)
+  --upsampling U        bilinear (default) or nearest
+  --opacity A           of the map over the image, 0 to 1 (default 0.5)
   --device D            auto | cpu | cuda (default auto)
   --out FILE            where to write the report (.html or .pdf)
   --db FILE             run database (see "layerlens --help"); --no-history: none

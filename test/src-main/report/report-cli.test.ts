@@ -57,6 +57,27 @@ describe('layerlens report', () => {
     expect(html).not.toContain('data-section="stats"');
   });
 
+  it('draws maps with the display asked for, as the studio would', async () => {
+    const file = path.join(dir, 'signed.html');
+    const args = ['report', '--model', MODEL, '--images', STAR, '--methods', 'gradcam', '--no-history', '--out', file];
+    const { status } = await run([...args, '--scaling', 'signed', '--upsampling', 'nearest', '--opacity', '0.7']);
+    expect(status).toBe(0);
+    const html = await readFile(file, 'utf8');
+    // Signed maps switch to the diverging colormap unless one was chosen.
+    expect(html).toContain('coolwarm, signed, nearest, 70% opacity');
+    expect(html).toContain('+max |x|');
+    for (const bad of [
+      ['--opacity', '2'],
+      ['--scaling', 'log'],
+      ['--colormap', 'jet'],
+      ['--upsampling', 'cubic'],
+    ]) {
+      const { status: code, err } = await run([...args, ...bad]);
+      expect(code, bad.join(' ')).toBe(2);
+      expect(err).toContain(bad[0]);
+    }
+  });
+
   it('says that reports of stored runs are not available yet', async () => {
     const { status, err } = await run(['report', '12', '--out', path.join(dir, 'run.html')]);
     expect(status).toBe(1);

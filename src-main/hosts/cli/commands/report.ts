@@ -4,6 +4,7 @@ import { Engine } from '../../../engine/engine';
 import { EngineError } from '../../../engine/errors';
 import { expandImageArgs } from '../../../engine/stats/image-set';
 import { chromiumPrinter, findChromium } from '../../../report/chromium';
+import { parseDisplay } from '../../../report/display-options';
 import { DEFAULT_MAX_IMAGES, gatherReport } from '../../../report/gather';
 import { formatBytes } from '../../../report/format';
 import { reportFormat, writeReport } from '../../../report/write-report';
@@ -31,6 +32,10 @@ export async function reportCommand(argv: string[], out: (text: string) => void)
       stats: { type: 'boolean', default: false },
       'max-images': { type: 'string' },
       title: { type: 'string' },
+      colormap: { type: 'string' },
+      scaling: { type: 'string' },
+      upsampling: { type: 'string' },
+      opacity: { type: 'string' },
       device: { type: 'string' },
       out: { type: 'string' },
       ...DATABASE_OPTIONS,
@@ -64,6 +69,8 @@ export async function reportCommand(argv: string[], out: (text: string) => void)
     .filter(Boolean);
   const maxImages = parsePositiveInt('--max-images', values['max-images'], DEFAULT_MAX_IMAGES);
   const device = parseDevice(values.device);
+  const display = parseDisplay(values);
+  if (typeof display === 'string') throw new UsageError(display);
   // Before minutes of analysis: a PDF that cannot be printed should fail now.
   const executable = format === 'pdf' ? findChromium() : undefined;
 
@@ -83,6 +90,7 @@ export async function reportCommand(argv: string[], out: (text: string) => void)
         counterfactual: values.counterfactual,
         stats: values.stats ? { bins: 40, range: [0, 10] } : null,
         maxImages,
+        display,
         device,
         ...(values.title ? { title: values.title } : {}),
       },
