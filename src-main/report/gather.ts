@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { ExecutionProvider, ImageSource, ModelId, StatsResponse } from '../../src-shared/api';
 import type { CamMethod } from '../../src-shared/cam';
 import type { Engine } from '../engine/engine';
-import { EngineError } from '../engine/errors';
+import { EngineError, type EngineErrorCode } from '../engine/errors';
 import { modelContentHash } from '../engine/runs/content-hash';
 import { ENGINE_VERSION } from '../engine/version';
 import {
@@ -70,6 +70,9 @@ async function modelSection(engine: Engine, modelPath: string): Promise<ReportMo
     warnings,
   };
 }
+
+/** Input problems that leave one image out of a report rather than failing it. */
+const UNUSABLE_INPUT = new Set<EngineErrorCode>(['bad-image', 'bad-input', 'not-found']);
 
 const isTensorFile = (file: string): boolean => path.extname(file).toLowerCase() === '.npy';
 
@@ -154,16 +157,28 @@ export async function gatherReport(engine: Engine, request: ReportRequest, optio
   };
 
   const model = await timed('open the model and analyse its graph', () => modelSection(engine, request.modelPath));
-  const shown = request.images.slice(0, Math.max(1, request.maxImages));
-  const images = await timed(`predict and CAM (${shown.length} image${shown.length === 1 ? '' : 's'})`, async () => {
+  const cap = Math.max(1, request.maxImages);
+  const skipped: ReportData['skipped'] = [];
+  const images = await timed('predict and CAM', async () => {
     const out: ReportImage[] = [];
-    for (const [i, file] of shown.entries()) {
+    // Up to the cap of usable images, in order: an unreadable file or one of another shape is listed with
+    // its reason (as a statistics run does) instead of losing the whole report.
+    for (const [i, file] of request.images.entries()) {
+      if (out.length >= cap) break;
       checkCancelled(signal);
-      progress?.(`image ${i + 1}/${shown.length}: ${path.basename(file)}`);
-      out.push(await imageSection(engine, model.id, file, i, request, signal));
+      progress?.(`image ${out.length + 1}/${Math.min(cap, request.images.length)}: ${path.basename(file)}`);
+      try {
+        out.push(await imageSection(engine, model.id, file, i, request, signal));
+      } catch (error) {
+        if (!(error instanceof EngineError) || !UNUSABLE_INPUT.has(error.code)) throw error;
+        skipped.push({ name: path.basename(file), reason: error.message });
+      }
     }
+    if (out.length === 0) throw new EngineError('bad-input', `No image could be used: ${skipped[0]?.reason ?? 'none given'}`);
     return out;
   });
+  const phase = timings[timings.length - 1];
+  if (phase) phase.label = `predict and CAM (${images.length} image${images.length === 1 ? '' : 's'})`;
   checkCancelled(signal);
   if (request.stats) progress?.(`activation statistics over ${request.images.length} images`);
   const stats = request.stats
@@ -181,6 +196,7 @@ export async function gatherReport(engine: Engine, request: ReportRequest, optio
     model,
     images,
     totalImages: request.images.length,
+    skipped,
     run: {
       methods: request.methods,
       layers: request.layers,

@@ -144,10 +144,25 @@ function modelSection(data: ReportData): Markup {
 
 function capNote(data: ReportData): Markup | '' {
   if (data.images.length >= data.totalImages) return '';
+  const shown = formatInt(data.images.length);
+  const capped = data.images.length + data.skipped.length < data.totalImages;
   return html`<p class="note" data-testid="cap-note">
-    ${formatInt(data.images.length)} of ${formatInt(data.totalImages)} images shown: the report keeps the first
-    ${formatInt(data.images.length)} to stay small${data.stats ? '; the statistics cover every image' : ''}.
+    ${shown} of ${formatInt(data.totalImages)} images
+    shown${capped ? `: the report keeps the first ${shown} to stay small` : ''}${
+      capped && data.stats ? '; the statistics cover every image' : ''
+    }.
   </p>`;
+}
+
+/** Inputs that could not be used, with the reason (the first few: a folder of junk must not fill the report). */
+function skippedNote(data: ReportData): Markup | '' {
+  const skipped = data.skipped;
+  if (skipped.length === 0) return '';
+  return html`<div class="note" data-testid="skipped-note">
+    ${formatInt(skipped.length)} input${skipped.length === 1 ? '' : 's'} could not be used:
+    ${skipped.slice(0, 5).map((x) => html`<div><code>${x.name}</code>: ${x.reason}</div>`)}
+    ${skipped.length > 5 ? html`<div>… and ${formatInt(skipped.length - 5)} more</div>` : ''}
+  </div>`;
 }
 
 const imageId = (i: number): string => `image-${i + 1}`;
@@ -158,7 +173,7 @@ function picture(uri: string | null, alt: string): Markup {
 
 function predictionsSection(data: ReportData, assets: ReportAssets): Markup {
   return html`<section data-section="predictions" id="predictions">
-    ${sectionHeading('predictions')} ${capNote(data)}
+    ${sectionHeading('predictions')} ${capNote(data)} ${skippedNote(data)}
     <div class="gallery">
       ${data.images.map((image, i) => {
         const best = image.top[0];

@@ -90,6 +90,8 @@ export interface ReportData {
   images: ReportImage[];
   /** How many images the run had (more than `images.length` when capped). */
   totalImages: number;
+  /** Inputs left out because they could not be used (unreadable, another shape), with the reason. */
+  skipped: { name: string; reason: string }[];
   run: ReportRun;
   display: HeatmapDisplay;
   stats: StatsResponse | null;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -12,6 +12,7 @@ const CIRCLE = path.join(DEMO, 'samples', '02-circle.png');
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'layerlens-report-cli-'));
+  await writeFile(path.join(dir, 'junk.png'), 'not an image');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -33,28 +34,35 @@ async function run(args: string[]): Promise<{ status: number; out: string; err: 
 }
 
 describe('layerlens report', () => {
-  it('writes an HTML report, capped with a note', async () => {
+  it('writes an HTML report, capped with a note, leaving out an unusable input with its reason', async () => {
     const file = path.join(dir, 'capped.html');
-    const { status, out } = await run([
+    const junk = path.join(dir, 'junk.png');
+    const args = ['report', '--model', MODEL, '--images', junk, STAR, CIRCLE, '--max-images', '1', '--no-history', '--out', file];
+    const { status, out } = await run(args);
+    expect(status).toBe(0);
+    expect(out).toMatch(/^wrote .*capped\.html \(\d+ KB\): 1 of 3 images, 4 layers × 3 methods$/);
+    const html = await readFile(file, 'utf8');
+    expect(html).toMatch(/1 of 3 images\s+shown: the report keeps the first 1/);
+    expect(html).toMatch(
+      /data-testid="skipped-note">\s*1 input could not be used:\s*<div><code>junk.png<\/code>: junk.png could not be read/,
+    );
+    expect(html).toContain('data-image="01-star.png"');
+    expect(html).not.toContain('data-image="02-circle.png"');
+    expect(html).not.toContain('data-section="stats"');
+  });
+
+  it('fails with the reason when no input can be used', async () => {
+    const { status, err } = await run([
       'report',
       '--model',
       MODEL,
       '--images',
-      STAR,
-      CIRCLE,
-      '--max-images',
-      '1',
-      '--no-history',
+      path.join(dir, 'junk.png'),
       '--out',
-      file,
+      path.join(dir, 'none.html'),
     ]);
-    expect(status).toBe(0);
-    expect(out).toMatch(/^wrote .*capped\.html \(\d+ KB\): 1 of 2 images, 4 layers × 3 methods$/);
-    const html = await readFile(file, 'utf8');
-    expect(html).toContain('1 of 2 images shown');
-    expect(html).toContain('data-image="01-star.png"');
-    expect(html).not.toContain('data-image="02-circle.png"');
-    expect(html).not.toContain('data-section="stats"');
+    expect(status).toBe(1);
+    expect(err).toContain('No image could be used: junk.png could not be read as an image');
   });
 
   it('draws maps with the display asked for, as the studio would', async () => {

@@ -111,6 +111,7 @@ export async function syntheticReport(shown: number, total: number): Promise<Rep
     },
     images,
     totalImages: total,
+    skipped: [],
     run: {
       methods: ['cam', 'gradcam'],
       layers: [EVIL],
