@@ -12,7 +12,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EngineError } from '../engine/errors';
 
-/** How a host turns the report's HTML into PDF bytes. */
+/**
+ * How a host turns the report's HTML into PDF bytes. The desktop host can pass one built on Electron: load
+ * the HTML into a hidden BrowserWindow (from a temporary file, like below) and return
+ * `webContents.printToPDF({ printBackground: true, preferCSSPageSize: true })` — the page's own @page rule
+ * sets A4 and the margins, as it does for Chromium here.
+ */
 export type PrintToPdf = (html: string) => Promise<Uint8Array>;
 
 const CANDIDATES: Record<string, string[]> = {
@@ -93,6 +98,8 @@ export function chromiumPrinter(options: ChromiumOptions = {}): PrintToPdf {
       const page = path.join(dir, 'report.html');
       const pdf = path.join(dir, 'report.pdf');
       await writeFile(page, html);
+      // --no-sandbox: Chromium refuses to start as root without it (containers, CI). What it loads is our own
+      // page, which has no script and may load nothing (its CSP).
       const args = [
         '--headless',
         '--no-sandbox',

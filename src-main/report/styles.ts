@@ -38,7 +38,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { color: var(--muted); font-weight: 600; font-size: 11px; text-transform: uppercase; letter-spacing: 0.03em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.kv th { width: 190px; text-transform: none; font-size: 12px; letter-spacing: 0; }
-td.hash { overflow-wrap: anywhere; }
+.hash { overflow-wrap: anywhere; }
 tr { break-inside: avoid; }
 tr.flag td { color: var(--warn); }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
