@@ -5,18 +5,10 @@
  * values outside [0, 10] are dropped (so pre-ReLU mass is lost, as in fastai); "auto" fixes the range from
  * the first image with a margin and counts what falls outside it instead of hiding it.
  */
-import { NEAR_ZERO, scanActivation, scanOutput, type ScanOutput } from './scan-activation';
-import { WasmScanner } from './scan-wasm';
+import { NEAR_ZERO, scanOutput, type ScanOutput } from './scan-activation';
+import { scanHere } from './scan-pool';
 
 export { NEAR_ZERO };
-
-/** The Wasm kernel when the runtime has Wasm SIMD (every supported Node and Electron does), else JavaScript. */
-let scanner: WasmScanner | null | undefined;
-function scan(values: Float32Array, channels: number, lo: number, hi: number, bins: number, out: ScanOutput): void {
-  if (scanner === undefined) scanner = WasmScanner.create();
-  if (scanner) scanner.scan(values, channels, lo, hi, bins, out);
-  else scanActivation(values, channels, lo, hi, bins, out);
-}
 
 export type HistogramRange = { kind: 'fixed'; lo: number; hi: number } | { kind: 'auto' };
 
@@ -77,13 +69,12 @@ export class LayerStatsAccumulator {
     this.range = requested.kind === 'fixed' ? [requested.lo, requested.hi] : null;
   }
 
-  /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs). */
-  add(values: Float32Array, channels: number): void {
-    const n = values.length;
+  /** The histogram range; "auto" takes it from the first image it is asked with. */
+  rangeFor(values: Float32Array): [number, number] {
     if (!this.range) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < values.length; i++) {
         const v = values[i] as number;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
@@ -91,12 +82,24 @@ export class LayerStatsAccumulator {
       const margin = (hi - lo) * 0.1 || 1;
       this.range = [lo - margin, hi + margin];
     }
-    const [lo, hi] = this.range;
+    return this.range;
+  }
+
+  /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs). */
+  add(values: Float32Array, channels: number): void {
+    const [lo, hi] = this.rangeFor(values);
+    if (!this.scratch || this.scratch.channelSum.length < channels) this.scratch = scanOutput(channels, this.bins);
+    scanHere(values, channels, lo, hi, this.bins, this.scratch);
+    this.addScanned(this.scratch, values.length, channels);
+  }
+
+  /**
+   * One image's activation as scanned (scan-activation.ts) with this.rangeFor's range: `n` values in
+   * `channels` equal runs (n is a multiple of channels for [N, C, …] tensors).
+   */
+  addScanned(out: ScanOutput, n: number, channels: number): void {
     const bins = this.bins;
     const per = Math.floor(n / channels);
-    if (!this.scratch || this.scratch.channelSum.length < channels) this.scratch = scanOutput(channels, bins);
-    const out = this.scratch;
-    scan(values, channels, lo, hi, bins, out);
     this.channelSum ??= new Float64Array(channels);
     this.channelNear ??= new Float64Array(channels);
     const channelSum = this.channelSum;
@@ -113,14 +116,7 @@ export class LayerStatsAccumulator {
       channelSum[c] = (channelSum[c] as number) + cs;
       channelNear[c] = (channelNear[c] as number) + cz;
     }
-    // Values past the last whole channel (none for [N, C, …] tensors) count in the moments only.
-    for (let i = channels * per; i < n; i++) {
-      const v = values[i] as number;
-      sum += v;
-      sumSq += v * v;
-      if (v <= NEAR_ZERO) near++;
-    }
-    const own = Float32Array.from(out.hist);
+    const own = Float32Array.from(out.hist.subarray(0, bins));
     let inside = 0;
     for (let k = 0; k < bins; k++) inside += out.hist[k] as number;
     const mean = n ? sum / n : 0;

@@ -10,11 +10,7 @@ import { f32AtLeast, f32AtMost, NEAR_ZERO, type ScanOutput } from './scan-activa
 const KERNEL =
   'AGFzbQEAAAABDwFgC39/f3x8f31/f319AAMCAQAFAwEAAQcRAgZtZW1vcnkCAARzY2FuAAAKuwgBuAgHBH8KewF8An8CfAF/CHsgBUEBakECdCEbIAb9EyEYIAP9FCEgIAT9FCEhIAX9ESEiIAn9EyEjIAr9EyEkIAj9ESAb/RH9DAAAAAABAAAAAgAAAAMAAAD9tQH9rgEhJSAI/REgG/0R/QwEAAAABQAAAAYAAAAHAAAA/bUB/a4BISYgACEMAkADQCALIAFPDQEgDCACQQJ0aiENIAwgAkF4cUECdGohDv0MAAAAAAAAAAAAAAAAAAAAACET/QwAAAAAAAAAAAAAAAAAAAAAIRT9DAAAAAAAAAAAAAAAAAAAAAAhFf0MAAAAAAAAAAAAAAAAAAAAACEW/QwAAAAAAAAAAAAAAAAAAAAAIRcCQANAIAwgDk8NASAM/QAEACEPIAz9AAQQIRAgD/1fIREgDyAP/Q0ICQoLDA0ODwABAgMEBQYH/V8hEiATIBH98AEhEyAUIBL98AEhFCAVIBEgEf3yAf3wASEVIBYgEiAS/fIB/fABIRYgFyAPIBj9Rf2xASEXIBEgIP3xASAh/fIB/fwBIBIgIP3xASAh/fIB/fwB/Q0AAQIDBAUGBxAREhMUFRYXIR8gHyAfICL9P/2uASEfIB8gIiAPICP9RiAPICT9Rf1O/VIhHyAfQQL9qwEgJf2uASEfIB/9GwAhGiAaIBooAgBBAWo2AgAgH/0bASEaIBogGigCAEEBajYCACAf/RsCIRogGiAaKAIAQQFqNgIAIB/9GwMhGiAaIBooAgBBAWo2AgAgEP1fIREgECAQ/Q0ICQoLDA0ODwABAgMEBQYH/V8hEiATIBH98AEhEyAUIBL98AEhFCAVIBEgEf3yAf3wASEVIBYgEiAS/fIB/fABIRYgFyAQIBj9Rf2xASEXIBEgIP3xASAh/fIB/fwBIBIgIP3xASAh/fIB/fwB/Q0AAQIDBAUGBxAREhMUFRYXIR8gHyAfICL9P/2uASEfIB8gIiAQICP9RiAQICT9Rf1O/VIhHyAfQQL9qwEgJv2uASEfIB/9GwAhGiAaIBooAgBBAWo2AgAgH/0bASEaIBogGigCAEEBajYCACAf/RsCIRogGiAaKAIAQQFqNgIAIB/9GwMhGiAaIBooAgBBAWo2AgAgDEEgaiEMDAALCyATIBT98AEhEyAVIBb98AEhFSAT/SEAIBP9IQGgIRwgFf0hACAV/SEBoCEdIBf9GwAgF/0bAWogF/0bAiAX/RsDamohHgJAA0AgDCANTw0BIAwqAgC7IRkgHCAZoCEcIB0gGSAZoqAhHSAeIAwqAgAgBl9qIR4gGSADoSAEovwCIRogGiAaIAVOayEaIAggGiAFIAwqAgAgCWAgDCoCACAKX3EbQQJ0aiEaIBogGigCAEEBajYCACAMQQRqIQwMAAsLIAcgHDkDACAHIB05AwggByAeuDkDECAHQRhqIQcgC0EBaiELDAALCws=';
 
-/** Sub-histograms the kernel keeps (so repeated bins do not serialise on one counter). */
-const SUB_HISTOGRAMS = 8;
-const PAGE = 65536;
-
-interface KernelExports {
+export interface KernelExports {
   memory: WebAssembly.Memory;
   scan(
     src: number,
@@ -31,9 +27,62 @@ interface KernelExports {
   ): void;
 }
 
+/** The float32 thresholds of a range that make the kernel's float32 comparisons exact (see scan-kernel.wat). */
+export interface KernelBounds {
+  near32: number;
+  lo32: number;
+  hi32: number;
+}
+
+export function kernelBounds(lo: number, hi: number): KernelBounds {
+  return { near32: f32AtMost(NEAR_ZERO), lo32: f32AtLeast(lo), hi32: f32AtMost(hi) };
+}
+
+/**
+ * Runs the kernel on one activation (scanActivation's contract). Self-contained — it names nothing but its
+ * parameters and globals — because scan-pool.ts also runs its source text in a worker thread.
+ */
+export function scanWithKernel(
+  kernel: KernelExports,
+  values: Float32Array,
+  channels: number,
+  lo: number,
+  hi: number,
+  bins: number,
+  bounds: KernelBounds,
+  out: ScanOutput,
+): void {
+  const subHistograms = 8;
+  const per = Math.floor(values.length / channels);
+  const stride = bins + 1;
+  // Layout: per-channel figures, then the sub-histograms, then the activation (16-byte aligned).
+  const histAt = (channels * 24 + 15) & ~15;
+  const srcAt = (histAt + subHistograms * stride * 4 + 15) & ~15;
+  const needed = srcAt + channels * per * 4;
+  const memory = kernel.memory;
+  if (memory.buffer.byteLength < needed) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+  const buffer = memory.buffer;
+  new Float32Array(buffer, srcAt, channels * per).set(values.subarray(0, channels * per));
+  const hist = new Int32Array(buffer, histAt, subHistograms * stride);
+  hist.fill(0);
+  kernel.scan(srcAt, channels, per, lo, bins / (hi - lo), bins, bounds.near32, 0, histAt, bounds.lo32, bounds.hi32);
+  const figures = new Float64Array(buffer, 0, channels * 3);
+  for (let c = 0; c < channels; c++) {
+    out.channelSum[c] = figures[3 * c] as number;
+    out.channelSumSq[c] = figures[3 * c + 1] as number;
+    out.channelNear[c] = figures[3 * c + 2] as number;
+  }
+  for (let k = 0; k < bins; k++) {
+    let count = 0;
+    for (let s = 0; s < subHistograms; s++) count += hist[s * stride + k] as number;
+    out.hist[k] = count;
+  }
+}
+
 let compiled: WebAssembly.Module | null | undefined;
 
-function kernelModule(): WebAssembly.Module | null {
+/** The compiled kernel, or null where this runtime lacks Wasm SIMD. */
+export function kernelModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
     const bytes = Uint8Array.from(atob(KERNEL), (c) => c.charCodeAt(0));
     compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
@@ -56,46 +105,6 @@ export class WasmScanner {
 
   /** Same contract as scanActivation. */
   scan(values: Float32Array, channels: number, lo: number, hi: number, bins: number, out: ScanOutput): void {
-    const per = Math.floor(values.length / channels);
-    const stride = bins + 1;
-    // Layout: per-channel figures, then the sub-histograms, then the activation (16-byte aligned).
-    const outBytes = channels * 24;
-    const histAt = align16(outBytes);
-    const srcAt = align16(histAt + SUB_HISTOGRAMS * stride * 4);
-    const needed = srcAt + channels * per * 4;
-    const memory = this.kernel.memory;
-    if (memory.buffer.byteLength < needed) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-    const buffer = memory.buffer;
-    new Float32Array(buffer, srcAt, channels * per).set(values.subarray(0, channels * per));
-    const hist = new Int32Array(buffer, histAt, SUB_HISTOGRAMS * stride);
-    hist.fill(0);
-    this.kernel.scan(
-      srcAt,
-      channels,
-      per,
-      lo,
-      bins / (hi - lo),
-      bins,
-      f32AtMost(NEAR_ZERO),
-      0,
-      histAt,
-      f32AtLeast(lo),
-      f32AtMost(hi),
-    );
-    const figures = new Float64Array(buffer, 0, channels * 3);
-    for (let c = 0; c < channels; c++) {
-      out.channelSum[c] = figures[3 * c] as number;
-      out.channelSumSq[c] = figures[3 * c + 1] as number;
-      out.channelNear[c] = figures[3 * c + 2] as number;
-    }
-    for (let k = 0; k < bins; k++) {
-      let count = 0;
-      for (let s = 0; s < SUB_HISTOGRAMS; s++) count += hist[s * stride + k] as number;
-      out.hist[k] = count;
-    }
+    scanWithKernel(this.kernel, values, channels, lo, hi, bins, kernelBounds(lo, hi), out);
   }
-}
-
-function align16(n: number): number {
-  return (n + 15) & ~15;
 }

@@ -13,6 +13,8 @@ import type { HookedSessions } from '../hooks/hooked-sessions';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { planBatch } from './batching';
+import type { ScanOutput } from './scan-activation';
+import { scanAll, type ScanJob } from './scan-pool';
 import { LayerStatsAccumulator, type HistogramRange, type LayerStatsResult } from './layer-stats';
 
 /** Ops that carry parameters (fastai hooks "every layer with parameters"). */
@@ -186,20 +188,33 @@ export async function runStats(
       } else data = (slots.find((slot) => slot.input)?.input as InputTensor).data;
       outputs = await pooled.session.run({ [meta.inputName]: new ort.Tensor('float32', data, plan.inputShape) }, tensors);
     }
+    // Every (image, layer) of the batch scanned at once (on two threads where there are cores to spare).
+    const images = slots.filter((slot) => slot.input).length;
+    const jobs: ScanJob[] = [];
+    const shapes: { per: number; channels: number }[] = [];
+    if (outputs) {
+      for (const [k, layer] of layers.entries()) {
+        const t = outputs[layer.tensor] as ort.Tensor;
+        const all = t.data as Float32Array;
+        const per = all.length / plan.size;
+        const channels = t.dims.length >= 2 ? Number(t.dims[1]) : 1;
+        const accumulator = accumulators[k] as LayerStatsAccumulator;
+        const [lo, hi] = accumulator.rangeFor(all.subarray(0, per));
+        shapes.push({ per, channels });
+        for (let j = 0; j < images; j++)
+          jobs.push({ values: all.subarray(per * j, per * (j + 1)), channels, lo, hi, bins: req.bins });
+      }
+    }
+    const scanned = jobs.length > 0 ? await scanAll(jobs) : [];
     let j = 0;
     for (const slot of slots) {
-      if (slot.input && outputs) {
+      if (slot.input) {
         if (signal?.aborted) {
           cancelled = true;
           break;
         }
-        for (const [k, layer] of layers.entries()) {
-          const t = outputs[layer.tensor] as ort.Tensor;
-          const all = t.data as Float32Array;
-          const per = all.length / plan.size;
-          const channels = t.dims.length >= 2 ? Number(t.dims[1]) : 1;
-          (accumulators[k] as LayerStatsAccumulator).add(all.subarray(per * j, per * (j + 1)), channels);
-        }
+        for (const [k, shape] of shapes.entries())
+          (accumulators[k] as LayerStatsAccumulator).addScanned(scanned[k * images + j] as ScanOutput, shape.per, shape.channels);
         j += 1;
         done += 1;
       }

@@ -8,6 +8,7 @@ import {
   scanOutput,
   type ScanOutput,
 } from '../../../../src-main/engine/stats/scan-activation';
+import { scanAll, scanHere, type ScanJob } from '../../../../src-main/engine/stats/scan-pool';
 import { WasmScanner } from '../../../../src-main/engine/stats/scan-wasm';
 import { rng } from '../../../helpers/gradcheck';
 
@@ -133,5 +134,41 @@ describe('the activation scan', () => {
     expect(r.hist).toEqual(ref.hist);
     expect(r.outside).toBe(ref.outside);
     expect(Array.from(r.imageHists[0] ?? [])).toEqual(ref.hist);
+  });
+
+  it('scans on two threads with the same figures as on one, whole buffers to each', async () => {
+    const jobs: ScanJob[] = [];
+    const expectedOuts: ScanOutput[] = [];
+    for (const [b, [channels, per]] of [
+      [4, 300],
+      [8, 64],
+      [1, 999],
+      [16, 25],
+    ].entries()) {
+      const c = channels as number;
+      const p = per as number;
+      // Three images in one buffer, as a batched output is.
+      const buffer = tricky(3 * c * p, -1, 6, 40, 100 + b).map((v) => (Number.isFinite(v) ? v : 0.5));
+      for (let i = 0; i < 3; i++) {
+        const values = buffer.subarray(i * c * p, (i + 1) * c * p);
+        const out = scanOutput(c, 40);
+        scanHere(values, c, -1, 6, 40, out);
+        expectedOuts.push(out);
+        jobs.push({ values, channels: c, lo: -1, hi: 6, bins: 40 });
+      }
+    }
+    const outs = await scanAll(jobs, { minParallelValues: 0 });
+    expect(outs).toHaveLength(jobs.length);
+    // The worker got some buffers (now detached here) and this thread kept others.
+    expect(jobs.some((j) => j.values.length === 0)).toBe(true);
+    expect(jobs.some((j) => j.values.length > 0)).toBe(true);
+    outs.forEach((out, i) => {
+      const want = expectedOuts[i] as ScanOutput;
+      const c = want.channelSum.length;
+      expect(Array.from(out.hist)).toEqual(Array.from(want.hist));
+      expect(Array.from(out.channelSum.subarray(0, c))).toEqual(Array.from(want.channelSum));
+      expect(Array.from(out.channelSumSq.subarray(0, c))).toEqual(Array.from(want.channelSumSq));
+      expect(Array.from(out.channelNear.subarray(0, c))).toEqual(Array.from(want.channelNear));
+    });
   });
 });
