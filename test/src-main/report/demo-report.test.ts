@@ -32,6 +32,8 @@ const SAMPLES = [
   '08-triangle.png',
 ].map((f) => path.join(DEMO, 'samples', f));
 const METHODS: CamMethod[] = ['cam', 'gradcam', 'layercam'];
+/** The analysis and a browser start take seconds; far more on a machine busy with the whole suite. */
+const HOOK_TIMEOUT_MS = 60_000;
 
 let dir: string;
 let data: ReportData;
@@ -59,7 +61,7 @@ beforeAll(async () => {
   html = await reportHtml(data);
   file = path.join(dir, 'report.html');
   await writeFile(file, html);
-});
+}, HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -69,7 +71,7 @@ describe('the demo report in Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, '--headless'] });
-  });
+  }, HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await browser?.close();
   });
