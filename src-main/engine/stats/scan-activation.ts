@@ -1,7 +1,9 @@
 /**
  * The hot loop of a stats run: one pass over one image's activation that yields every figure the
  * statistics need — per-channel sums, sums of squares and near-zero counts, and the histogram bucket
- * counts. It is written for V8's optimiser, because on small models this loop costs as much as inference:
+ * counts. Runs use the Wasm SIMD kernel (scan-wasm.ts, about twice as fast); this JavaScript version is the
+ * fallback where Wasm SIMD is missing. It is written for V8's optimiser, because on small models this loop
+ * costs as much as inference:
  * - four independent float64 accumulators per figure, so additions do not wait on each other's latency;
  * - four sub-histograms, so runs of equal values (ReLU zeros fill one bin) do not serialise on one counter;
  * - comparisons turned into 0/1 numbers and bit masks instead of branches, which pre-ReLU data (half
