@@ -2,7 +2,9 @@
  * Conv ↔ ConvTranspose are each other's adjoints with the same weights, strides, dilations and groups. Pads
  * are always made explicit (auto_pad resolved from the static shapes) because onnxruntime's ConvTranspose
  * with output_shape and asymmetric pads gives wrong values; output_padding recovers the rows a strided
- * convolution never read.
+ * convolution never read. With constant weights the adjoint avoids ConvTranspose (whose col2im onnxruntime
+ * runs on one thread) where it can: stride 1 → one Conv with flipped weights; strided 1×1 → Conv then
+ * MaxUnpool; strided 2-D → one Conv per phase, interleaved by DepthToSpace.
  */
 import type { TensorName } from '../../../../src-shared/api';
 import type { VjpContext, VjpRule } from './context';
@@ -135,6 +137,68 @@ function pointwiseStridedAdjoint(
   });
 }
 
+/**
+ * A strided 2-D convolution's adjoint, phase by phase: the input positions ≡ (r_h, r_w) mod s receive
+ * gradient from a fixed subset of kernel taps, so each phase is a stride-1 convolution of g with a small
+ * sub-kernel (together exactly the forward's multiply-adds), and DepthToSpace interleaves the phases.
+ */
+function polyphaseAdjoint(
+  ctx: VjpContext,
+  g: TensorName,
+  w: Window,
+  weights: Float32Array,
+  wShape: number[],
+  group: number,
+  xShape: number[],
+  ys: number[],
+): TensorName | null {
+  const { b } = ctx;
+  const s = w.strides[0] as number;
+  const xs = xShape.slice(2);
+  if (xs.length !== 2 || w.strides.some((v) => v !== s) || w.dilations.some((d) => d !== 1)) return null;
+  const [cout, cinG] = wShape as [number, number];
+  const [kh, kw] = w.kernel as [number, number];
+  const coutG = cout / group;
+  const cin = cinG * group;
+  const count = Math.ceil(Math.max(...xs) / s);
+  // Per axis and phase r: the taps t ≡ r + pad (mod s) and the offsets δ = (r + pad − t)/s they read g at.
+  const phases = (k: number, pad: number) =>
+    Array.from({ length: s }, (_, r) => {
+      const taps: { t: number; d: number }[] = [];
+      for (let t = 0; t < k; t++) if ((((r + pad - t) % s) + s) % s === 0) taps.push({ t, d: (r + pad - t) / s });
+      return taps;
+    });
+  const rows = phases(kh, w.begin[0] as number);
+  const cols = phases(kw, w.begin[1] as number);
+  if ([...rows, ...cols].some((taps) => taps.length === 0)) return null;
+  const parts: TensorName[] = [];
+  for (const rt of rows) {
+    for (const ct of cols) {
+      const [h0, h1] = [Math.min(...rt.map((t) => t.d)), Math.max(...rt.map((t) => t.d))];
+      const [w0, w1] = [Math.min(...ct.map((t) => t.d)), Math.max(...ct.map((t) => t.d))];
+      const lh = h1 - h0 + 1;
+      const lw = w1 - w0 + 1;
+      const pads = [-h0, -w0, count - 1 + lh - (ys[0] as number) + h0, count - 1 + lw - (ys[1] as number) + w0];
+      if (pads.some((p) => p < 0)) return null;
+      const sub = new Float32Array(cin * coutG * lh * lw);
+      for (let j = 0; j < group; j++)
+        for (let co = 0; co < coutG; co++)
+          for (let ci = 0; ci < cinG; ci++)
+            for (const a of rt)
+              for (const c of ct)
+                sub[(((j * cinG + ci) * coutG + co) * lh + a.d - h0) * lw + c.d - w0] = weights[
+                  (((j * coutG + co) * cinG + ci) * kh + a.t) * kw + c.t
+                ] as number;
+      parts.push(
+        b.op1('Conv', [g, b.floatConst(sub, [cin, coutG, lh, lw], 'conv_phase')], { kernel_shape: [lh, lw], group, pads }),
+      );
+    }
+  }
+  // DCR order: channel (r_h·s + r_w)·C + c lands at (h·s + r_h, w·s + r_w).
+  const interleaved = b.op1('DepthToSpace', [b.op1('Concat', parts, { axis: 1 })], { blocksize: s });
+  return xs.every((x) => x === count * s) ? interleaved : b.slice(interleaved, [0, 0], xs, [2, 3]);
+}
+
 const conv: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return ctx.node.input.map(() => null);
@@ -148,7 +212,9 @@ const conv: VjpRule = (ctx, [g]) => {
   const group = ctx.int('group', 1);
   const weights = ctx.constants.floats(ctx.input(1));
   if (weights && w.strides.some((st) => st !== 1)) {
-    const gx = pointwiseStridedAdjoint(ctx, g, w, weights, wShape, group, xShape, ys);
+    const gx =
+      pointwiseStridedAdjoint(ctx, g, w, weights, wShape, group, xShape, ys) ??
+      polyphaseAdjoint(ctx, g, w, weights, wShape, group, xShape, ys);
     if (gx) return [gx, null, null];
   }
   if (weights && w.strides.every((st) => st === 1)) {

@@ -137,6 +137,20 @@ const cases: Case[] = [
   conv('Conv 1×1 strides 3×2, groups 2', [1, 4, 7, 5], [6, 2, 1, 1], [intAttr('group', 2), intsAttr('strides', [3, 2])]),
   conv('Conv 1×1 stride 2 with pads', [1, 3, 6, 6], [4, 3, 1, 1], [intsAttr('strides', [2, 2]), intsAttr('pads', [1, 0, 0, 1])]),
   conv('Conv1d 1×1 stride 3', [2, 3, 10], [4, 3, 1], [intsAttr('strides', [3])]),
+  conv(
+    'Conv 3×3 stride 2, groups 2, batch 2, odd size',
+    [2, 4, 9, 8],
+    [6, 2, 3, 3],
+    [intAttr('group', 2), intsAttr('strides', [2, 2]), intsAttr('pads', [1, 1, 1, 1])],
+  ),
+  conv('Conv 3×3 stride 3 (kernel = stride)', [1, 2, 10, 11], [3, 2, 3, 3], [intsAttr('strides', [3, 3])]),
+  conv('Conv 2×2 stride 3 (some inputs never read)', [1, 2, 8, 8], [3, 2, 2, 2], [intsAttr('strides', [3, 3])]),
+  conv(
+    'Conv 5×5 stride 2, pads 2/1',
+    [1, 2, 11, 10],
+    [3, 2, 5, 5],
+    [intsAttr('strides', [2, 2]), intsAttr('pads', [2, 1, 2, 1])],
+  ),
   conv('Conv1d', [2, 3, 11], [4, 3, 3], [intsAttr('strides', [2]), intsAttr('pads', [1, 1])]),
   {
     name: 'ConvTranspose stride 2 output_padding',
