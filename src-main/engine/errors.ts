@@ -3,7 +3,15 @@
  * where possible, what to do. Anything else thrown inside the engine is a bug and is reported as such.
  */
 export type EngineErrorCode =
-  'bad-model' | 'bad-image' | 'bad-input' | 'not-found' | 'unsupported' | 'inference-failed' | 'invalid-request' | 'cancelled' | 'storage';
+  | 'bad-model'
+  | 'bad-image'
+  | 'bad-input'
+  | 'not-found'
+  | 'unsupported'
+  | 'inference-failed'
+  | 'invalid-request'
+  | 'cancelled'
+  | 'storage';
 
 export class EngineError extends Error {
   override name = 'EngineError';

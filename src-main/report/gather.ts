@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ExecutionProvider, ImageSource, ModelId, StatsResponse } from '../../src-shared/api';
+import type { ExecutionProvider, ImageSource, ModelId, ModelSummary, StatsResponse } from '../../src-shared/api';
 import type { CamMethod } from '../../src-shared/cam';
 import type { Engine } from '../engine/engine';
 import { EngineError, type EngineErrorCode } from '../engine/errors';
@@ -48,7 +48,11 @@ export interface GatherOptions {
 }
 
 async function modelSection(engine: Engine, modelPath: string): Promise<ReportModel> {
-  const summary = await engine.openModelPath({ path: modelPath });
+  return modelSectionOf(engine, await engine.openModelPath({ path: modelPath }));
+}
+
+/** The report's model section for a model the engine has open. */
+export async function modelSectionOf(engine: Engine, summary: ModelSummary): Promise<ReportModel> {
   const { graph, warnings } = await engine.getGraph({ modelId: summary.id });
   const root = graph.modules.find((m) => m.path === '');
   return {

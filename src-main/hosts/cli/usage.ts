@@ -173,7 +173,7 @@ JSON output (stable):
 `;
 
 export const REPORT_HELP = `layerlens report --model MODEL --images IMAGES... --out FILE [options]
-layerlens report RUN_ID --out FILE         (not available yet: reports of stored runs)
+layerlens report RUN_ID [RUN_ID...] --out FILE [display options]
 
 Writes a report to hand to someone without LayerLens: the model (name, SHA-256, opsets, inputs and
 outputs, parameter count, detected stages), each image with its top-5 predictions and its CAM grid
@@ -188,6 +188,10 @@ The format follows FILE's extension:
                         else the usual install locations (Debian: apt-get install chromium)
 
 IMAGES are image files, folders (searched recursively) or .npy float32 tensors, as for stats.
+
+With RUN_IDs (from "layerlens runs list"), the report shows those stored runs as they were computed —
+CAM runs as images, a statistics run as the statistics — from their stored results, not recomputed. The runs must
+be of one model, and finished.
 
 Options:
   --model MODEL         the .onnx model

@@ -86,10 +86,21 @@ describe('layerlens report', () => {
     }
   });
 
-  it('says that reports of stored runs are not available yet', async () => {
-    const { status, err } = await run(['report', '12', '--out', path.join(dir, 'run.html')]);
-    expect(status).toBe(1);
-    expect(err).toMatch(/stored run \(run 12\) are not available yet: use layerlens report --model MODEL --images/);
+  it('writes a report of stored runs from their stored maps and statistics', async () => {
+    const db = path.join(dir, 'runs.db');
+    for (const image of [STAR, CIRCLE]) expect((await run(['cam', MODEL, image, '--db', db])).status).toBe(0);
+    expect((await run(['stats', MODEL, STAR, CIRCLE, '--db', db])).status).toBe(0);
+    const file = path.join(dir, 'runs.html');
+    const { status, out } = await run(['report', '1', '2', '3', '--db', db, '--out', file]);
+    expect(status).toBe(0);
+    expect(out).toMatch(/from runs 1, 2, 3: 2 images, statistics of \d+ layers/);
+    const html = await readFile(file, 'utf8');
+    for (const name of ['01-star.png', '02-circle.png', 'stored runs #1, #2, #3', 'Activation statistics'])
+      expect(html).toContain(name);
+
+    const missing = await run(['report', '99', '--db', db, '--out', file]);
+    expect(missing.status).toBe(1);
+    expect(missing.err).toMatch(/no run 99/);
   });
 
   it('rejects a missing or unknown output format', async () => {

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../../engine/engine';
-import { EngineError } from '../../../engine/errors';
 import { expandImageArgs } from '../../../engine/stats/image-set';
 import { chromiumPrinter, findChromium } from '../../../report/chromium';
 import { parseDisplay } from '../../../report/display-options';
+import { gatherRunsReport } from '../../../report/from-runs';
 import { DEFAULT_MAX_IMAGES, gatherReport } from '../../../report/gather';
 import { formatBytes } from '../../../report/format';
 import { reportFormat, writeReport } from '../../../report/write-report';
@@ -12,6 +12,7 @@ import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 import { parseClass, parseMethods } from './cam';
 import type { CamMethod } from '../../../../src-shared/cam';
+import type { RunId } from '../../../../src-shared/runs';
 
 /** What a report explains by default: the studio's grid (CAM, or LayerCAM where the head forbids CAM, beside Grad-CAM). */
 export const REPORT_METHODS: CamMethod[] = ['cam', 'gradcam', 'layercam'];
@@ -47,16 +48,16 @@ export async function reportCommand(argv: string[], out: (text: string) => void)
   if (!format) throw new UsageError(`--out must end in .html or .pdf (got "${outFile}")`);
 
   if (values.model === undefined) {
-    const [first, ...extra] = positionals;
-    if (first !== undefined && isRunId(first) && extra.length === 0 && values.images === undefined) {
-      // RUN_ID form (`layerlens report RUN_ID --out FILE`): to be wired to the run history — open the run
-      // (Engine.openRun), turn its stored CAM or statistics result into ReportData, and write it like below.
-      throw new EngineError(
-        'unsupported',
-        `Reports from a stored run (run ${first}) are not available yet: use layerlens report --model MODEL --images IMAGE... --out ${outFile}.`,
+    if (positionals.length > 0 && positionals.every(isRunId) && values.images === undefined) {
+      await reportOfRuns(
+        positionals.map((id) => Number(id) as RunId),
+        outFile,
+        values,
+        out,
       );
+      return;
     }
-    throw new UsageError('report takes --model MODEL and --images IMAGE... (or a RUN_ID)');
+    throw new UsageError('report takes --model MODEL and --images IMAGE... (or RUN_IDs)');
   }
   // `--images a.png b.png`: parseArgs takes the first value, the others arrive as positionals.
   const imageArgs = [...(values.images ?? []), ...positionals];
@@ -112,6 +113,39 @@ export async function reportCommand(argv: string[], out: (text: string) => void)
     );
   } finally {
     interrupt.dispose();
+    engine.dispose();
+  }
+}
+
+/** `layerlens report RUN_ID...`: stored runs, as they were computed. */
+async function reportOfRuns(
+  ids: RunId[],
+  outFile: string,
+  values: {
+    title?: string | undefined;
+    'max-images'?: string | undefined;
+    db?: string | undefined;
+    'no-history'?: boolean;
+  } & Parameters<typeof parseDisplay>[0],
+  out: (text: string) => void,
+): Promise<void> {
+  const database = databaseFrom(values);
+  if (!database) throw new UsageError('reports of stored runs need the run database: --no-history turns it off');
+  const display = parseDisplay(values);
+  if (typeof display === 'string') throw new UsageError(display);
+  const executable = reportFormat(outFile) === 'pdf' ? findChromium() : undefined;
+  const engine = await Engine.create({ device: 'cpu', database });
+  try {
+    const data = await gatherRunsReport(engine, ids, {
+      display,
+      maxImages: parsePositiveInt('--max-images', values['max-images'], DEFAULT_MAX_IMAGES),
+      ...(values.title ? { title: values.title } : {}),
+    });
+    const size = await writeReport(data, outFile, () => chromiumPrinter(executable ? { executable } : {}));
+    out(
+      `wrote ${path.resolve(outFile)} (${formatBytes(size)}) from run${ids.length > 1 ? 's' : ''} ${ids.join(', ')}: ${data.images.length} images${data.stats ? `, statistics of ${data.stats.layers.length} layers` : ''}`,
+    );
+  } finally {
     engine.dispose();
   }
 }
