@@ -19,6 +19,9 @@ const NEEDS_GRADIENT = new Set<CamMethod>(['gradcam', 'gradcam++', 'hirescam', '
 
 /** Fixed power-iteration count for the Eigen methods (on a small Gram matrix, so cheap). */
 export const EIGEN_ITERATIONS = 30;
+/** Up to this side (m³ small) the Gram matrix is squared instead: 2^5 = 32 steps from five MatMuls. */
+const SQUARING_MAX_SIDE = 128;
+const SQUARINGS = 5;
 const EPS = 1e-7;
 
 export function mapOutputName(method: CamMethod, tensor: TensorName): TensorName {
@@ -59,12 +62,27 @@ function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: strin
   const channelsSide = c <= z;
   const m = channelsSide ? c : z;
   const gram = channelsSide ? b.op1('MatMul', [centred, transposed]) : b.op1('MatMul', [transposed, centred]);
-  const scaled = b.op1('Div', [gram, b.op1('Add', [b.reduceMax(gram, [0, 1], true), b.scalar(1e-30)])]);
-  const every = normaliseEvery(m);
-  let v: TensorName = b.floatConst(new Float32Array(m).fill(1 / Math.sqrt(m)), [m, 1], 'eigen_start');
-  for (let i = 1; i <= EIGEN_ITERATIONS; i++) {
-    v = b.op1('MatMul', [scaled, v]);
-    if (i % every === 0 || i === EIGEN_ITERATIONS) v = normalised(b, v);
+  const byMax = (x: string): TensorName => b.op1('Div', [x, b.op1('Add', [b.reduceMax(x, [0, 1], true), b.scalar(1e-30)])]);
+  // Start where the reference does, at the uniform channel vector. In position space that is its image
+  // Xᵀ·1, not the uniform position vector: centred rows sum to zero, so 1 lies in the Gram's null space
+  // and iterating from it would amplify nothing but rounding noise.
+  const uniform = b.floatConst(new Float32Array(c).fill(1 / Math.sqrt(c)), [c, 1], 'eigen_start');
+  const start = channelsSide ? uniform : normalised(b, b.op1('MatMul', [transposed, uniform]));
+  let v: TensorName;
+  if (m <= SQUARING_MAX_SIDE) {
+    // A small Gram matrix is squared instead (each power rescaled by its largest entry, its largest
+    // diagonal entry): G^(2^k) from k MatMuls, a handful of ops instead of dozens.
+    let power = byMax(gram);
+    for (let k = 0; k < SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));
+    v = normalised(b, b.op1('MatMul', [power, start]));
+  } else {
+    const scaled = byMax(gram);
+    const every = normaliseEvery(m);
+    v = start;
+    for (let i = 1; i <= EIGEN_ITERATIONS; i++) {
+      v = b.op1('MatMul', [scaled, v]);
+      if (i % every === 0 || i === EIGEN_ITERATIONS) v = normalised(b, v);
+    }
   }
   // In channel space v is the component; in position space, map it back to channels first.
   const component = channelsSide ? v : normalised(b, b.op1('MatMul', [centred, v]));
