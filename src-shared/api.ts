@@ -147,6 +147,17 @@ export interface EngineApi {
   pruneRuns(req: { olderThanDays: number | null; unfinished: boolean; all: boolean }): Promise<PruneResult>;
   /** Computes an incomplete or cancelled run again from its stored parameters; the old one is replaced. */
   resumeRun(req: { id: RunId; jobId: string }): Promise<OpenedRun>;
+  /** A self-contained HTML or PDF report of stored runs (one model's), to save or hand on. */
+  exportReport(req: { runIds: RunId[]; format: ReportFormat }): Promise<ExportedFile>;
+}
+
+export type ReportFormat = 'html' | 'pdf';
+
+export interface ExportedFile {
+  /** A suggested file name. */
+  name: string;
+  mime: string;
+  bytes: Uint8Array;
 }
 
 export interface CamRequestMessage {
@@ -266,7 +277,8 @@ export interface RendererApi {
 export type AppCommand =
   | { kind: 'open-model'; path: string }
   | { kind: 'open-images'; paths: string[] }
-  | { kind: 'view'; view: 'studio' | 'graph' | 'stats' | 'history' };
+  | { kind: 'view'; view: 'studio' | 'graph' | 'stats' | 'history' }
+  | { kind: 'export-report'; format: ReportFormat };
 
 export const MAX_PATH_LENGTH = 4096;
 /** Upper bound for a model or image sent as bytes over the API. */
@@ -384,6 +396,12 @@ export const engineRequestSchemas = {
     }),
   ]),
   resumeRun: v.strictTuple([v.strictObject({ id: runIdSchema, jobId: jobIdSchema })]),
+  exportReport: v.strictTuple([
+    v.strictObject({
+      runIds: v.pipe(v.array(runIdSchema), v.minLength(1), v.maxLength(1000)),
+      format: v.picklist(['html', 'pdf']),
+    }),
+  ]),
 } satisfies { [K in keyof EngineApi]: v.GenericSchema };
 
 export type EngineMethod = keyof EngineApi;

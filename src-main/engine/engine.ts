@@ -18,8 +18,10 @@ import type {
   ImageData,
   ImageSource,
   ModelId,
+  ExportedFile,
   ModelSummary,
   OpenedRun,
+  ReportFormat,
   Prediction,
   Preprocess,
   StartupState,
@@ -41,6 +43,9 @@ import { inputContentHash, modelContentHash, runKey } from './runs/content-hash'
 import { decodeCam, decodeStats, encodeCam, encodeStats, type StoredCam, type StoredStats } from './runs/result-codec';
 import { RunCache, type Codec, type RunInput } from './runs/run-cache';
 import { RunStore } from './runs/run-store';
+import { chromiumPrinter, type PrintToPdf } from '../report/chromium';
+import { gatherRunsReport } from '../report/from-runs';
+import { reportHtml } from '../report/report-html';
 import type { CamResult } from '../../src-shared/cam';
 import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
 import { HookedSessions } from './hooks/hooked-sessions';
@@ -80,6 +85,8 @@ export interface EngineOptions {
   device?: DeviceChoice;
   /** The run database file; null or absent: history off (answers are still remembered in memory). */
   database?: string | null;
+  /** How reports become PDFs (default: an installed Chromium; the desktop app prints with its own). */
+  printToPdf?: PrintToPdf;
 }
 
 const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam };
@@ -239,8 +246,11 @@ export class Engine implements EngineApi {
   private recent: { name: string; path: string }[] = [];
   private initial: OpenModel | null = null;
 
+  private readonly printToPdf: PrintToPdf;
+
   private constructor(options: EngineOptions) {
     this.device = options.device ?? 'auto';
+    this.printToPdf = options.printToPdf ?? chromiumPrinter();
     this.runs = new RunCache(options.database ? RunStore.open(options.database) : null);
   }
 
@@ -545,6 +555,14 @@ export class Engine implements EngineApi {
           ).run;
     if (rerun !== null && rerun !== summary.id) store.delete([summary.id]);
     return this.openRun({ id: rerun ?? summary.id });
+  }
+
+  async exportReport(req: { runIds: RunId[]; format: ReportFormat }): Promise<ExportedFile> {
+    const data = await gatherRunsReport(this, req.runIds);
+    const html = await reportHtml(data);
+    const base = `${data.model.name.replace(/\.onnx$/i, '').replace(/[^\w.-]+/g, '_')}-report`;
+    if (req.format === 'html') return { name: `${base}.html`, mime: 'text/html', bytes: new TextEncoder().encode(html) };
+    return { name: `${base}.pdf`, mime: 'application/pdf', bytes: await this.printToPdf(html) };
   }
 
   private requireStore(): RunStore {

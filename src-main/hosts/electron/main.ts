@@ -14,6 +14,7 @@ import type { FromEngine } from '../engine-process/protocol';
 import { CONTENT_SECURITY_POLICY, GRANT_CHANNEL, IPC_CHANNEL, SECURE_WEB_PREFERENCES } from '../security-policy';
 import { installCrashReporting, log } from './logging';
 import { installMenu } from './menu';
+import { printHtmlToPdf } from './print-pdf';
 import { rememberBounds, restoredBounds } from './window-state';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,14 +55,18 @@ function spawnEngine(): ChildLink {
   };
 }
 
-const engine = new EngineClient(spawnEngine, (message) => {
-  log('error', message);
-  // Calls in flight died with the engine: start the page afresh on the new one.
-  if (current && !current.isDestroyed()) {
-    void dialog.showMessageBox(current, { type: 'warning', message, detail: 'Finished runs are kept in the history.' });
-    current.webContents.reload();
-  }
-});
+const engine = new EngineClient(
+  spawnEngine,
+  (message) => {
+    log('error', message);
+    // Calls in flight died with the engine: start the page afresh on the new one.
+    if (current && !current.isDestroyed()) {
+      void dialog.showMessageBox(current, { type: 'warning', message, detail: 'Finished runs are kept in the history.' });
+      current.webContents.reload();
+    }
+  },
+  printHtmlToPdf,
+);
 
 async function createWindow(): Promise<void> {
   const bounds = restoredBounds();

@@ -24,6 +24,9 @@ export class EngineClient {
   constructor(
     private readonly spawn: () => ChildLink,
     private readonly onCrash: (message: string) => void,
+    /** Prints a report's HTML to PDF for the engine (the desktop app: Electron's own printToPDF). */
+    private readonly printToPdf: (html: string) => Promise<Uint8Array> = () =>
+      Promise.reject(new Error('this host cannot print to PDF')),
   ) {}
 
   /** Starts the engine and resolves once it serves (rejects with its reason when it cannot start). */
@@ -44,6 +47,11 @@ export class EngineClient {
           this.pendingRecent.delete(message.id);
         } else if (message.kind === 'fatal') {
           reject(new Error(message.message));
+        } else if (message.kind === 'print') {
+          this.printToPdf(message.html).then(
+            (pdf) => child.post({ kind: 'printed', id: message.id, pdf, error: null }),
+            (error: unknown) => child.post({ kind: 'printed', id: message.id, pdf: null, error: String(error) }),
+          );
         }
       });
       child.onExit((code) => {

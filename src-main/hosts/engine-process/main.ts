@@ -8,7 +8,7 @@
  */
 import { Engine } from '../../engine/engine';
 import { describeError } from '../../engine/errors';
-import { hostEngine } from './engine-host';
+import { hostEngine, MainProcessPrinter } from './engine-host';
 import { PathGrants } from './path-grants';
 import type { FromEngine, MessageLink } from './protocol';
 
@@ -52,15 +52,17 @@ const log = (message: string): void => void process.stderr.write(`[engine] ${mes
 const link = parentLink();
 try {
   const options = JSON.parse(process.argv[2] ?? '{}') as EngineProcessOptions;
+  const printer = new MainProcessPrinter(link);
   const engine = await Engine.create({
     demoSamples: options.demoSamples,
     initialModel: options.initialModel,
     database: options.database,
+    printToPdf: printer.print,
   });
   const grants = new PathGrants();
   options.resources.forEach((folder) => grants.grantFolder(folder));
   if (options.initialModel) grants.grant([options.initialModel]);
-  hostEngine(engine, link, grants, log);
+  hostEngine(engine, link, grants, log, printer);
 } catch (error) {
   link.post({ kind: 'fatal', message: describeError(error) });
   log(describeError(error));

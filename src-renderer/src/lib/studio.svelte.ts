@@ -11,6 +11,7 @@ import type {
   ModelSummary,
   OpenedRun,
   Prediction,
+  ReportFormat,
   Sample,
   TensorName,
 } from '../../../src-shared/api';
@@ -173,6 +174,7 @@ export class Studio {
   onCommand(command: AppCommand): void {
     if (command.kind === 'open-model') void this.openModelPath(command.path);
     else if (command.kind === 'view') this.view = command.view;
+    else if (command.kind === 'export-report') void this.exportCurrentReport(command.format);
     else {
       const first = command.paths[0];
       if (first) void this.attempt(() => this.showImage({ kind: 'path', path: first }, first.split(/[\\/]/).pop() ?? first));
@@ -201,6 +203,36 @@ export class Studio {
     await this.attempt(() => this.showImage({ kind: 'sample', id: sample.id }, sample.file));
   }
 
+  /** The stored runs behind what is shown: the CAM grid's run, and the statistics run of the same model. */
+  currentRuns(): RunId[] {
+    const cam = this.cam.response?.run ?? null;
+    const stats = this.stats.result?.run ?? null;
+    const sameModel = this.model !== null && this.stats.modelId === this.model.id;
+    return [cam, sameModel ? stats : null].filter((id): id is RunId => id !== null);
+  }
+
+  async exportCurrentReport(format: ReportFormat): Promise<void> {
+    const runs = this.currentRuns();
+    if (runs.length === 0) {
+      this.error = 'There is nothing to report yet: analyse an image or run the statistics first.';
+      return;
+    }
+    await this.exportReport(runs, format);
+  }
+
+  /** Builds a report of stored runs and hands it to the browser (or the desktop app) to save. */
+  async exportReport(runIds: RunId[], format: ReportFormat): Promise<void> {
+    await this.attempt(async () => {
+      const file = await this.engine.exportReport({ runIds, format });
+      const url = URL.createObjectURL(new Blob([file.bytes as BlobPart], { type: file.mime }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = file.name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    });
+  }
+
   /** Shows a stored run as if just computed: its model, image, prediction and maps, or its statistics. */
   async openRun(id: RunId): Promise<void> {
     await this.attempt(async () => this.showRun(await this.engine.openRun({ id })));
@@ -224,7 +256,7 @@ export class Studio {
     }
     if (summary.kind === 'stats') {
       if (!opened.stats) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
-      this.stats.showStored(opened.stats);
+      this.stats.showStored(opened.stats, opened.model.id);
       this.view = 'stats';
       return;
     }

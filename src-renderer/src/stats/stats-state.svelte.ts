@@ -21,6 +21,8 @@ const newJobId = (): string => `stats-${Date.now().toString(36)}-${(jobCounter++
 export class StatsState {
   options = $state<StatsOptions>({ includeParamless: false, bins: 40, range: 'fastai' });
   result = $state.raw<StatsResponse | null>(null);
+  /** The model the shown result belongs to. */
+  modelId = $state<ModelId | null>(null);
   /** Index of the selected layer in `result.layers`. */
   selected = $state(0);
   progress = $state.raw<{ done: number; total: number } | null>(null);
@@ -62,6 +64,7 @@ export class StatsState {
         jobId,
       });
       this.result = result;
+      this.modelId = modelId;
       if (this.selected >= result.layers.length) this.selected = 0;
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error);
@@ -73,8 +76,9 @@ export class StatsState {
   }
 
   /** A stored statistics run, reopened from the history. */
-  showStored(result: StatsResponse): void {
+  showStored(result: StatsResponse, modelId: ModelId): void {
     this.result = result;
+    this.modelId = modelId;
     this.error = null;
     if (this.selected >= result.layers.length) this.selected = 0;
   }

@@ -2,7 +2,7 @@
  * The desktop app through Playwright's _electron. Runs wherever Electron's binary is installed; on machines
  * where it could not be downloaded (offline CI) every test is skipped with that reason.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron, expect, test, type ElectronApplication } from '@playwright/test';
@@ -65,7 +65,7 @@ test('the desktop app opens on the demo, predicts, and is locked down', async ()
   await app.close();
 });
 
-test('open a model from the menu (dialog stubbed), see its graph and maps, find the run in the history, quit', async () => {
+test('open a model from the menu (dialog stubbed), see its graph and maps, export a report, find the run in the history, quit', async () => {
   const app = await launch();
   const page = await app.firstWindow();
   const studio = new StudioPage(page);
@@ -85,6 +85,16 @@ test('open a model from the menu (dialog stubbed), see its graph and maps, find 
   await clickMenu(app, ['View', 'Studio']);
   const cam = new CamPage(page);
   await cam.waitForPainted('layer4', 'gradcam');
+
+  // File → Export Report: the download is saved where the test says (instead of asking in a dialog).
+  const saved = path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-report-')), 'report.html');
+  await app.evaluate(({ session }, file) => {
+    session.defaultSession.once('will-download', (_event, item) => item.setSavePath(file));
+  }, saved);
+  await clickMenu(app, ['File', 'Export Report…']);
+  await expect
+    .poll(() => existsSync(saved) && readFileSync(saved, 'utf8').includes('Class activation maps'), { timeout: 30_000 })
+    .toBe(true);
 
   await clickMenu(app, ['View', 'History']);
   const history = new HistoryPage(page);

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { test, expect } from '@playwright/test';
 import { CamPage } from '../support/cam-page';
 import { HistoryPage } from '../support/history-page';
@@ -61,8 +62,22 @@ test('an analysis survives a restart and reopens from the history without being 
     expect(await hotPoints(cam)).toEqual(before);
     await expect(studio.topRows.first()).toContainText('square');
 
-    // Pin and rename survive a reload of the page.
+    // The shown analysis as a PDF report (browser mode prints with the installed Chromium).
+    const pdfDownload = page.waitForEvent('download');
+    await page.getByTestId('export-report').selectOption('pdf');
+    const pdf = await pdfDownload;
+    expect(pdf.suggestedFilename()).toBe('layerlens-demo-report.pdf');
+    expect((await readFile((await pdf.path()) as string)).subarray(0, 5).toString()).toBe('%PDF-');
+
+    // The run's own HTML report, from its row in the history.
     await history.open();
+    const htmlDownload = page.waitForEvent('download');
+    await row.getByTestId('history-report').click();
+    const html = await readFile((await (await htmlDownload).path()) as string, 'utf8');
+    expect(html).toContain('03-square.png');
+    expect(html).toContain(`stored run #${runId}`);
+
+    // Pin and rename survive a reload of the page.
     await row.getByTestId('history-pin').click();
     await expect(row.getByTestId('history-pin')).toHaveAttribute('aria-pressed', 'true');
     await page.reload();

@@ -44,6 +44,7 @@ const children: ReturnType<typeof spawnChild>[] = [];
 const crashes: string[] = [];
 const commands: AppCommand[] = [];
 const progress: JobProgress[] = [];
+const printed: string[] = [];
 let client: EngineClient;
 let engine: EngineApi;
 
@@ -55,6 +56,10 @@ beforeAll(async () => {
       return child;
     },
     (message) => crashes.push(message),
+    async (html) => {
+      printed.push(html);
+      return new TextEncoder().encode('%PDF-1.7 printed by the main process');
+    },
   );
   await client.start();
   engine = connectEngine(
@@ -114,6 +119,23 @@ describe('the engine process', () => {
     client.command({ kind: 'view', view: 'history' });
     await expect.poll(() => commands).toEqual([{ kind: 'view', view: 'history' }]);
     expect((await client.recentModels())[0]?.name).toBe('layerlens-demo.onnx');
+  });
+
+  it('has reports printed to PDF by the main process', async () => {
+    const { model } = await engine.getStartupState();
+    const answer = await engine.computeCam({
+      modelId: model!.id,
+      image: { kind: 'sample', id: '03-square' },
+      methods: ['gradcam'],
+      classIndex: 'top',
+      counterfactual: false,
+      jobId: 'report',
+    });
+    const file = await engine.exportReport({ runIds: [answer.run!], format: 'pdf' });
+    expect(file).toMatchObject({ name: 'layerlens-demo-report.pdf', mime: 'application/pdf' });
+    expect(new TextDecoder().decode(file.bytes)).toBe('%PDF-1.7 printed by the main process');
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toContain('03-square.png');
   });
 
   it('is restarted when it dies, with its grants', async () => {
