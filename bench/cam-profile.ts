@@ -1,7 +1,10 @@
 /**
- * `npx tsx bench/cam-profile.ts [demo|r50]`: onnxruntime's per-node profile of the hooked CAM session (all
- * stages, every in-graph method) against the plain forward, grouped by where the nodes come from (forward,
- * backward, maps) and by op type — to see which appended nodes cost what. A development aid, not a benchmark.
+ * `npx tsx bench/cam-profile.ts [demo|r50] [runs]`: onnxruntime's per-node profile of the hooked CAM session
+ * (all stages, every in-graph method) against the plain forward, grouped by where the nodes come from
+ * (forward, backward, maps) and by op type — to see which appended nodes cost what. A development aid, not a
+ * benchmark. Environment: THREADS=n intra-op threads (1 also prints CPU time per run, steadier on a busy
+ * machine), COMPARE=1 per-node times of the shared forward nodes, DUMP=dir onnxruntime's optimized graphs,
+ * NOPROFILE=1 stop after the wall/CPU timings.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +32,8 @@ async function profile(file: string, feeds: Record<string, ort.Tensor>, runs: nu
     logSeverityLevel: 3,
     enableProfiling: true,
     profileFilePrefix: path.join(dir, path.basename(file)),
+    ...(process.env.THREADS ? { intraOpNumThreads: Number(process.env.THREADS) } : {}),
+    ...(process.env.DUMP ? { optimizedModelFilePath: `${process.env.DUMP}/${path.basename(file)}` } : {}),
   });
   for (let i = 0; i < runs; i++) await session.run(feeds);
   session.endProfiling();
@@ -89,7 +94,12 @@ const hookedFeeds = {
 // Wall-clock medians first, interleaved so that load from other processes hits both alike.
 {
   const open = (file: string) =>
-    ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    ort.InferenceSession.create(file, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      ...(process.env.THREADS ? { intraOpNumThreads: Number(process.env.THREADS) } : {}),
+    });
   const [sp, sh] = [await open(modelPath), await open(hookedPath)];
   await sp.run(plainFeeds);
   await sh.run(hookedFeeds);
@@ -104,12 +114,27 @@ const hookedFeeds = {
     th.push(performance.now() - t0);
   }
   const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] as number;
+  // CPU time of this process (one intra-op thread: no spinning workers) is less disturbed by other load.
+  const cpu = async (s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<number> => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < runs; i++) await s.run(feeds);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / runs;
+  };
+  if (process.env.THREADS === '1') {
+    const cp = [await cpu(sp, plainFeeds), await cpu(sp, plainFeeds)];
+    const ch = [await cpu(sh, hookedFeeds), await cpu(sh, hookedFeeds)];
+    console.log(
+      `cpu ms/run: plain ${Math.min(...cp).toFixed(2)}, hooked ${Math.min(...ch).toFixed(2)}, ratio ${(Math.min(...ch) / Math.min(...cp)).toFixed(3)}`,
+    );
+  }
   console.log(
     `wall medians: plain ${med(tp).toFixed(2)} ms, hooked ${med(th).toFixed(2)} ms, ratio ${(med(th) / med(tp)).toFixed(2)}`,
   );
   await sp.release();
   await sh.release();
 }
+if (process.env.NOPROFILE) process.exit(0);
 const plain = await profile(modelPath, plainFeeds, runs, dir);
 const withHooks = await profile(hookedPath, hookedFeeds, runs, dir);
 const total = (events: TraceEvent[]): number => events.reduce((a, e) => a + e.dur, 0) / runs / 1000;
@@ -124,3 +149,25 @@ console.log('hooked, slowest nodes:');
 table(withHooks, runs, (e) => `${e.args?.op_name ?? '?'} ${e.name.replace(/_kernel_time$/, '')}`, 40);
 engine.dispose();
 await rm(dir, { recursive: true });
+if (process.env.COMPARE) {
+  const byName = (events: TraceEvent[]) => {
+    const m = new Map<string, number>();
+    for (const e of events) m.set(e.name, (m.get(e.name) ?? 0) + e.dur / runs / 1000);
+    return m;
+  };
+  const p = byName(plain);
+  const h = byName(withHooks);
+  let sp = 0;
+  let sh = 0;
+  for (const [name, t] of p) {
+    const u = h.get(name);
+    if (u === undefined) {
+      console.log(`only in plain: ${name} ${t.toFixed(2)}`);
+      continue;
+    }
+    sp += t;
+    sh += u;
+    console.log(`${t.toFixed(2).padStart(6)} ${u.toFixed(2).padStart(6)}  ${name}`);
+  }
+  console.log(`shared nodes: plain ${sp.toFixed(2)} hooked ${sh.toFixed(2)}`);
+}
