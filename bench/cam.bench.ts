@@ -13,6 +13,7 @@ import { resnet50Model } from './resnet50';
 import type { Figure } from './run';
 import { timeOnce } from './stats';
 
+const BLOCKS = 3;
 const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
 
 async function ratio(engine: Engine, model: OpenModel, shape: number[], name: string, runs: number): Promise<Figure[]> {
@@ -23,12 +24,20 @@ async function ratio(engine: Engine, model: OpenModel, shape: number[], name: st
   await forward();
   const request = { layers: ['stages'], methods: [...GRADIENT_METHODS], classIndex: 'top' as const, counterfactual: false };
   const first = await timeOnce(() => engine.camTensor(model, input, request));
-  // Alternate the two so that load from other processes on a shared machine weighs on both alike.
+  // Blocks of each in turn, so that load from other processes on a shared machine weighs on both alike. The
+  // first run of a block is not timed: the other session's thread pool is still spinning then, which
+  // would add the same delay to both and flatter the ratio.
   const fwdTimes: number[] = [];
   const camTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    fwdTimes.push(await timeOnce(forward));
-    camTimes.push(await timeOnce(() => engine.camTensor(model, input, request)));
+  const cam = () => engine.camTensor(model, input, request);
+  for (let block = 0; block < BLOCKS; block++) {
+    for (const [fn, times] of [
+      [forward, fwdTimes],
+      [cam, camTimes],
+    ] as const) {
+      await fn();
+      for (let i = 0; i < Math.ceil(runs / BLOCKS); i++) times.push(await timeOnce(fn));
+    }
   }
   const fwd = { median: median(fwdTimes) };
   const cams = { median: median(camTimes) };
