@@ -20,11 +20,15 @@ export function reduceToShape(b: GraphBuilder, g: TensorName, from: number[], to
 
 const passThrough: VjpRule = (_ctx, [g]) => [g ?? null];
 
+/**
+ * g · [y > 0] as a multiplication by the mask cast to float: onnxruntime's Where is several times slower than
+ * Cast and Mul together, and this runs once per ReLU. Equal to Where(y > 0, g, 0) for every finite g.
+ */
 const relu: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return [null];
   const positive = b.op1('Greater', [ctx.output(), b.scalar(0)]);
-  return [b.where(positive, g, b.scalar(0))];
+  return [b.op1('Mul', [g, b.op1('Cast', [positive], { to: 1 })])];
 };
 
 const leakyRelu: VjpRule = (ctx, [g]) => {
