@@ -53,6 +53,10 @@ export class RunCache {
   /** Small recent answers, so flipping between images costs no decoding. */
   private readonly recent = new LruCache<string, Answer<unknown>>(32);
 
+  private readonly inflight = new Map<string, Promise<Answer<unknown>>>();
+  /** Why the last run could not be stored, if one could not (the answer was still given). */
+  lastStorageError: string | null = null;
+
   constructor(readonly store: RunStore | null) {}
 
   async getOrCompute<T>(spec: RunSpec, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
@@ -64,24 +68,58 @@ export class RunCache {
       const blob = store.blobs(storedId).get(RESULT_BLOB);
       if (blob) return this.remember(spec, { value: codec.decode(blob), cached: true, run: storedId });
     }
-    const run = store ? await this.begin(store, spec) : null;
+    // The same question asked again while it is being computed waits for that answer.
+    const running = this.inflight.get(spec.key) as Promise<Answer<T>> | undefined;
+    if (running) return { ...(await running), cached: true };
+    const pending = this.computeAndStore(spec, codec, compute);
+    this.inflight.set(spec.key, pending);
+    try {
+      return await pending;
+    } finally {
+      this.inflight.delete(spec.key);
+    }
+  }
+
+  private async computeAndStore<T>(spec: RunSpec, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
+    const store = this.store;
+    // The database failing (disk full, removed) must not cost the user the answer: it is then only not kept.
+    const run = store ? await this.begin(store, spec).catch((error: unknown) => this.storageFailed(error)) : null;
     const started = performance.now();
     let computed: Computed<T>;
     try {
       computed = await compute();
     } catch (error) {
-      if (store && run !== null) store.discard(run);
+      if (store && run !== null) this.guard(() => store.discard(run));
       throw error;
     }
+    let stored = run;
     if (store && run !== null) {
-      store.finish(run, computed.cancelled ? 'cancelled' : 'complete', {
-        blobs: { [RESULT_BLOB]: codec.encode(computed.value) },
-        durationMs: performance.now() - started,
-        provider: computed.provider,
-      });
+      const finished = this.guard(() =>
+        store.finish(run, computed.cancelled ? 'cancelled' : 'complete', {
+          blobs: { [RESULT_BLOB]: codec.encode(computed.value) },
+          durationMs: performance.now() - started,
+          provider: computed.provider,
+        }),
+      );
+      if (!finished) stored = null;
     }
-    const answer: Answer<T> = { value: computed.value, cached: false, run };
+    const answer: Answer<T> = { value: computed.value, cached: false, run: stored };
     return computed.cancelled ? answer : this.remember(spec, answer);
+  }
+
+  private storageFailed(error: unknown): null {
+    this.lastStorageError = error instanceof Error ? error.message : String(error);
+    return null;
+  }
+
+  private guard(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      this.storageFailed(error);
+      return false;
+    }
   }
 
   /** A stored run's result, decoded (null when it has none: still running, or died before finishing). */

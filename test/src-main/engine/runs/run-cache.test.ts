@@ -118,4 +118,24 @@ describe('runs answered from the database', () => {
     expect(resumed.cam?.result.layers.length).toBe(fresh.result.layers.length);
     await expect(other.engine.openRun({ id: fresh.run as RunId })).rejects.toThrow(/no run/);
   });
+
+  it('the same question asked twice at once is computed once', async () => {
+    const { engine, modelId } = await freshEngine();
+    const request = camRequest(modelId, { image: { kind: 'sample', id: '04-triangle' }, methods: ['layercam'] });
+    const [a, b] = await Promise.all([engine.computeCam(request), engine.computeCam({ ...request, jobId: 'other' })]);
+    expect(a.run).toBe(b.run);
+    expect([a.cached, b.cached].sort()).toEqual([false, true]);
+  });
+
+  it('a database that fails to write costs the run its storage, not its answer', async () => {
+    const { engine, modelId } = await freshEngine();
+    const store = engine.runs.store!;
+    store.finish = () => {
+      throw new Error('database or disk is full');
+    };
+    const answer = await engine.computeCam(camRequest(modelId, { image: { kind: 'sample', id: '05-cross' } }));
+    expect(answer).toMatchObject({ cached: false, run: null });
+    expect(answer.result.layers.length).toBe(4);
+    expect(engine.runs.lastStorageError).toMatch(/disk is full/);
+  });
 });
