@@ -43,7 +43,7 @@ export function inputContentHash(bytes: Uint8Array, preprocess: Preprocess): str
 /** Key of a run: its kind and parameters, canonically serialized, with the engine version. */
 export function runKey(kind: string, parts: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(JSON.stringify([kind, ENGINE_VERSION, canonical(parts)]))
+    .update(JSON.stringify([kind, ENGINE_VERSION, RESULTS_REVISION, canonical(parts)]))
     .digest('hex');
 }
 
