@@ -179,7 +179,9 @@ export class Engine implements EngineApi {
       bins: req.bins,
       range: req.range,
     };
-    const inputs = await this.statsInputs(model, req.images);
+    const inputs = await this.statsInputs(model, req.images, (done, total) =>
+      ctx?.progress({ jobId: req.jobId, layer: 'reading', method: 'stats', done, total }),
+    );
     const { images: _sources, ...settings } = params;
     const key = runKey('stats', { model: await modelContentHash(model), inputs: inputs.map((i) => i.hash), ...settings });
     const answer = await this.runs.getOrCompute({ kind: 'stats', key, model, params, inputs }, STATS_CODEC, () =>
@@ -208,9 +210,15 @@ export class Engine implements EngineApi {
   }
 
   /** Content addresses of a statistics run's inputs (unreadable ones too: they are skipped, with the reason, by the run). */
-  private async statsInputs(model: OpenModel, sources: ImageSource[]): Promise<RunInput[]> {
+  private async statsInputs(
+    model: OpenModel,
+    sources: ImageSource[],
+    onProgress: (done: number, total: number) => void,
+  ): Promise<RunInput[]> {
     const inputs: RunInput[] = [];
     for (const [i, source] of sources.entries()) {
+      // Hashing thousands of files takes a while: say so, coarsely.
+      if (i % 50 === 0 && i > 0) onProgress(i, sources.length);
       const stored = toStoredSource(source);
       try {
         const image = await this.resolveImage(source);

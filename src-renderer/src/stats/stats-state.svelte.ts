@@ -25,7 +25,8 @@ export class StatsState {
   modelId = $state<ModelId | null>(null);
   /** Index of the selected layer in `result.layers`. */
   selected = $state(0);
-  progress = $state.raw<{ done: number; total: number } | null>(null);
+  /** `reading`: the inputs are being read and hashed (to find a stored run) before any is analysed. */
+  progress = $state.raw<{ done: number; total: number; reading: boolean } | null>(null);
   running = $state(false);
   error = $state<string | null>(null);
   private job: string | null = null;
@@ -51,7 +52,7 @@ export class StatsState {
     this.job = jobId;
     this.running = true;
     this.error = null;
-    this.progress = { done: 0, total: images.length };
+    this.progress = { done: 0, total: images.length, reading: true };
     const { includeParamless, bins, range } = this.options;
     try {
       const result = await this.engine.computeStats({
@@ -84,7 +85,8 @@ export class StatsState {
   }
 
   onProgress(event: JobProgress): void {
-    if (event.method === 'stats' && event.jobId === this.job) this.progress = { done: event.done, total: event.total };
+    if (event.method === 'stats' && event.jobId === this.job)
+      this.progress = { done: event.done, total: event.total, reading: event.layer === 'reading' };
   }
 
   async cancel(): Promise<void> {

@@ -88,8 +88,12 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
         jobId,
       },
       {
-        progress: ({ done, total }) => {
+        progress: ({ done, total, layer }) => {
           if (!process.stderr.isTTY) return;
+          if (layer === 'reading') {
+            process.stderr.write(`\rreading ${done}/${total} inputs   `);
+            return;
+          }
           const rate = done / ((Date.now() - started) / 1000 || 1);
           process.stderr.write(
             `\r${done}/${total} images, ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / (rate || 1))} s   `,
