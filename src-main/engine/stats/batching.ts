@@ -37,6 +37,7 @@ export async function planBatch(
   inputShape: number[],
   remaining: number,
   analyse: (shape: number[]) => Promise<GraphAnalysis>,
+  maxBatch = MAX_STATS_BATCH,
 ): Promise<BatchPlan> {
   const single: BatchPlan = { size: 1, analysis, inputShape };
   const declared = model.summary.inputs[0]?.shape[0];
@@ -47,7 +48,7 @@ export async function planBatch(
     if (!s || s[0] !== 1) return single;
     bytesPerImage += 4 * s.reduce((a, b) => a * b, 1);
   }
-  const limit = Math.min(MAX_STATS_BATCH, remaining, Math.floor(MAX_BATCH_ACTIVATION_BYTES / Math.max(1, bytesPerImage)));
+  const limit = Math.min(maxBatch, remaining, Math.floor(MAX_BATCH_ACTIVATION_BYTES / Math.max(1, bytesPerImage)));
   if (limit < 2) return single;
   const size = 2 ** Math.floor(Math.log2(limit));
   const batchedShape = [size, ...inputShape.slice(1)];

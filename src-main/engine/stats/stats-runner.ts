@@ -80,6 +80,8 @@ export interface StatsRequest {
   includeParamless: boolean;
   bins: number;
   range: HistogramRange;
+  /** At most this many images per inference run (default MAX_STATS_BATCH; 1 feeds them one by one). */
+  maxBatch?: number;
 }
 
 export interface StatsResult {
@@ -134,8 +136,14 @@ export async function runStats(
   if (layers.length === 0)
     throw new EngineError('unsupported', `${model.summary.name} has no layers with parameters to collect statistics on.`);
   const tensors = [...new Set(layers.map((l) => l.tensor))];
-  const plan = await planBatch(model, analysis, tensors, first.shape, inputs.count - firstLoaded, (shape) =>
-    deps.analysis(model, shape),
+  const plan = await planBatch(
+    model,
+    analysis,
+    tensors,
+    first.shape,
+    inputs.count - firstLoaded,
+    (shape) => deps.analysis(model, shape),
+    req.maxBatch,
   );
   const { meta, pooled } = await deps.hooked.get(
     model,
@@ -176,6 +184,8 @@ export async function runStats(
         slots.push({ index: next, input: null });
       }
     }
+    // Cancelled while gathering: the images gathered are not run (their progress was not reported).
+    if (cancelled) break;
     let outputs: Record<string, ort.Tensor> | null = null;
     if (usable > 0) {
       let data: Float32Array;
