@@ -5,10 +5,8 @@
  * values outside [0, 10] are dropped (so pre-ReLU mass is lost, as in fastai); "auto" fixes the range from
  * the first image with a margin and counts what falls outside it instead of hiding it.
  */
-import { NEAR_ZERO, scanOutput, type ScanOutput } from './scan-activation';
+import { scanOutput, type ScanOutput } from './scan-activation';
 import { scanHere } from './scan-pool';
-
-export { NEAR_ZERO };
 
 export type HistogramRange = { kind: 'fixed'; lo: number; hi: number } | { kind: 'auto' };
 
@@ -85,7 +83,7 @@ export class LayerStatsAccumulator {
     return this.range;
   }
 
-  /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs). */
+  /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs; see addScanned). */
   add(values: Float32Array, channels: number): void {
     const [lo, hi] = this.rangeFor(values);
     if (!this.scratch || this.scratch.channelSum.length < channels) this.scratch = scanOutput(channels, this.bins);
