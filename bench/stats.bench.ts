@@ -44,15 +44,17 @@ export async function statsBenchmark(): Promise<Figure[]> {
     const cpu = process.cpuUsage(cpu0);
     return { ms: performance.now() - t0, cpu: (cpu.user + cpu.system) / 1000 };
   };
-  const plainRun = async (batch: number): Promise<void> => {
+  const inference = async (session: ort.InferenceSession, batch: number): Promise<void> => {
     const feed = new Float32Array(batch * size);
     for (let i = 0; i < IMAGES; i += batch) {
       const n = Math.min(batch, IMAGES - i);
       for (let j = 0; j < n; j++) feed.set(input(i + j).data, j * size);
       feed.fill(0, n * size);
-      await plain.session.run({ [name]: new ort.Tensor('float32', feed, [batch, ...shape.slice(1)]) });
+      const outputs = await session.run({ [name]: new ort.Tensor('float32', feed, [batch, ...shape.slice(1)]) });
+      for (const t of Object.values(outputs)) t.dispose();
     }
   };
+  const plainRun = (batch: number) => inference(plain.session, batch);
 
   const hooked = new HookedSessions((key, bytes, m) =>
     engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
@@ -68,14 +70,30 @@ export async function statsBenchmark(): Promise<Figure[]> {
   await statsRun(1);
   await plainRun(1);
   await plainRun(batch);
+  // The stats run's own session (same key, so the same cached session): its forward hooks alone, every
+  // hooked activation copied out and nothing computed on it — what exposing the activations costs.
+  const batchShape = [batch, ...shape.slice(1)];
+  const tensors = [...new Set(warm.layers.map((l) => l.tensor))];
+  const { pooled } = await hooked.get(
+    model,
+    await engine.analysis(model, batchShape),
+    tensors,
+    false,
+    { exposeActivations: true },
+    batchShape,
+  );
+  const hooksRun = () => inference(pooled.session, batch);
+  await hooksRun();
 
   const single: Timed[] = [];
   const batched: Timed[] = [];
   const stats: Timed[] = [];
   const statsSingle: Timed[] = [];
+  const hooksOnly: Timed[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     single.push(await timed(() => plainRun(1)));
     batched.push(await timed(() => plainRun(batch)));
+    hooksOnly.push(await timed(hooksRun));
     stats.push(await timed(() => statsRun()));
     statsSingle.push(await timed(() => statsRun(1)));
   }
@@ -85,11 +103,13 @@ export async function statsBenchmark(): Promise<Figure[]> {
   return [
     { name: `plain inference, ${IMAGES} images, 1 per run`, value: ms(single), unit: 'ms' },
     { name: `plain inference, ${IMAGES} images, ${batch} per run`, value: ms(batched), unit: 'ms' },
+    { name: `forward hooks only, ${IMAGES} images, ${batch}/run`, value: ms(hooksOnly), unit: 'ms' },
     { name: `stats run, ${IMAGES} images × ${layers} layers, ${batch}/run`, value: ms(stats), unit: 'ms' },
     { name: `stats run, ${IMAGES} images × ${layers} layers, 1/run`, value: ms(statsSingle), unit: 'ms' },
     { name: 'stats ÷ inference, both 1 per run', value: ratio(statsSingle, single, 'ms'), unit: '×' },
     { name: 'stats ÷ inference, both 1 per run, CPU time', value: ratio(statsSingle, single, 'cpu'), unit: '×' },
     { name: `stats (${batch}/run) ÷ inference (1/run)`, value: ratio(stats, single, 'ms'), unit: '×' },
+    { name: 'hooks only ÷ inference, same batches', value: ratio(hooksOnly, batched, 'ms'), unit: '×' },
     { name: 'stats ÷ inference, same batches, CPU time', value: ratio(stats, batched, 'cpu'), unit: '×' },
     {
       name: `stats ÷ inference, same batches (${batch}/run)`,
