@@ -78,7 +78,9 @@ if (which === 'r50') {
 const model = await engine.models.openPath(modelPath);
 const analysis = await engine.analysis(model, shape);
 const tensors = [...new Set(resolveLayers(analysis, ['stages'], model.summary.name).map((l) => l.tensor))];
-const methods = GRADIENT_METHODS.filter((m) => IN_GRAPH_METHODS.includes(m)).sort();
+const methods = (process.env.METHODS ? (process.env.METHODS.split(',') as typeof GRADIENT_METHODS) : GRADIENT_METHODS)
+  .filter((m) => IN_GRAPH_METHODS.includes(m))
+  .sort();
 const hooked = buildHookedModel(analysis, tensors, true, { maps: methods, exposeActivations: false, exposeGradients: false });
 const hookedPath = path.join(dir, 'hooked.onnx');
 await writeFile(hookedPath, hooked.bytes);

@@ -17,9 +17,9 @@ import type { GraphBuilder } from './graph-builder';
 export const IN_GRAPH_METHODS: readonly CamMethod[] = CAM_METHODS.filter((m) => m !== 'cam' && !PERTURBATION_METHODS.includes(m));
 const NEEDS_GRADIENT = new Set<CamMethod>(['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigengradcam']);
 
-/** Fixed power-iteration count for the Eigen methods (on a small Gram matrix, so cheap). */
+/** Fixed power-iteration count for the Eigen methods. */
 export const EIGEN_ITERATIONS = 30;
-/** Up to this side (m³ small) the Gram matrix is squared instead: 2^5 = 32 steps from five MatMuls. */
+/** Up to this smaller side the Gram matrix is formed and squared: 2^5 = 32 steps from five MatMuls. */
 const SQUARING_MAX_SIDE = 128;
 const SQUARINGS = 5;
 const EPS = 1e-7;
@@ -39,54 +39,57 @@ function normalised(b: GraphBuilder, v: string): TensorName {
   return b.op1('Div', [v, b.op1('Add', [norm, b.scalar(1e-30)])]);
 }
 
-/**
- * How many power-iteration steps may run between normalisations. The Gram matrix is first divided by its
- * largest entry, which for a positive semi-definite matrix is its largest diagonal entry, so its top
- * eigenvalue lies in [1, m]: the vector never shrinks, and grows at most m^k in k steps — kept below 1e30,
- * far inside float32's range. Skipping the normalisations in between changes nothing but rounding (the
- * direction after k steps is the same), and saves five small ops per step.
- */
-export function normaliseEvery(m: number): number {
-  return Math.max(1, Math.floor((30 * Math.log(10)) / Math.log(Math.max(m, 2))));
+/** v / |v| for a vector of any shape (ReduceL2 without axes reduces all of them, in every opset). */
+function unit(b: GraphBuilder, v: string): TensorName {
+  return b.op1('Div', [v, b.op1('Add', [b.op1('ReduceL2', [v], { keepdims: 1 }), b.scalar(1e-30)])]);
 }
 
 /**
- * First principal component projection of `x` [C, Z] (channels as features, positions as samples). Power
- * iteration runs on the Gram matrix of the smaller side (C×C or Z×Z), formed by one MatMul, so each
- * iteration is cheap and many of them cost little. `total` [Z] is the channel-summed `x`: the sign of a
+ * The first principal direction in channel space, [C, 1], of the centred `x` [C, Z] whose smaller side m
+ * is at most SQUARING_MAX_SIDE: the Gram matrix of that side (one MatMul), squared SQUARINGS times (each
+ * power rescaled by its largest entry, which for a positive semi-definite matrix is a diagonal one): 2^5 =
+ * 32 power steps from five small MatMuls.
+ */
+function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
+  const transposed = b.op1('Transpose', [x], { perm: [1, 0] });
+  const channelsSide = c <= z;
+  const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
+  let power = byMax(channelsSide ? b.op1('MatMul', [x, transposed]) : b.op1('MatMul', [transposed, x]));
+  for (let k = 0; k < SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));
+  // In position space, start at the image Xᵀ·v₀ of the channel start: centred rows sum to zero, so the
+  // uniform position vector lies in that Gram's null space and would amplify nothing but rounding noise.
+  if (channelsSide) return normalised(b, b.op1('MatMul', [power, start]));
+  const v = b.op1('MatMul', [power, b.op1('MatMul', [transposed, start])]);
+  return normalised(b, b.op1('MatMul', [x, v]));
+}
+
+/**
+ * The same direction for larger sides by plain power iteration, v ← X·(Xᵀ·v), as the reference does: two
+ * matrix-vector products per step read X once each, far cheaper than forming an m×m Gram matrix (m²·n
+ * multiply-adds) when m is in the hundreds. Xᵀ·v is computed as vᵀ·X, so X is never transposed.
+ */
+function componentByIteration(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
+  let v: TensorName = b.reshape(start, [1, c]);
+  for (let i = 0; i < EIGEN_ITERATIONS; i++) {
+    const projected = b.reshape(b.op1('MatMul', [v, x]), [z, 1]);
+    v = unit(b, b.reshape(b.op1('MatMul', [x, projected]), [1, c]));
+  }
+  return b.reshape(v, [c, 1]);
+}
+
+/**
+ * First principal component projection of `x` [C, Z] (channels as features, positions as samples), from
+ * the uniform channel vector the reference starts at. `total` [Z] is the channel-summed `x`: the sign of a
  * component is arbitrary, and the map is made to agree with it.
  */
 function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: string): TensorName {
   const centred = b.op1('Sub', [x, reduceMean(b, x, [1])]);
-  const transposed = b.op1('Transpose', [centred], { perm: [1, 0] });
-  const channelsSide = c <= z;
-  const m = channelsSide ? c : z;
-  const gram = channelsSide ? b.op1('MatMul', [centred, transposed]) : b.op1('MatMul', [transposed, centred]);
-  const byMax = (x: string): TensorName => b.op1('Div', [x, b.op1('Add', [b.reduceMax(x, [0, 1], true), b.scalar(1e-30)])]);
-  // Start where the reference does, at the uniform channel vector. In position space that is its image
-  // Xᵀ·1, not the uniform position vector: centred rows sum to zero, so 1 lies in the Gram's null space
-  // and iterating from it would amplify nothing but rounding noise.
-  const uniform = b.floatConst(new Float32Array(c).fill(1 / Math.sqrt(c)), [c, 1], 'eigen_start');
-  const start = channelsSide ? uniform : normalised(b, b.op1('MatMul', [transposed, uniform]));
-  let v: TensorName;
-  if (m <= SQUARING_MAX_SIDE) {
-    // A small Gram matrix is squared instead (each power rescaled by its largest entry, its largest
-    // diagonal entry): G^(2^k) from k MatMuls, a handful of ops instead of dozens.
-    let power = byMax(gram);
-    for (let k = 0; k < SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));
-    v = normalised(b, b.op1('MatMul', [power, start]));
-  } else {
-    const scaled = byMax(gram);
-    const every = normaliseEvery(m);
-    v = start;
-    for (let i = 1; i <= EIGEN_ITERATIONS; i++) {
-      v = b.op1('MatMul', [scaled, v]);
-      if (i % every === 0 || i === EIGEN_ITERATIONS) v = normalised(b, v);
-    }
-  }
-  // In channel space v is the component; in position space, map it back to channels first.
-  const component = channelsSide ? v : normalised(b, b.op1('MatMul', [centred, v]));
-  const projection = b.reshape(b.op1('MatMul', [transposed, component]), [z]);
+  const start = b.floatConst(new Float32Array(c).fill(1 / Math.sqrt(c)), [c, 1], 'eigen_start');
+  const component =
+    Math.min(c, z) <= SQUARING_MAX_SIDE
+      ? componentBySquaring(b, centred, c, z, start)
+      : componentByIteration(b, centred, c, z, start);
+  const projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
   const agreement = b.reduceSum(b.op1('Mul', [total, projection]), [0], true);
   const sign = b.where(b.op1('Less', [agreement, b.scalar(0)]), b.scalar(-1), b.scalar(1));
   return b.op1('Mul', [projection, sign]);
