@@ -1,8 +1,8 @@
 /**
  * The in-graph Eigen maps against the JavaScript reference on layers large enough for each strategy of
- * map-graph.ts: a Gram matrix squared (smaller side ≤ 128, here the positions) and matrix-vector power
- * iteration (both sides larger, channels fewer or more than positions). The PyTorch fixtures are too small
- * to reach the second.
+ * map-graph.ts: a Gram matrix squared (smaller side ≤ 128, here the positions) and Lanczos on X·Xᵀ (both
+ * sides larger, channels fewer or more than positions). The PyTorch fixtures are too small to reach the
+ * second.
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ const bytes = buildModel({
 });
 
 describe('Eigen maps computed in the graph', () => {
-  it('match the reference for squared Gram matrices and for matrix-vector power iteration', async () => {
+  it('match the reference for squared Gram matrices and for Lanczos', async () => {
     const model = describeModel(bytes, 'eigen.onnx', null);
     const analysis = await analyzeGraph(model, new Map([['x' as TensorName, [1, 3, 24, 24]]]));
     const layers = ['a', 'b', 'c'] as TensorName[];
