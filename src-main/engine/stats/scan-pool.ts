@@ -111,7 +111,12 @@ function sharedHelper(): Helper | null {
   if (helper?.broken) helper = null;
   if (helper === undefined) {
     const module = kernelModule();
-    helper = module && availableParallelism() >= 2 ? new Helper(module) : null;
+    try {
+      helper = module && availableParallelism() >= 2 ? new Helper(module) : null;
+    } catch {
+      // A host without worker threads scans on this thread.
+      helper = null;
+    }
   }
   return helper;
 }
