@@ -119,8 +119,8 @@ JSON output (stable):
 
 export const STATS_HELP = `layerlens stats MODEL IMAGES... [options]
 
-Activation statistics (fastai's ActivationStats) of MODEL's layers over a set of images, streamed one at a
-time so memory stays flat. IMAGES are image files, folders (searched recursively) or .npy float32
+Activation statistics (fastai's ActivationStats) of MODEL's layers over a set of images, streamed in small
+batches (sized to keep the hooked activations of a batch within a few MB) so memory stays flat. IMAGES are image files, folders (searched recursively) or .npy float32
 tensors fed as is. Ctrl-C stops early and keeps the partial result ("cancelled": true).
 
 Options:
