@@ -25,6 +25,8 @@ export interface GraphAnalysis {
   warnings: string[];
   /** The model with external data inlined, ready to be rewritten and run from memory. */
   runnable: OpenModel['proto'];
+  /** The concrete shape of each graph input this analysis was made at. */
+  inputShapes: Map<TensorName, number[]>;
 }
 
 const ATTRIBUTE_TYPES = {
@@ -155,5 +157,5 @@ export async function analyzeGraph(
     hierarchy: tree.hierarchy,
     opHistogram,
   };
-  return { index, tree, shapes, view, warnings: warning ? [warning] : [], runnable };
+  return { index, tree, shapes, view, warnings: warning ? [warning] : [], runnable, inputShapes };
 }

@@ -4,7 +4,7 @@
  * logits, every activation and every gradient.
  */
 import { create } from '@bufbuild/protobuf';
-import { ValueInfoProtoSchema, type ValueInfoProto } from 'onnx-buf';
+import { TensorShapeProto_DimensionSchema, ValueInfoProtoSchema, type ValueInfoProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
@@ -55,6 +55,21 @@ function floatValue(name: string, shape: number[]): ValueInfoProto {
         value: { elemType: 1, shape: { dim: shape.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } },
       },
     },
+  });
+}
+
+/**
+ * The input with the concrete shape the hooked graph was built for (its gradients' shapes are fixed anyway):
+ * onnxruntime then knows every shape, and its NCHWc layout pass only keeps element-wise ops of the backward
+ * pass in the blocked layout when it can prove their operands' shapes equal.
+ */
+function pinShape(input: ValueInfoProto, shape: number[] | null): ValueInfoProto {
+  const type = input.type?.value;
+  if (!shape || type?.case !== 'tensorType' || !type.value.shape || type.value.shape.dim.length !== shape.length) return input;
+  const dim = shape.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }));
+  return create(ValueInfoProtoSchema, {
+    name: input.name,
+    type: { value: { case: 'tensorType', value: { elemType: type.value.elemType, shape: { dim } } } },
   });
 }
 
@@ -146,7 +161,10 @@ export function buildHookedModel(
       // The index's order is topological even when the file's was not.
       node: [...analysis.index.nodes, ...extraNodes],
       initializer: [...graph.initializer, ...extraInitializers],
-      input: [...graph.input, ...extraInputs],
+      input: [
+        ...graph.input.map((v) => (v.name === inputName ? pinShape(v, analysis.inputShapes.get(inputName) ?? null) : v)),
+        ...extraInputs,
+      ],
       output: outputs,
     },
   };

@@ -7,6 +7,7 @@
  * MaxUnpool; strided 2-D → one Conv per phase, interleaved by DepthToSpace.
  */
 import type { TensorName } from '../../../../src-shared/api';
+import { blockable, intoBlocked } from './blocked-layout';
 import type { VjpContext, VjpRule } from './context';
 
 interface Window {
@@ -130,11 +131,15 @@ function pointwiseStridedAdjoint(
       indices[plane * spatial + o] = plane * area + flat;
     }
   }
-  return b.op1('MaxUnpool', [h, b.int64Const(indices, 'unpool_at', [n, c, ...ys]), b.int64Const(xShape, 'shape')], {
+  const unpooled = b.op1('MaxUnpool', [h, b.int64Const(indices, 'unpool_at', [n, c, ...ys]), b.int64Const(xShape, 'shape')], {
     // 1-wide windows: onnxruntime requires output_shape ≥ (y − 1)·s + kernel.
     kernel_shape: w.kernel,
     strides: w.strides,
   });
+  // Shape inference cannot read MaxUnpool's output_shape input; a Reshape (free: it aliases) states it, so
+  // that onnxruntime can prove the shapes of the sums downstream equal (see blocked-layout.ts).
+  const shaped = b.reshape(unpooled, xShape);
+  return blockable(xShape) ? intoBlocked(b, shaped, xShape[1] as number) : shaped;
 }
 
 /**
@@ -196,7 +201,8 @@ function polyphaseAdjoint(
   }
   // DCR order: channel (r_h·s + r_w)·C + c lands at (h·s + r_h, w·s + r_w).
   const interleaved = b.op1('DepthToSpace', [b.op1('Concat', parts, { axis: 1 })], { blocksize: s });
-  return xs.every((x) => x === count * s) ? interleaved : b.slice(interleaved, [0, 0], xs, [2, 3]);
+  const out = xs.every((x) => x === count * s) ? interleaved : b.slice(interleaved, [0, 0], xs, [2, 3]);
+  return blockable(xShape) ? intoBlocked(b, out, cin) : out;
 }
 
 const conv: VjpRule = (ctx, [g]) => {

@@ -1,6 +1,7 @@
 /** Activations and element-wise arithmetic. Masks use the forward output where that keeps Conv+Relu fusable. */
 import type { TensorName } from '../../../../src-shared/api';
 import type { GraphBuilder } from '../graph-builder';
+import { blockable, positiveMask } from './blocked-layout';
 import type { VjpRule } from './context';
 
 const sameShape = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -21,14 +22,19 @@ export function reduceToShape(b: GraphBuilder, g: TensorName, from: number[], to
 const passThrough: VjpRule = (_ctx, [g]) => [g ?? null];
 
 /**
- * g · [y > 0] as a multiplication by the mask cast to float: onnxruntime's Where is several times slower than
- * Cast and Mul together, and this runs once per ReLU. Equal to Where(y > 0, g, 0) for every finite g.
+ * g · [y > 0] as a multiplication by a float mask: onnxruntime's Where is several times slower than a Mul,
+ * and this runs once per ReLU. The mask comes from a blocked convolution where the layout allows (see
+ * blocked-layout.ts), from Greater and Cast otherwise. Equal to Where(y > 0, g, 0) for every finite g.
  */
 const relu: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return [null];
-  const positive = b.op1('Greater', [ctx.output(), b.scalar(0)]);
-  return [b.op1('Mul', [g, b.op1('Cast', [positive], { to: 1 })])];
+  const y = ctx.output();
+  const shape = ctx.shape(y);
+  const mask = blockable(shape)
+    ? positiveMask(b, y, shape[1] as number)
+    : b.op1('Cast', [b.op1('Greater', [y, b.scalar(0)])], { to: 1 });
+  return [b.op1('Mul', [g, mask])];
 };
 
 const leakyRelu: VjpRule = (ctx, [g]) => {

@@ -7,6 +7,7 @@
  * AveragePool: ConvTranspose with a ones kernel after dividing by each window's divisor, precomputed.
  */
 import type { TensorName } from '../../../../src-shared/api';
+import { blockable, intoBlocked } from './blocked-layout';
 import { convWindow } from './convolution';
 import type { VjpContext, VjpRule } from './context';
 
@@ -149,7 +150,8 @@ const globalAveragePool: VjpRule = (ctx, [g]) => {
   if (!g) return [null];
   const xShape = ctx.shape(ctx.input(0));
   const area = xShape.slice(2).reduce((a, v) => a * v, 1);
-  return [b.expand(b.op1('Div', [g, b.scalar(area)]), xShape)];
+  const spread = b.expand(b.op1('Div', [g, b.scalar(area)]), xShape);
+  return [blockable(xShape) ? intoBlocked(b, spread, xShape[1] as number) : spread];
 };
 
 /** Ties (rare on real features) share the gradient equally. */

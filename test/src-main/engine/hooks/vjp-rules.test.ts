@@ -37,6 +37,61 @@ const unary = (op: string, attrs: Parameters<typeof node>[4] = [], opset = 13, s
   model: opModel([node(op, ['x'], ['y'], op, attrs)], [2, 3, 4, 5], { opset }),
 });
 
+/**
+ * Channel counts divisible by 8 take the blocked-layout forms of the rules (blocked-layout.ts): ReLU masks
+ * and spreads as depthwise convolutions, and onnxruntime's fusion of fan-out sums into the adjoint convolutions.
+ */
+const blockedCases: Case[] = [
+  {
+    ...unary('Relu'),
+    name: 'Relu, 16 channels (mask as a blocked convolution)',
+    shape: [2, 16, 3, 4],
+    model: opModel([node('Relu', ['x'], ['y'])], [2, 16, 3, 4]),
+  },
+  {
+    name: 'GlobalAveragePool, 16 channels (blocked spread)',
+    shape: [2, 16, 3, 4],
+    linear: true,
+    model: opModel([node('GlobalAveragePool', ['x'], ['y'])], [2, 16, 3, 4]),
+  },
+  conv('Conv 1×1 stride 2, 16 channels (blocked unpool)', [1, 16, 6, 7], [8, 16, 1, 1], [intsAttr('strides', [2, 2])]),
+  conv(
+    'Conv 3×3 stride 2, 16 channels (blocked phases)',
+    [1, 16, 7, 7],
+    [8, 16, 3, 3],
+    [intsAttr('strides', [2, 2]), intsAttr('pads', [1, 1, 1, 1])],
+  ),
+  {
+    // Biases of ±3 (half the channels on, half off) against small weights and inputs: every ReLU keeps its
+    // side under the finite-difference steps, and both mask values occur.
+    name: 'Residual block, 16 channels: ReLU masks, fan-out sum, pooling, all blocked',
+    shape: [1, 16, 4, 4],
+    scale: 0.2,
+    model: opModel(
+      [
+        node('Conv', ['x', 'W1', 'B'], ['c1'], 'c1', [intsAttr('pads', [1, 1, 1, 1])]),
+        node('Relu', ['c1'], ['r1']),
+        node('Conv', ['r1', 'W2', 'B'], ['c2'], 'c2', [intsAttr('pads', [1, 1, 1, 1])]),
+        node('Add', ['c2', 'x'], ['s']),
+        node('Relu', ['s'], ['r2']),
+        node('GlobalAveragePool', ['r2'], ['y']),
+      ],
+      [1, 16, 4, 4],
+      {
+        initializers: [
+          randomTensor('W1', [16, 16, 3, 3], r, 0.05),
+          randomTensor('W2', [16, 16, 3, 3], r, 0.05),
+          floatTensor(
+            'B',
+            [16],
+            Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? 3 : -3)),
+          ),
+        ],
+      },
+    ),
+  },
+];
+
 const cases: Case[] = [
   unary('Relu'),
   unary('LeakyRelu', [floatAttr('alpha', 0.1)]),
@@ -412,7 +467,7 @@ const cases: Case[] = [
 ];
 
 describe('gradient rules match finite differences', () => {
-  for (const c of cases) {
+  for (const c of [...cases, ...blockedCases]) {
     it(c.name, async () => {
       for (const seed of [1, 2]) {
         const result = await gradCheck(c.model, c.shape, {
