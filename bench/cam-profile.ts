@@ -4,7 +4,7 @@
  * (forward, backward, maps) and by op type — to see which appended nodes cost what. A development aid, not a
  * benchmark. Environment: THREADS=n intra-op threads (1 also prints CPU time per run, steadier on a busy
  * machine), COMPARE=1 per-node times of the shared forward nodes, DUMP=dir onnxruntime's optimized graphs,
- * NOPROFILE=1 stop after the wall/CPU timings.
+ * NOPROFILE=1 stop after the wall/CPU timings, MAPS=1 the slowest nodes of the maps.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -156,6 +156,11 @@ console.log('hooked by origin and op:');
 table(withHooks, runs, (e) => `${origin(e.name)} ${e.args?.op_name ?? '?'}`, 30);
 console.log('hooked, slowest nodes:');
 table(withHooks, runs, (e) => `${e.args?.op_name ?? '?'} ${e.name.replace(/_kernel_time$/, '')}`, 40);
+if (process.env.MAPS) {
+  console.log('maps, slowest nodes:');
+  const maps = withHooks.filter((e) => origin(e.name) === 'maps');
+  table(maps, runs, (e) => `${e.args?.op_name ?? '?'} ${e.name.replace(/_kernel_time$/, '')}`, 30);
+}
 engine.dispose();
 await rm(dir, { recursive: true });
 if (process.env.COMPARE) {
