@@ -83,6 +83,17 @@ function flippedWeights(w: Float32Array, shape: number[], group: number): { data
   return { data: out, dims: [cinG * group, coutG, ...kernel] };
 }
 
+/** A strided convolution with constant weights, as its adjoints need it. */
+interface StridedConv {
+  w: Window;
+  weights: Float32Array;
+  wShape: number[];
+  group: number;
+  xShape: number[];
+  /** Output spatial sizes. */
+  ys: number[];
+}
+
 /** Above this many positions the index table of `pointwiseStridedAdjoint` would cost more memory than it saves time. */
 const MAX_UNPOOL_INDICES = 1 << 21;
 
@@ -92,16 +103,8 @@ const MAX_UNPOOL_INDICES = 1 << 21;
  * scatters that onto a zero grid at precomputed positions: one cheap pass, where onnxruntime's
  * ConvTranspose spends longer than the convolution itself on its col2im.
  */
-function pointwiseStridedAdjoint(
-  ctx: VjpContext,
-  g: TensorName,
-  w: Window,
-  weights: Float32Array,
-  wShape: number[],
-  group: number,
-  xShape: number[],
-  ys: number[],
-): TensorName | null {
+function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, conv: StridedConv): TensorName | null {
+  const { w, weights, wShape, group, xShape, ys } = conv;
   const { b } = ctx;
   const pointwise = w.kernel.every((k) => k === 1) && [...w.begin, ...w.end].every((p) => p === 0);
   const [n, c] = xShape as [number, number];
@@ -147,16 +150,8 @@ function pointwiseStridedAdjoint(
  * gradient from a fixed subset of kernel taps, so each phase is a stride-1 convolution of g with a small
  * sub-kernel (together exactly the forward's multiply-adds), and DepthToSpace interleaves the phases.
  */
-function polyphaseAdjoint(
-  ctx: VjpContext,
-  g: TensorName,
-  w: Window,
-  weights: Float32Array,
-  wShape: number[],
-  group: number,
-  xShape: number[],
-  ys: number[],
-): TensorName | null {
+function polyphaseAdjoint(ctx: VjpContext, g: TensorName, conv: StridedConv): TensorName | null {
+  const { w, weights, wShape, group, xShape, ys } = conv;
   const { b } = ctx;
   const s = w.strides[0] as number;
   const xs = xShape.slice(2);
@@ -218,9 +213,8 @@ const conv: VjpRule = (ctx, [g]) => {
   const group = ctx.int('group', 1);
   const weights = ctx.constants.floats(ctx.input(1));
   if (weights && w.strides.some((st) => st !== 1)) {
-    const gx =
-      pointwiseStridedAdjoint(ctx, g, w, weights, wShape, group, xShape, ys) ??
-      polyphaseAdjoint(ctx, g, w, weights, wShape, group, xShape, ys);
+    const strided = { w, weights, wShape, group, xShape, ys };
+    const gx = pointwiseStridedAdjoint(ctx, g, strided) ?? polyphaseAdjoint(ctx, g, strided);
     if (gx) return [gx, null, null];
   }
   if (weights && w.strides.every((st) => st === 1)) {
