@@ -40,6 +40,7 @@ function killMidRun(file: string, killDuring: number, delayMs: number): Promise<
 
 describe('crash safety', () => {
   it('kill -9 while a run is written: the database is intact, earlier runs too, the interrupted one is incomplete', async () => {
+    let interrupted = 0;
     for (const delayMs of [0, 15, 40]) {
       const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-crash-')), 'runs.db');
       const { finished } = await killMidRun(file, 4, delayMs);
@@ -52,18 +53,27 @@ describe('crash safety', () => {
       const store = RunStore.open(file);
       const runs = store.list().runs;
       expect(runs.some((r) => r.status === 'running')).toBe(false);
-      for (const id of finished) {
-        const blobs = store.blobs(id as RunId);
-        const expected = runPayload(id);
-        expect(store.summary(id as RunId).status).toBe('complete');
-        for (const [name, data] of Object.entries(expected)) expect(Buffer.compare(blobs.get(name) as Uint8Array, data)).toBe(0);
+      // Every run is either complete with every blob intact, or incomplete with none: never half written.
+      // (A run committed just before the kill may have missed announcing it: complete, not in `finished`.)
+      for (const run of runs) {
+        const blobs = store.blobs(run.id);
+        if (run.status === 'complete') {
+          for (const [name, data] of Object.entries(runPayload(run.id)))
+            expect(Buffer.compare(blobs.get(name) as Uint8Array, data)).toBe(0);
+        } else {
+          expect(run.status).toBe('incomplete');
+          expect(blobs.size).toBe(0);
+        }
       }
-      // Exactly the run that was being written is left, marked incomplete, with no result blobs.
-      const unfinished = runs.filter((r) => !finished.includes(r.id));
-      expect(unfinished).toHaveLength(1);
-      expect(unfinished[0]?.status).toBe('incomplete');
-      expect(store.blobs(unfinished[0]?.id as RunId).size).toBe(0);
+      for (const id of finished) expect(store.summary(id as RunId).status).toBe('complete');
+      // At most the one run being written when the kill came is left incomplete, and it is the newest.
+      const incomplete = runs.filter((r) => r.status === 'incomplete');
+      expect(incomplete.length).toBeLessThanOrEqual(1);
+      if (incomplete[0]) expect(incomplete[0].id).toBe(Math.max(...runs.map((r) => r.id)));
+      interrupted += incomplete.length;
       store.close();
     }
+    // The payload is large enough that the kill lands inside a write at least once in three tries.
+    expect(interrupted).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
