@@ -44,10 +44,20 @@ const build = (on: boolean): Uint8Array => {
   for (const f of flags)
     if (on) process.env[f] = '1';
     else delete process.env[f];
-  const built = buildHookedModel(analysis, tensors, true, { maps: methods, exposeActivations: false, exposeGradients: false });
+  const built = buildHookedModel(analysis, tensors, true, {
+    maps: methods,
+    exposeActivations: false,
+    exposeGradients: false,
+    blockedLayout: process.arch === 'x64',
+  });
   return on && flags.includes('PIN') ? pinInput(built.bytes, shape) : built.bytes;
 };
-const hooked = buildHookedModel(analysis, tensors, true, { maps: methods, exposeActivations: false, exposeGradients: false });
+const hooked = buildHookedModel(analysis, tensors, true, {
+  maps: methods,
+  exposeActivations: false,
+  exposeGradients: false,
+  blockedLayout: process.arch === 'x64',
+});
 const options: ort.InferenceSession.SessionOptions = {
   executionProviders: ['cpu'],
   graphOptimizationLevel: 'all',

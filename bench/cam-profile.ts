@@ -81,7 +81,12 @@ const tensors = [...new Set(resolveLayers(analysis, ['stages'], model.summary.na
 const methods = (process.env.METHODS ? (process.env.METHODS.split(',') as typeof GRADIENT_METHODS) : GRADIENT_METHODS)
   .filter((m) => IN_GRAPH_METHODS.includes(m))
   .sort();
-const hooked = buildHookedModel(analysis, tensors, true, { maps: methods, exposeActivations: false, exposeGradients: false });
+const hooked = buildHookedModel(analysis, tensors, true, {
+  maps: methods,
+  exposeActivations: false,
+  exposeGradients: false,
+  blockedLayout: process.arch === 'x64',
+});
 const hookedPath = path.join(dir, 'hooked.onnx');
 await writeFile(hookedPath, hooked.bytes);
 const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));

@@ -59,8 +59,10 @@ export async function statsBenchmark(): Promise<Figure[]> {
   };
   const plainRun = (batch: number) => inference(plain.session, batch);
 
-  const hooked = new HookedSessions((key, bytes, m) =>
-    engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
+  // As the engine does on the CPU: the blocked-layout forms on x86.
+  const hooked = new HookedSessions(
+    (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
+    () => process.arch === 'x64',
   );
   const deps = { analysis: (m: typeof model, s: number[]) => engine.analysis(m, s), hooked };
   const request = { layers: null, includeParamless: false, bins: 40, range: { kind: 'fixed' as const, lo: 0, hi: 10 } };

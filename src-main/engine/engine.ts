@@ -110,10 +110,17 @@ export class Engine implements EngineApi {
       key === `${model.id}|plain`
         ? this.plainSession(model)
         : this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
+    blockedLayout: () => this.blockedLayout(),
   });
-  private readonly statsSessions = new HookedSessions((key, bytes, model) =>
-    this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
+  private readonly statsSessions = new HookedSessions(
+    (key, bytes, model) => this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
+    () => this.blockedLayout(),
   );
+
+  /** onnxruntime keeps convolutions in a channel-blocked layout on x86 CPUs only (see vjp/blocked-layout.ts). */
+  private blockedLayout(): boolean {
+    return process.arch === 'x64' && this.sessions.runsOnCpu(this.device);
+  }
 
   /** Activation statistics over image files (streamed one by one; cancelling keeps what was done). */
   async statsFiles(

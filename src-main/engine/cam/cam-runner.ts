@@ -36,13 +36,15 @@ export interface CamProgress {
 export interface CamDeps {
   analysis(model: OpenModel, inputShape: number[]): Promise<GraphAnalysis>;
   session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
+  /** See HookOptions.blockedLayout. */
+  blockedLayout?(): boolean;
 }
 
 export class CamRunner {
   private readonly hooked: HookedSessions;
 
   constructor(private readonly deps: CamDeps) {
-    this.hooked = new HookedSessions(deps.session);
+    this.hooked = new HookedSessions(deps.session, () => deps.blockedLayout?.() ?? false);
   }
 
   async run(

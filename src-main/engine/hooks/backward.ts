@@ -29,6 +29,8 @@ export interface BackwardInput {
   score: TensorName;
   seed: TensorName;
   hooked: TensorName[];
+  /** See HookOptions.blockedLayout. */
+  blockedLayout?: boolean;
 }
 
 export const GRADIENT_FREE_HINT =
@@ -52,7 +54,7 @@ export function buildBackward(input: BackwardInput): BackwardGraph {
     if (node?.output.some((o) => contributes.has(o))) for (const x of node.input) if (x) contributes.add(x);
   }
 
-  const builder = new GraphBuilder(input.opset);
+  const builder = new GraphBuilder(input.opset, 'layerlens/grad', input.blockedLayout ?? false);
   const partials = new Map<string, TensorName[]>([[score, [input.seed]]]);
   const addPartial = (t: string, g: TensorName): void => {
     const list = partials.get(t);

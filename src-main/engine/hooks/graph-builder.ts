@@ -37,6 +37,8 @@ export class GraphBuilder {
   constructor(
     readonly opset: number,
     private readonly prefix = 'layerlens/grad',
+    /** Emit forms onnxruntime's CPU provider keeps in its blocked layout (see vjp/blocked-layout.ts). */
+    readonly blockedLayout = false,
   ) {}
 
   fresh(hint: string): TensorName {

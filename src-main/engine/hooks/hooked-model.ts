@@ -79,6 +79,12 @@ export interface HookOptions {
   /** Expose the hooked activations and gradients as outputs (both by default). */
   exposeActivations?: boolean;
   exposeGradients?: boolean;
+  /**
+   * Write the backward pass in the forms onnxruntime's CPU provider keeps in its channel-blocked layout (on
+   * x86 only; see vjp/blocked-layout.ts). The same values either way; elsewhere (CUDA, ARM) the plain forms
+   * cost less.
+   */
+  blockedLayout?: boolean;
 }
 
 export function buildHookedModel(
@@ -130,6 +136,7 @@ export function buildHookedModel(
         score,
         seed: seedFinal,
         hooked,
+        blockedLayout: options.blockedLayout ?? false,
       });
       gradients = backward.gradients;
       extraNodes = [...seedBuilder.nodes, ...backward.builder.nodes];

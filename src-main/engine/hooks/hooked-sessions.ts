@@ -17,7 +17,11 @@ export type SessionSource = (key: string, bytes: () => Uint8Array, model: OpenMo
 export class HookedSessions {
   private readonly hooked = new LruCache<string, HookedMeta>(16);
 
-  constructor(private readonly session: SessionSource) {}
+  /** `blockedLayout`: whether the sessions will run where the blocked forms pay (HookOptions.blockedLayout). */
+  constructor(
+    private readonly session: SessionSource,
+    private readonly blockedLayout: () => boolean = () => false,
+  ) {}
 
   async get(
     model: OpenModel,
@@ -27,6 +31,7 @@ export class HookedSessions {
     options: HookOptions,
     inputShape: number[],
   ): Promise<{ meta: HookedMeta; pooled: PooledSession }> {
+    options = { ...options, blockedLayout: options.blockedLayout ?? this.blockedLayout() };
     const key = JSON.stringify([model.id, 'hooks', inputShape, gradients, options, [...tensors].sort()]);
     let meta = this.hooked.get(key);
     let fresh: Uint8Array | null = null;

@@ -53,6 +53,11 @@ export class SessionPool {
     return this.sessions.size;
   }
 
+  /** Whether sessions for `device` will run on the CPU provider (as far as is known before creating one). */
+  runsOnCpu(device: DeviceChoice): boolean {
+    return device === 'cpu' || (device === 'auto' && this.cudaUnavailable !== null);
+  }
+
   /** `key` identifies the graph (model hash plus any rewrite); the same key always means the same graph. */
   get(key: string, source: ModelSource | (() => ModelSource), device: DeviceChoice, displayName: string): Promise<PooledSession> {
     const cacheKey = `${key}|${device}`;

@@ -37,6 +37,11 @@ export class VjpContext {
     return this.node.output[i] as TensorName;
   }
 
+  /** The static shape of `t`, or null where it is unknown (for rules that can do without). */
+  knownShape(t: string): number[] | null {
+    return this.shapes(t);
+  }
+
   shape(t: string): number[] {
     const s = this.shapes(t);
     if (!s) this.unsupported(`the shape of "${t}" is unknown`);

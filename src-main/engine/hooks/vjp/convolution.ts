@@ -103,8 +103,8 @@ const MAX_UNPOOL_INDICES = 1 << 21;
  * scatters that onto a zero grid at precomputed positions: one cheap pass, where onnxruntime's
  * ConvTranspose spends longer than the convolution itself on its col2im.
  */
-function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, conv: StridedConv): TensorName | null {
-  const { w, weights, wShape, group, xShape, ys } = conv;
+function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, strided: StridedConv): TensorName | null {
+  const { w, weights, wShape, group, xShape, ys } = strided;
   const { b } = ctx;
   const pointwise = w.kernel.every((k) => k === 1) && [...w.begin, ...w.end].every((p) => p === 0);
   const [n, c] = xShape as [number, number];
@@ -142,7 +142,7 @@ function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, conv: StridedCo
   // Shape inference cannot read MaxUnpool's output_shape input; a Reshape (free: it aliases) states it, so
   // that onnxruntime can prove the shapes of the sums downstream equal (see blocked-layout.ts).
   const shaped = b.reshape(unpooled, xShape);
-  return blockable(xShape) ? intoBlocked(b, shaped, xShape[1] as number) : shaped;
+  return blockable(b, xShape) ? intoBlocked(b, shaped, c) : shaped;
 }
 
 /**
@@ -150,8 +150,8 @@ function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, conv: StridedCo
  * gradient from a fixed subset of kernel taps, so each phase is a stride-1 convolution of g with a small
  * sub-kernel (together exactly the forward's multiply-adds), and DepthToSpace interleaves the phases.
  */
-function polyphaseAdjoint(ctx: VjpContext, g: TensorName, conv: StridedConv): TensorName | null {
-  const { w, weights, wShape, group, xShape, ys } = conv;
+function polyphaseAdjoint(ctx: VjpContext, g: TensorName, strided: StridedConv): TensorName | null {
+  const { w, weights, wShape, group, xShape, ys } = strided;
   const { b } = ctx;
   const s = w.strides[0] as number;
   const xs = xShape.slice(2);
@@ -197,7 +197,7 @@ function polyphaseAdjoint(ctx: VjpContext, g: TensorName, conv: StridedConv): Te
   // DCR order: channel (r_h·s + r_w)·C + c lands at (h·s + r_h, w·s + r_w).
   const interleaved = b.op1('DepthToSpace', [b.op1('Concat', parts, { axis: 1 })], { blocksize: s });
   const out = xs.every((x) => x === count * s) ? interleaved : b.slice(interleaved, [0, 0], xs, [2, 3]);
-  return blockable(xShape) ? intoBlocked(b, out, cin) : out;
+  return blockable(b, xShape) ? intoBlocked(b, out, cin) : out;
 }
 
 const conv: VjpRule = (ctx, [g]) => {

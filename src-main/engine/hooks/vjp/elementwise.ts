@@ -24,14 +24,15 @@ const passThrough: VjpRule = (_ctx, [g]) => [g ?? null];
 /**
  * g · [y > 0] as a multiplication by a float mask: onnxruntime's Where is several times slower than a Mul,
  * and this runs once per ReLU. The mask comes from a blocked convolution where the layout allows (see
- * blocked-layout.ts), from Greater and Cast otherwise. Equal to Where(y > 0, g, 0) for every finite g.
+ * blocked-layout.ts), from Greater and Cast otherwise. Equal to Where(y > 0, g, 0) for every finite g and
+ * every y but NaN.
  */
 const relu: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return [null];
   const y = ctx.output();
-  const shape = ctx.shape(y);
-  const mask = blockable(shape)
+  const shape = ctx.knownShape(y);
+  const mask = blockable(b, shape)
     ? positiveMask(b, y, shape[1] as number)
     : b.op1('Cast', [b.op1('Greater', [y, b.scalar(0)])], { to: 1 });
   return [b.op1('Mul', [g, mask])];

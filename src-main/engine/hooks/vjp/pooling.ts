@@ -151,7 +151,7 @@ const globalAveragePool: VjpRule = (ctx, [g]) => {
   const xShape = ctx.shape(ctx.input(0));
   const area = xShape.slice(2).reduce((a, v) => a * v, 1);
   const spread = b.expand(b.op1('Div', [g, b.scalar(area)]), xShape);
-  return [blockable(xShape) ? intoBlocked(b, spread, xShape[1] as number) : spread];
+  return [blockable(b, xShape) ? intoBlocked(b, spread, xShape[1] as number) : spread];
 };
 
 /** Ties (rare on real features) share the gradient equally. */
