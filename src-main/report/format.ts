@@ -1,13 +1,5 @@
 /** Number and size text for the report (English, stable across machines so reports compare). */
 
-/** Short number text for axes and tables (the studio's plot-math formatValue). */
-export function formatValue(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e4)) return v.toExponential(1);
-  return Number(v.toPrecision(3)).toString();
-}
-
 export const formatInt = (n: number): string => n.toLocaleString('en-US');
 
 export function formatBytes(n: number): string {

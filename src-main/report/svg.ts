@@ -4,7 +4,7 @@
  */
 import { colorAt, type Colormap } from '../../src-shared/heatmap';
 import { html, raw, type Markup } from './escape';
-import { formatValue } from './format';
+import { formatValue } from '../../src-shared/number-format';
 
 const r1 = (v: number): string => (Math.round(v * 10) / 10).toString();
 

@@ -36,14 +36,6 @@ export function nearestIndex(scale: Scale, px: number, count: number): number {
   return Math.min(count - 1, Math.max(0, Math.round(scale.invert(px))));
 }
 
-/** Short number text for axes and read-outs. */
-export function formatValue(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e4)) return v.toExponential(1);
-  return Number(v.toPrecision(3)).toString();
-}
-
 /** [lo, hi) of histogram bin `bin` over `range`. */
 export function binRange(range: [number, number], bins: number, bin: number): [number, number] {
   const w = (range[1] - range[0]) / bins;

@@ -3,7 +3,6 @@ import {
   binRange,
   colorDimPixels,
   extent,
-  formatValue,
   isSaturated,
   linearScale,
   logCounts,
@@ -30,11 +29,6 @@ describe('scales', () => {
     expect(nearestIndex(s, 140, 5)).toBe(1);
     expect(nearestIndex(s, -50, 5)).toBe(0);
     expect(nearestIndex(s, 999, 5)).toBe(4);
-  });
-  it('formats numbers shortly', () => {
-    expect(formatValue(0.123456)).toBe('0.123');
-    expect(formatValue(0)).toBe('0');
-    expect(formatValue(123456)).toBe('1.2e+5');
   });
   it('gives bin ranges and flags saturation', () => {
     expect(binRange([0, 10], 40, 4)).toEqual([1, 1.25]);
