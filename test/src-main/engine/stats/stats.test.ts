@@ -65,6 +65,24 @@ function expected(images: Float32Array[]) {
   return { mean, std, nearZero: all.filter((v) => v <= 0.05).length / all.length, hist };
 }
 
+/** Cancels a run over every image once `n` are reported done: exactly those n images' statistics remain. */
+async function cancelAfter(model: OpenModel, n: number): Promise<void> {
+  const files = await expandImageArgs([path.join(dir, 'images')]);
+  const abort = new AbortController();
+  const result = await engine.statsFiles(
+    model,
+    files,
+    { layers: ['feat'], includeParamless: false, bins: 40, range: { kind: 'fixed', lo: 0, hi: 10 } },
+    (done) => {
+      if (done === n) abort.abort();
+    },
+    abort.signal,
+  );
+  expect(result.cancelled).toBe(true);
+  expect(result.images).toBe(n);
+  expect(result.layers[0]?.stats.mean).toBeCloseTo(expected(tensors.slice(0, n)).mean, 5);
+}
+
 describe('activation statistics', () => {
   it('match a direct computation, with fastai’s histogram dropping values outside [0, 10]', async () => {
     const files = await expandImageArgs([path.join(dir, 'images')]);
@@ -104,22 +122,7 @@ describe('activation statistics', () => {
     expect(s?.range[0]).toBeLessThan(-0.5);
   });
 
-  it('cancelling keeps the partial result of the images done', async () => {
-    const files = await expandImageArgs([path.join(dir, 'images')]);
-    const abort = new AbortController();
-    const result = await engine.statsFiles(
-      opened,
-      files,
-      { layers: ['feat'], includeParamless: false, bins: 40, range: { kind: 'fixed', lo: 0, hi: 10 } },
-      (done) => {
-        if (done === 3) abort.abort();
-      },
-      abort.signal,
-    );
-    expect(result.cancelled).toBe(true);
-    expect(result.images).toBe(3);
-    expect(result.layers[0]?.stats.mean).toBeCloseTo(expected(tensors.slice(0, 3)).mean, 5);
-  });
+  it('cancelling keeps the partial result of the images done', () => cancelAfter(opened, 3));
 
   it('skips an unreadable input with the reason and goes on', async () => {
     const broken = path.join(await mkdtemp(path.join(tmpdir(), 'layerlens-broken-')), 'broken.png');
@@ -173,22 +176,7 @@ describe('activation statistics', () => {
     expect(await plan(opened, 50)).toBe(1);
   });
 
-  it('cancelling in the middle of a batch keeps exactly the images reported done', async () => {
-    const files = await expandImageArgs([path.join(dir, 'images')]);
-    const abort = new AbortController();
-    const result = await engine.statsFiles(
-      openedBatchable,
-      files,
-      { layers: ['feat'], includeParamless: false, bins: 40, range: { kind: 'fixed', lo: 0, hi: 10 } },
-      (done) => {
-        if (done === 21) abort.abort();
-      },
-      abort.signal,
-    );
-    expect(result.cancelled).toBe(true);
-    expect(result.images).toBe(21);
-    expect(result.layers[0]?.stats.mean).toBeCloseTo(expected(tensors.slice(0, 21)).mean, 5);
-  });
+  it('cancelling in the middle of a batch keeps exactly the images reported done', () => cancelAfter(openedBatchable, 21));
 
   it('keeps skipped inputs in their place within a batch', async () => {
     const broken = path.join(await mkdtemp(path.join(tmpdir(), 'layerlens-broken-')), 'broken.png');
