@@ -19,6 +19,8 @@ const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
 
 export interface OpenModel {
   id: ModelId;
+  /** SHA-256 of the file's bytes (hex); `id` is its first half. */
+  sha256: string;
   summary: ModelSummary;
   proto: ModelProto;
   bytes: Uint8Array;
@@ -30,16 +32,16 @@ export interface OpenModel {
   originalLabels: string[] | null;
 }
 
-export function modelIdOf(bytes: Uint8Array): ModelId {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 32) as ModelId;
-}
+const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const idOfDigest = (sha256: string): ModelId => sha256.slice(0, 32) as ModelId;
 
-export function describeModel(bytes: Uint8Array, name: string, filePath: string | null): OpenModel {
+/** `sha256`: the bytes' digest where the caller has it already (hashing a large model takes a while). */
+export function describeModel(bytes: Uint8Array, name: string, filePath: string | null, sha256 = sha256Of(bytes)): OpenModel {
   const proto = decodeModel(bytes, name);
   const metadata = metadataRecord(proto);
   const inputs = realInputs(proto);
   const { preprocess, warning } = preprocessFromMetadata(metadata, inputs[0]);
-  const id = modelIdOf(bytes);
+  const id = idOfDigest(sha256);
   const summary: ModelSummary = {
     id,
     name,
@@ -58,6 +60,7 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
   };
   return {
     id,
+    sha256,
     summary,
     proto,
     bytes,
@@ -116,10 +119,11 @@ export class ModelRegistry {
   }
 
   private async add(bytes: Uint8Array, name: string, filePath: string | null): Promise<OpenModel> {
-    const id = modelIdOf(bytes);
+    const sha256 = sha256Of(bytes);
+    const id = idOfDigest(sha256);
     const existing = this.models.get(id);
     if (existing && existing.path === filePath) return existing;
-    const model = describeModel(bytes, name, filePath);
+    const model = describeModel(bytes, name, filePath, sha256);
     // Refuse broken graphs and unsafe external data now, not at the first analysis.
     buildGraphIndex(model.proto, name);
     await resolveExternalPaths(model.proto, filePath ? path.dirname(filePath) : null, name);

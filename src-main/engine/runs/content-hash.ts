@@ -23,13 +23,13 @@ export function modelContentHash(model: OpenModel): Promise<string> {
 }
 
 async function hashModel(model: OpenModel): Promise<string> {
+  // Without external data this is the file's digest, computed once already when the model was opened.
+  if (externalRefs(model.proto).length === 0 || !model.path) return model.sha256;
   const hash = createHash('sha256').update(model.bytes);
-  if (externalRefs(model.proto).length > 0 && model.path) {
-    const files = await resolveExternalPaths(model.proto, path.dirname(model.path), model.summary.name);
-    for (const file of new Set(files.values())) {
-      hash.update(`\u0000${path.basename(file)}\u0000`);
-      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    }
+  const files = await resolveExternalPaths(model.proto, path.dirname(model.path), model.summary.name);
+  for (const file of new Set(files.values())) {
+    hash.update(`\u0000${path.basename(file)}\u0000`);
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   }
   return hash.digest('hex');
 }
