@@ -13,6 +13,7 @@ import type {
   CallContext,
   CamRequestMessage,
   CamResponse,
+  ClassScore,
   EngineApi,
   GraphAnalysisView,
   ImageData,
@@ -374,8 +375,7 @@ export class Engine implements EngineApi {
         `${model.summary.name}'s output ${outputName} has shape [${output.dims.join(', ')}], not one row of class scores.`,
       );
     }
-    const probs = endsInSoftmax(model, outputName) ? logits : softmax(logits);
-    return { top: topK(probs, k, model.summary.labels), logits, provider, inferenceMs, inputShape: input.shape };
+    return { top: topClasses(model, logits, k), logits, provider, inferenceMs, inputShape: input.shape };
   }
 
   /** The unmodified model's session (predictions, ScoreCAM's masked inputs). */
@@ -509,10 +509,7 @@ export class Engine implements EngineApi {
       if (stored) {
         opened.cam = { ...stored, cached: true, run: summary.id };
         const { logits, provider, inputShape } = stored.result;
-        const outputName = model?.summary.outputs[0]?.name;
-        const probs = model && outputName && endsInSoftmax(model, outputName) ? logits : softmax(logits);
-        const top = topK(probs, 5, model?.summary.labels ?? null);
-        opened.prediction = { top, logits, provider, inferenceMs: 0, inputShape };
+        opened.prediction = { top: topClasses(model, logits, 5), logits, provider, inferenceMs: 0, inputShape };
       }
     } else {
       const stored = this.runs.result(summary.id, STATS_CODEC);
@@ -657,6 +654,13 @@ function statsView(result: StatsResult, bins: number): StoredStats {
       };
     }),
   };
+}
+
+/** The k best classes of `logits` from the model's first output (softmaxed unless the model did it already). */
+function topClasses(model: OpenModel | null, logits: Float32Array, k: number): ClassScore[] {
+  const outputName = model?.summary.outputs[0]?.name;
+  const probs = model && outputName && endsInSoftmax(model, outputName) ? logits : softmax(logits);
+  return topK(probs, k, model?.summary.labels ?? null);
 }
 
 /** A model that already outputs probabilities must not be softmaxed again. */
