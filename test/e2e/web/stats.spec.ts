@@ -65,7 +65,9 @@ test('cancelling a long run keeps its partial result; the tab keeps working', as
   });
   await page.getByTestId('stats-files').setInputFiles(picked);
   await stats.run.click();
-  await expect(stats.progress).toContainText(/[1-9]\d* \/ 400 images/);
+  // Past the reading phase (the inputs are hashed first) and at least one image analysed.
+  await expect(stats.progress).toHaveAttribute('data-phase', 'analysing', { timeout: 30_000 });
+  await expect(stats.progress).toContainText(/^\s*[1-9]\d* \/ 400 images/);
   await stats.cancel.click();
   await expect(stats.run).toBeEnabled({ timeout: 30_000 });
   await expect(stats.progress).toBeHidden();
