@@ -6,8 +6,9 @@
  *
  * Cost matters here (on ResNet-50 the maps of four stages once cost a quarter of the whole run): every
  * pass over a full [C, H·W] tensor is shared between the methods that need it (A⊙g, ReLU(g), channel
- * sums), and the weights-based maps (Grad-CAM, XGradCAM, Grad-CAM++ and the plain channel sum EigenCAM
- * uses for its sign) come from one MatMul of their stacked weight rows with A.
+ * sums), the weights-based maps (Grad-CAM, XGradCAM, Grad-CAM++ and the plain channel sum EigenCAM
+ * uses for its sign) are each one matrix-vector product with A, and the Eigen methods read their tensor
+ * only in their Krylov steps.
  */
 import type { TensorName } from '../../../src-shared/api';
 import { CAM_METHODS, PERTURBATION_METHODS, type CamMethod } from '../../../src-shared/cam';
@@ -65,36 +66,62 @@ function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, s
   return normalised(b, b.op1('MatMul', [x, v]));
 }
 
+/** A·B (transB: A·Bᵀ) [+ beta·C]: opsets before 11 require Gemm's C, so a zero stands in for none. */
+function gemm(
+  b: GraphBuilder,
+  a: string,
+  m: string,
+  attrs: { transB?: number; alpha?: number; beta?: number },
+  c?: string,
+): TensorName {
+  const bias = c ?? (b.opset < 11 ? b.scalar(0) : undefined);
+  return b.op1('Gemm', bias ? [a, m, bias] : [a, m], {
+    ...(attrs.transB ? { transB: attrs.transB } : {}),
+    ...(attrs.alpha !== undefined ? { alpha: { float: attrs.alpha } } : {}),
+    ...(attrs.beta !== undefined ? { beta: { float: attrs.beta } } : {}),
+  });
+}
+
 /**
- * The same direction for larger sides, from a Krylov space instead of plain power iteration: LANCZOS_STEPS
+ * The same projection for larger sides, from a Krylov space instead of plain power iteration: LANCZOS_STEPS
  * steps of Lanczos with full reorthogonalisation (so rounding cannot bring back directions already found)
- * span {v₀, A·v₀, …} for A = X·Xᵀ, and the top eigenvector of the small projected matrix Q·A·Qᵀ, found by
- * squaring it, mapped back through Q, is far closer to the true component than as many power steps would
- * get. Each step reads X twice (two matrix-vector products, Xᵀ·q computed as qᵀ·X so X is never
- * transposed), against m²·n multiply-adds for a Gram matrix of side m in the hundreds.
+ * span {v₀, A·v₀, …} for A = X̄·X̄ᵀ (X̄ the centred `x`), and the top eigenvector of the small projected
+ * matrix Q·A·Qᵀ, found by squaring it, mapped back through Q, is far closer to the true component than as
+ * many power steps would get. Each step reads `x` twice; nothing else does. X̄ is never formed: a step's
+ * qᵀ·X̄ is qᵀ·X less its mean, and X̄·p = X·p − μ·Σp (μ the channel means). Those rows p = qᵀ·X̄ are kept,
+ * so the map, vᵀ·X̄ for v = rᵀ·Q, is rᵀ·P: no further pass over `x`.
  */
-function componentByLanczos(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
+function projectionByLanczos(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
   const steps = Math.min(LANCZOS_STEPS, c, z);
+  const means = b.reshape(reduceMean(b, x, [1]), [1, c]);
   const basis: TensorName[] = [b.reshape(start, [1, c])];
   const images: TensorName[] = [];
+  const rows: TensorName[] = [];
   for (let j = 0; j < steps; j++) {
     const q = basis[j] as TensorName;
-    const image = b.reshape(b.op1('MatMul', [x, b.reshape(b.op1('MatMul', [q, x]), [z, 1])]), [1, c]);
+    const raw = b.op1('MatMul', [q, x]);
+    const p = b.op1('Sub', [raw, reduceMean(b, raw, [1])]);
+    rows.push(p);
+    const correction = b.op1('Mul', [means, b.reduceSum(p, [1], true)]);
+    // X·pᵀ as a matrix-vector product (a Gemm with transB would repack X on every call).
+    const image = b.op1('Sub', [b.reshape(b.op1('MatMul', [x, b.reshape(p, [z, 1])]), [1, c]), correction]);
     images.push(image);
     if (j === steps - 1) break;
     const sofar = stack(b, basis);
-    const coefficients = b.op1('MatMul', [image, b.op1('Transpose', [sofar], { perm: [1, 0] })]);
-    basis.push(unit(b, b.op1('Sub', [image, b.op1('MatMul', [coefficients, sofar])])));
+    const coefficients = gemm(b, image, sofar, { transB: 1 });
+    basis.push(unit(b, gemm(b, coefficients, sofar, { alpha: -1, beta: 1 }, image)));
   }
   const q = stack(b, basis);
-  const projected = b.op1('MatMul', [q, b.op1('Transpose', [stack(b, images)], { perm: [1, 0] })]);
+  const projected = gemm(b, q, stack(b, images), { transB: 1 });
   const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
   let power = byMax(projected);
   for (let k = 0; k < RITZ_SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));
   const first = new Float32Array(steps);
   first[0] = 1;
   const ritz = b.reshape(b.op1('MatMul', [power, b.floatConst(first, [steps, 1], 'ritz_start')]), [1, steps]);
-  return b.reshape(unit(b, b.op1('MatMul', [ritz, q])), [c, 1]);
+  // vᵀ·X̄ with v the unit vector along rᵀ·Q: rᵀ·P / |rᵀ·Q|.
+  const length = b.op1('Add', [b.op1('ReduceL2', [b.op1('MatMul', [ritz, q])], { keepdims: 1 }), b.scalar(1e-30)]);
+  return b.reshape(b.op1('Div', [b.op1('MatMul', [ritz, stack(b, rows)]), length]), [z]);
 }
 
 /** Rows [1, C] stacked into [n, C]. */
@@ -109,16 +136,39 @@ function stack(b: GraphBuilder, rows: TensorName[]): TensorName {
  * component is arbitrary, and the map is made to agree with it.
  */
 function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: string): TensorName {
-  const centred = b.op1('Sub', [x, reduceMean(b, x, [1])]);
   const start = b.floatConst(new Float32Array(c).fill(1 / Math.sqrt(c)), [c, 1], 'eigen_start');
-  const component =
-    Math.min(c, z) <= SQUARING_MAX_SIDE
-      ? componentBySquaring(b, centred, c, z, start)
-      : componentByLanczos(b, centred, c, z, start);
-  const projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
+  let projection: TensorName;
+  if (Math.min(c, z) <= SQUARING_MAX_SIDE) {
+    const centred = b.op1('Sub', [x, reduceMean(b, x, [1])]);
+    const component = componentBySquaring(b, centred, c, z, start);
+    projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
+  } else projection = projectionByLanczos(b, x, c, z, start);
   const agreement = b.reduceSum(b.op1('Mul', [total, projection]), [0], true);
-  const sign = b.where(b.op1('Less', [agreement, b.scalar(0)]), b.scalar(-1), b.scalar(1));
+  // 1 − 2·[agreement < 0]: Cast exists in every opset (Where only from 9).
+  const negative = b.op1('Cast', [b.op1('Less', [agreement, b.scalar(0)])], { to: 1 });
+  const sign = b.op1('Sub', [b.scalar(1), b.op1('Mul', [negative, b.scalar(2)])]);
   return b.op1('Mul', [projection, sign]);
+}
+
+/**
+ * s·x + t for x [C, Z] and per-channel s [C, 1], in one pass where the opset has the per-channel affine
+ * map of inference-mode BatchNormalization (mean 0, variance 1, ε 0), else as a Mul and an Add.
+ */
+function channelAffine(b: GraphBuilder, x: string, c: number, s: string, t: number): TensorName {
+  if (b.opset < 9) return b.op1('Add', [b.op1('Mul', [x, s]), b.scalar(t)]);
+  const flat = (v: string): TensorName => b.reshape(v, [c]);
+  const y = b.op1(
+    'BatchNormalization',
+    [
+      b.reshape(x, [1, c, -1]),
+      flat(s),
+      b.floatConst(new Float32Array(c).fill(t), [c], 'shift'),
+      b.floatConst(new Float32Array(c), [c], 'zeros'),
+      b.floatConst(new Float32Array(c).fill(1), [c], 'ones'),
+    ],
+    { epsilon: { float: 0 } },
+  );
+  return b.reshape(y, [c, -1]);
 }
 
 /** Memoises a node-emitting thunk: a shared intermediate is emitted once, and only if some method uses it. */
@@ -158,16 +208,12 @@ export function appendMaps(
       case 'xgradcam':
         return b.op1('Div', [b.reduceSum(ga(), [1], true), b.op1('Add', [sums(), b.scalar(EPS)])]);
       case 'gradcam++': {
-        // α·ReLU(g) with α = g²/(2g² + S·g³ + ε), written on r = ReLU(g): equal where g > 0, and 0 (not
-        // 0·α) where g ≤ 0, which is what skipping g = 0 in the definition means.
+        // α·ReLU(g) with α = g²/(2g² + S·g³ + ε), written on r = ReLU(g) as r / (2 + S·r + ε/r²): equal
+        // where r > 0 (and free of the r³ overflow), and 0 where r = 0 (ε/0 = ∞), which is what skipping
+        // g = 0 in the definition means. Five elementwise passes over [C, Z] instead of seven.
         const r = positive();
-        const r2 = b.op1('Mul', [r, r]);
-        const r3 = b.op1('Mul', [r2, r]);
-        const denominator = b.op1('Add', [
-          b.op1('Add', [b.op1('Mul', [r2, b.scalar(2)]), b.op1('Mul', [sums(), r3])]),
-          b.scalar(EPS),
-        ]);
-        return b.reduceSum(b.op1('Div', [r3, denominator]), [1], true);
+        const small = b.op1('Div', [b.scalar(EPS), b.op1('Mul', [r, r])]);
+        return b.reduceSum(b.op1('Div', [r, b.op1('Add', [channelAffine(b, r, c, sums(), 2), small])]), [1], true);
       }
       default:
         return null;
@@ -181,20 +227,10 @@ export function appendMaps(
   // EigenCAM's sign needs Σ_k A_k: one more row of ones in the same MatMul.
   if (wanted.includes('eigencam'))
     rows.push({ method: 'total', weights: b.floatConst(new Float32Array(c).fill(1), [c, 1], 'ones') });
+  // Σ_k w_k·A_k as [1, C]·[C, Z]: a single-row MatMul is onnxruntime's matrix-vector kernel, one read of A.
+  // (Stacking the rows into one MatMul, or a transposed operand, makes it repack A first: twice the cost.)
   const weighted = new Map<CamMethod | 'total', TensorName>();
-  if (rows.length > 0) {
-    const stacked =
-      rows.length === 1
-        ? (rows[0]?.weights as string)
-        : b.op1(
-            'Concat',
-            rows.map((r) => r.weights),
-            { axis: 1 },
-          );
-    // [C, M]ᵀ · [C, Z] → [M, Z]; the transpose is folded into the MatMul by onnxruntime.
-    const all = b.op1('MatMul', [b.op1('Transpose', [stacked], { perm: [1, 0] }), a()]);
-    rows.forEach((r, i) => weighted.set(r.method, b.reshape(b.slice(all, [i], [i + 1], [0]), [z])));
-  }
+  for (const r of rows) weighted.set(r.method, b.reshape(b.op1('MatMul', [b.reshape(r.weights, [1, c]), a()]), [z]));
 
   const out = new Map<CamMethod, TensorName>();
   for (const method of wanted) {
