@@ -4,7 +4,8 @@
  * with output_shape and asymmetric pads gives wrong values; output_padding recovers the rows a strided
  * convolution never read. With constant weights the adjoint avoids ConvTranspose (whose col2im onnxruntime
  * runs on one thread) where it can: stride 1 → one Conv with flipped weights; strided 1×1 → Conv then
- * MaxUnpool; strided 2-D → one Conv per phase, interleaved by DepthToSpace.
+ * MaxUnpool; strided 2-D → one Conv per phase, interleaved by a one-hot depthwise ConvTranspose (blocked layout) or
+ * DepthToSpace.
  */
 import type { TensorName } from '../../../../src-shared/api';
 import { blockable, intoBlocked } from './blocked-layout';
@@ -146,6 +147,34 @@ function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, strided: Stride
 }
 
 /**
+ * The phases [N, C, n, n] (r_h·s + r_w order) interleaved into [N, C, s·n, s·n], as a depthwise s×s
+ * ConvTranspose with stride s and one-hot kernels: each channel's s² phases are stacked next to each other
+ * (a Concat on a new axis) and each lands on its own tap. On onnxruntime's CPU provider this is several
+ * times faster than DepthToSpace, whose generic six-axis shuffle runs on one thread.
+ */
+function interleaveByTransposedConv(ctx: VjpContext, parts: TensorName[], c: number, s: number, n: number): TensorName {
+  const { b } = ctx;
+  const batch = ctx.shape(ctx.input(0))[0] as number;
+  const stacked = b.op1(
+    'Concat',
+    parts.map((p) => b.reshape(p, [batch, c, 1, n, n])),
+    { axis: 2 },
+  );
+  const taps = new Float32Array(c * s * s * s * s);
+  // Channel k·s² + p of the stacked input has its 1 at tap p = (r_h, r_w) of its own group k.
+  for (let k = 0; k < c; k++) for (let p = 0; p < s * s; p++) taps[(k * s * s + p) * s * s + p] = 1;
+  return b.op1(
+    'ConvTranspose',
+    [b.reshape(stacked, [batch, c * s * s, n, n]), b.floatConst(taps, [c * s * s, 1, s, s], 'interleave')],
+    {
+      group: c,
+      kernel_shape: [s, s],
+      strides: [s, s],
+    },
+  );
+}
+
+/**
  * A strided 2-D convolution's adjoint, phase by phase: the input positions ≡ (r_h, r_w) mod s receive
  * gradient from a fixed subset of kernel taps, so each phase is a stride-1 convolution of g with a small
  * sub-kernel (together exactly the forward's multiply-adds), and DepthToSpace interleaves the phases.
@@ -194,8 +223,10 @@ function polyphaseAdjoint(ctx: VjpContext, g: TensorName, strided: StridedConv):
       );
     }
   }
-  // DCR order: channel (r_h·s + r_w)·C + c lands at (h·s + r_h, w·s + r_w).
-  const interleaved = b.op1('DepthToSpace', [b.op1('Concat', parts, { axis: 1 })], { blocksize: s });
+  const interleaved = b.blockedLayout
+    ? interleaveByTransposedConv(ctx, parts, cin, s, count)
+    : // DCR order: channel (r_h·s + r_w)·C + c lands at (h·s + r_h, w·s + r_w).
+      b.op1('DepthToSpace', [b.op1('Concat', parts, { axis: 1 })], { blocksize: s });
   const out = xs.every((x) => x === count * s) ? interleaved : b.slice(interleaved, [0, 0], xs, [2, 3]);
   return blockable(b, xShape) ? intoBlocked(b, out, cin) : out;
 }
