@@ -4,7 +4,8 @@
  * (forward, backward, maps) and by op type — to see which appended nodes cost what. A development aid, not a
  * benchmark. Environment: THREADS=n intra-op threads (1 also prints CPU time per run, steadier on a busy
  * machine), COMPARE=1 per-node times of the shared forward nodes, DUMP=dir onnxruntime's optimized graphs,
- * NOPROFILE=1 stop after the wall/CPU timings, MAPS=1 the slowest nodes of the maps.
+ * NOPROFILE=1 stop after the wall/CPU timings, MAPS=1 the slowest nodes of the maps, CONVS=1 the backward
+ * convolutions split into depthwise ones (masks, copies) and adjoints.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -22,7 +23,7 @@ interface TraceEvent {
   cat: string;
   name: string;
   dur: number;
-  args?: { op_name?: string };
+  args?: { op_name?: string; parameter_size?: string; activation_size?: string; output_size?: string };
 }
 
 async function profile(file: string, feeds: Record<string, ort.Tensor>, runs: number, dir: string): Promise<TraceEvent[]> {
@@ -161,6 +162,31 @@ console.log('hooked by origin and op:');
 table(withHooks, runs, (e) => `${origin(e.name)} ${e.args?.op_name ?? '?'}`, 30);
 console.log('hooked, slowest nodes:');
 table(withHooks, runs, (e) => `${e.args?.op_name ?? '?'} ${e.name.replace(/_kernel_time$/, '')}`, 40);
+if (process.env.CONVS) {
+  // Depthwise convolutions (ReLU masks, into-blocked copies) carry one weight per channel; adjoints many.
+  console.log('backward convolutions by kind:');
+  table(
+    withHooks.filter((e) => origin(e.name) === 'backward' && e.args?.op_name === 'Conv'),
+    runs,
+    (e) => (Number(e.args?.parameter_size ?? 0) < 16_384 ? 'depthwise (masks, copies)' : 'adjoint'),
+  );
+  console.log('all convolutions (ms, weights, input, output bytes):');
+  table(
+    withHooks.filter((e) => e.args?.op_name === 'Conv'),
+    runs,
+    (e) =>
+      `${origin(e.name).padEnd(8)} w ${String(e.args?.parameter_size).padStart(8)} in ${String(e.args?.activation_size).padStart(8)} out ${String(e.args?.output_size).padStart(8)}`,
+    200,
+  );
+}
+if (process.env.ORDER) {
+  // Execution order of the last profiled run: which forward/backward/maps nodes ran next to which.
+  const perRun = withHooks.length / runs;
+  for (const e of withHooks.slice(-perRun))
+    console.log(
+      `${origin(e.name).padEnd(8)} ${(e.args?.op_name ?? '?').padEnd(14)} ${String(e.args?.output_size).padStart(8)} ${String(e.dur).padStart(6)} w${String(e.args?.parameter_size)} ${e.name}`,
+    );
+}
 if (process.env.MAPS) {
   console.log('maps, slowest nodes:');
   const maps = withHooks.filter((e) => origin(e.name) === 'maps');
