@@ -125,6 +125,11 @@ export function int64Tensor(name: string, values: number[]): TensorInit {
   return { name, dims: [BigInt(values.length)], dataType: 7, rawData: new Uint8Array(data.buffer) };
 }
 
+/** A rank-0 int64 constant (Gather's scalar index, a scalar divisor). */
+export function int64Scalar(name: string, value: number): TensorInit {
+  return { ...int64Tensor(name, [value]), dims: [] };
+}
+
 /** A one-input model: x → nodes → y, with constants; output shape left to onnxruntime. */
 export function opModel(
   nodes: NodeInit[],

@@ -104,7 +104,7 @@ export class CamRunner {
     if (classIndex >= classes)
       throw new EngineError('bad-input', `Class ${classIndex} does not exist: the model has ${classes} classes.`);
 
-    const constants = new ConstantValues(analysis.runnable);
+    const constants = ConstantValues.of(analysis);
     let perturbationMs = 0;
     const results: LayerMaps[] = [];
     for (const layer of layers) {

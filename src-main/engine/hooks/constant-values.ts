@@ -2,9 +2,17 @@
  * Values known before running the model: initializers and Constant nodes. Gradient rules need them for
  * attributes that moved to inputs in newer opsets (Clip's min/max, Slice's starts, Pad's pads, Reshape's
  * shape) and for folding constants such as BatchNormalization's scale.
+ *
+ * Given the graph and its static shapes (an analysis is made at one concrete input shape, and the hooked
+ * model is pinned to it), integer values computed from shapes count as known too: exporters write
+ * torch.chunk, flatten and view as Shape → Gather → Div → Slice/Reshape chains, and their results are
+ * constants at that shape. Only ops whose integer result depends on nothing but shapes and constants are
+ * folded; anything that reads a tensor's values (ArgMax, NonZero…) stays unknown.
  */
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
+import type { GraphAnalysis } from '../graph/analyze-graph';
+import type { GraphIndex } from '../graph/graph-index';
 import type { ModelProto } from '../onnx/decode-model';
 import { copyBytes, floatValues } from '../onnx/tensor-data';
 
@@ -24,11 +32,39 @@ function intValues(t: TensorProto): number[] | null {
   return null;
 }
 
+/** What folding shape arithmetic needs: the graph's producers, and a tensor's static shape and type. */
+export interface ShapeContext {
+  index: GraphIndex;
+  shapeOf(name: string): number[] | null;
+  dtypeOf(name: string): string | null;
+}
+
+const INTEGER_TYPES = new Set(['int64', 'int32']);
+
+/** Shape arithmetic is small; anything longer is not an index list. */
+const MAX_FOLDED = 64;
+
 export class ConstantValues {
   private readonly tensors = new Map<string, TensorProto>();
   private readonly nodes = new Map<string, NodeProto>();
+  private readonly folded = new Map<string, number[] | null>();
 
-  constructor(model: ModelProto) {
+  /** The analysed model's constants, shape arithmetic at the analysis's input shape included. */
+  static of(analysis: GraphAnalysis): ConstantValues {
+    return new ConstantValues(analysis.runnable, {
+      index: analysis.index,
+      shapeOf: (name) => {
+        const s = analysis.shapes.get(name as TensorName)?.shape;
+        return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
+      },
+      dtypeOf: (name) => analysis.shapes.get(name as TensorName)?.dtype ?? null,
+    });
+  }
+
+  constructor(
+    model: ModelProto,
+    private readonly shapes: ShapeContext | null = null,
+  ) {
     for (const t of model.graph?.initializer ?? []) this.tensors.set(t.name, t);
     for (const n of model.graph?.node ?? []) if (n.opType === 'Constant' && n.output[0]) this.nodes.set(n.output[0], n);
   }
@@ -60,7 +96,120 @@ export class ConstantValues {
     const node = this.nodes.get(name);
     const i = node?.attribute.find((a) => a.name === 'value_int' || a.name === 'value_ints');
     if (i) return i.name === 'value_int' ? [Number(i.i)] : i.ints.map(Number);
-    return null;
+    return this.fold(name);
+  }
+
+  /** The integer value of a shape computation, flattened, or null. Memoised; cycles cannot occur (a DAG). */
+  private fold(name: string): number[] | null {
+    if (!this.shapes) return null;
+    if (this.folded.has(name)) return this.folded.get(name) ?? null;
+    this.folded.set(name, null);
+    const at = this.shapes.index.producer.get(name as TensorName);
+    const node = at === undefined ? undefined : this.shapes.index.nodes[at];
+    // Integer results only: a float Div or Cast would not truncate where this folding does.
+    const integer = INTEGER_TYPES.has(this.shapes.dtypeOf(name) ?? '');
+    const value = integer && node && node.output[0] === name ? this.evaluate(node) : null;
+    const kept = value && value.length <= MAX_FOLDED && value.every(Number.isFinite) ? value : null;
+    this.folded.set(name, kept);
+    return kept;
+  }
+
+  private evaluate(node: NodeProto): number[] | null {
+    const attr = (n: string) => node.attribute.find((a) => a.name === n);
+    const input = (k: number): number[] | null => (node.input[k] ? this.ints(node.input[k]) : null);
+    switch (node.opType) {
+      case 'Shape': {
+        const shape = this.shapes?.shapeOf(node.input[0] ?? '');
+        if (!shape) return null;
+        const rank = shape.length;
+        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
+        const start = attr('start');
+        const end = attr('end');
+        return shape.slice(clamp(start ? Number(start.i) : 0), clamp(end ? Number(end.i) : rank));
+      }
+      case 'Size': {
+        const shape = this.shapes?.shapeOf(node.input[0] ?? '');
+        return shape ? [shape.reduce((a, d) => a * d, 1)] : null;
+      }
+      case 'Identity':
+      case 'Reshape':
+      case 'Squeeze':
+      case 'Unsqueeze':
+        return input(0);
+      case 'Cast':
+        return input(0)?.map(Math.trunc) ?? null;
+      case 'Concat': {
+        const parts = node.input.map((n) => (n ? this.ints(n) : null));
+        return parts.every((p) => p !== null) ? parts.flat() : null;
+      }
+      case 'Gather': {
+        const data = input(0);
+        const indices = input(1);
+        const dataShape = this.shapes?.shapeOf(node.input[0] ?? '');
+        if (!data || !indices || !dataShape || dataShape.length > 1) return null;
+        return indices.map((i) => data[i < 0 ? i + data.length : i] ?? NaN);
+      }
+      case 'Slice':
+        return this.slice(node, input);
+      case 'Add':
+      case 'Sub':
+      case 'Mul':
+      case 'Div':
+      case 'Min':
+      case 'Max':
+        return this.binary(node.opType, input(0), input(1));
+      default:
+        return null;
+    }
+  }
+
+  /** A 1-D Slice, with starts/ends/steps as attributes (opset < 10) or inputs. */
+  private slice(node: NodeProto, input: (k: number) => number[] | null): number[] | null {
+    const data = input(0);
+    if (!data) return null;
+    const attr = (n: string) => node.attribute.find((a) => a.name === n)?.ints.map(Number);
+    const starts = attr('starts') ?? input(1);
+    const ends = attr('ends') ?? input(2);
+    const axes = attr('axes') ?? (node.input[3] ? input(3) : [0]);
+    const steps = node.input[4] ? input(4) : [1];
+    if (!starts || !ends || !axes || !steps || starts.length !== 1 || ![0, -1].includes(axes[0] as number)) return null;
+    const n = data.length;
+    const step = steps[0] as number;
+    if (step === 0) return null;
+    // ONNX's clamping: starts into [0, n] ([0, n−1] stepping back), ends into [0, n] ([−1, n−1] stepping back).
+    const wrap = (v: number) => (v < 0 ? v + n : v);
+    const begin =
+      step > 0 ? Math.min(Math.max(wrap(starts[0] as number), 0), n) : Math.min(Math.max(wrap(starts[0] as number), 0), n - 1);
+    const stop =
+      step > 0 ? Math.min(Math.max(wrap(ends[0] as number), 0), n) : Math.min(Math.max(wrap(ends[0] as number), -1), n - 1);
+    const out: number[] = [];
+    for (let i = begin; step > 0 ? i < stop : i > stop; i += step) out.push(data[i] as number);
+    return out;
+  }
+
+  private binary(op: string, a: number[] | null, b: number[] | null): number[] | null {
+    if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return null;
+    const n = Math.max(a.length, b.length);
+    const at = (v: number[], i: number) => (v.length === 1 ? (v[0] as number) : (v[i] as number));
+    return Array.from({ length: n }, (_, i) => {
+      const x = at(a, i);
+      const y = at(b, i);
+      switch (op) {
+        case 'Add':
+          return x + y;
+        case 'Sub':
+          return x - y;
+        case 'Mul':
+          return x * y;
+        case 'Div':
+          // Integer division truncates (toward zero), as onnxruntime's does.
+          return y === 0 ? NaN : Math.trunc(x / y);
+        case 'Min':
+          return Math.min(x, y);
+        default:
+          return Math.max(x, y);
+      }
+    });
   }
 
   scalar(name: string): number | null {

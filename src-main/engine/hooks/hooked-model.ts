@@ -131,7 +131,7 @@ export function buildHookedModel(
         index: analysis.index,
         shapeOf,
         dtypeOf: (t) => analysis.shapes.get(t as TensorName)?.dtype ?? null,
-        constants: new ConstantValues(model),
+        constants: ConstantValues.of(analysis),
         opset,
         score,
         seed: seedFinal,

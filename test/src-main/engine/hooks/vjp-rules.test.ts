@@ -3,7 +3,17 @@
  * and a spread of attributes (strides, pads, dilations, groups, ceil_mode, broadcasting, opsets).
  */
 import { describe, expect, it } from 'vitest';
-import { floatAttr, floatTensor, int64Tensor, intAttr, intsAttr, node, opModel, stringAttr } from '../../../helpers/onnx-builder';
+import {
+  floatAttr,
+  floatTensor,
+  int64Scalar,
+  int64Tensor,
+  intAttr,
+  intsAttr,
+  node,
+  opModel,
+  stringAttr,
+} from '../../../helpers/onnx-builder';
 import { gradCheck, randomTensor, rng } from '../../../helpers/gradcheck';
 
 const r = rng(42);
@@ -424,6 +434,38 @@ const cases: Case[] = [
     model: opModel([node('Slice', ['x', 'st', 'en', 'ax'], ['y'])], [2, 5, 6], {
       initializers: [int64Tensor('st', [1, -4]), int64Tensor('en', [100, -1]), int64Tensor('ax', [1, 2])],
     }),
+  },
+  {
+    // torch.chunk and flatten as exporters write them: starts, ends and shapes computed from Shape.
+    name: 'Slice and Reshape whose inputs are shape arithmetic (folded at the static shape)',
+    shape: [2, 6, 3],
+    linear: true,
+    model: opModel(
+      [
+        node('Shape', ['x'], ['s']),
+        node('Gather', ['s', 'one'], ['c'], 'g1', [intAttr('axis', 0)]),
+        node('Div', ['c', 'two'], ['half']),
+        node('Mul', ['half', 'two'], ['full']),
+        node('Unsqueeze', ['half', 'ax0'], ['st']),
+        node('Unsqueeze', ['full', 'ax0'], ['en']),
+        node('Slice', ['x', 'st', 'en', 'ax1'], ['second'], 'chunk'),
+        node('Gather', ['s', 'zero'], ['n'], 'g0', [intAttr('axis', 0)]),
+        node('Unsqueeze', ['n', 'ax0'], ['n1']),
+        node('Concat', ['n1', 'minus1'], ['flat'], 'cat', [intAttr('axis', 0)]),
+        node('Reshape', ['second', 'flat'], ['y'], 'flatten'),
+      ],
+      [2, 6, 3],
+      {
+        initializers: [
+          int64Scalar('one', 1),
+          int64Scalar('zero', 0),
+          int64Scalar('two', 2),
+          int64Tensor('ax0', [0]),
+          int64Tensor('ax1', [1]),
+          int64Tensor('minus1', [-1]),
+        ],
+      },
+    ),
   },
   {
     name: 'Pad constant (opset 13 inputs)',
