@@ -166,6 +166,81 @@ const sum: VjpRule = (ctx, [g]) => {
 
 const neg: VjpRule = (ctx, [g]) => [g ? ctx.b.op1('Neg', [g]) : null];
 
+/** y = √x: g / (2y). */
+const sqrt: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  return [g ? b.op1('Div', [g, b.op1('Mul', [ctx.output(), b.scalar(2)])]) : null];
+};
+
+/** y = eˣ: g·y. */
+const exp: VjpRule = (ctx, [g]) => [g ? ctx.b.op1('Mul', [g, ctx.output()]) : null];
+
+/** y = ln x: g / x. */
+const log: VjpRule = (ctx, [g]) => [g ? ctx.b.op1('Div', [g, ctx.input(0)]) : null];
+
+/** y = 1/x: −g·y². */
+const reciprocal: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const y = ctx.output();
+  return [b.op1('Neg', [b.op1('Mul', [g, b.op1('Mul', [y, y])])])];
+};
+
+/** y = xᵖ for a constant p: g·p·xᵖ⁻¹ (p = 2, LayerNorm's variance, as g·2x). */
+const pow: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  if (ctx.needs[1]) ctx.unsupported('an exponent that depends on the hooked layers is not supported');
+  const name = ctx.node.input[1] ?? '';
+  const p = ctx.constants.scalar(name);
+  if (p === null) return ctx.unsupported(`its exponent "${name}" is not a constant`);
+  const x = ctx.input(0);
+  const out = ctx.shape(ctx.output());
+  const slope =
+    p === 1 ? null : p === 2 ? b.op1('Mul', [x, b.scalar(2)]) : b.op1('Mul', [b.op1('Pow', [x, b.scalar(p - 1)]), b.scalar(p)]);
+  return [reduceToShape(b, slope ? b.op1('Mul', [g, slope]) : g, out, ctx.shape(x)), null];
+};
+
+/** y = erf x: g · 2/√π · e^(−x²) (GELU as exporters write it before opset 20). */
+const erf: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const x = ctx.input(0);
+  const density = b.op1('Exp', [b.op1('Neg', [b.op1('Mul', [x, x])])]);
+  return [b.op1('Mul', [g, b.op1('Mul', [density, b.scalar(2 / Math.sqrt(Math.PI))])])];
+};
+
+/**
+ * Opset 20's Gelu. Exact: y = x·Φ(x), y′ = Φ(x) + x·φ(x). "tanh": y = x/2·(1 + tanh u) with
+ * u = √(2/π)·(x + 0.044715x³), y′ = (1 + t)/2 + x/2·(1 − t²)·√(2/π)·(1 + 3·0.044715x²).
+ */
+const gelu: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null];
+  const x = ctx.input(0);
+  const x2 = b.op1('Mul', [x, x]);
+  let slope: TensorName;
+  if (ctx.string('approximate', 'none') === 'tanh') {
+    const k = Math.sqrt(2 / Math.PI);
+    const u = b.op1('Mul', [b.op1('Mul', [x, b.op1('Add', [b.op1('Mul', [x2, b.scalar(0.044715)]), b.scalar(1)])]), b.scalar(k)]);
+    const t = b.op1('Tanh', [u]);
+    const du = b.op1('Mul', [b.op1('Add', [b.op1('Mul', [x2, b.scalar(3 * 0.044715)]), b.scalar(1)]), b.scalar(k)]);
+    const second = b.op1('Mul', [
+      b.op1('Mul', [x, b.scalar(0.5)]),
+      b.op1('Mul', [b.op1('Sub', [b.scalar(1), b.op1('Mul', [t, t])]), du]),
+    ]);
+    slope = b.op1('Add', [b.op1('Mul', [b.op1('Add', [t, b.scalar(1)]), b.scalar(0.5)]), second]);
+  } else {
+    const cdf = b.op1('Mul', [
+      b.op1('Add', [b.op1('Erf', [b.op1('Mul', [x, b.scalar(Math.SQRT1_2)])]), b.scalar(1)]),
+      b.scalar(0.5),
+    ]);
+    const pdf = b.op1('Mul', [b.op1('Exp', [b.op1('Mul', [x2, b.scalar(-0.5)])]), b.scalar(1 / Math.sqrt(2 * Math.PI))]);
+    slope = b.op1('Add', [cdf, b.op1('Mul', [x, pdf])]);
+  }
+  return [b.op1('Mul', [g, slope])];
+};
+
 export const elementwiseRules: Record<string, VjpRule> = {
   Identity: passThrough,
   Dropout: passThrough,
@@ -183,4 +258,11 @@ export const elementwiseRules: Record<string, VjpRule> = {
   Div: div,
   Sum: sum,
   Neg: neg,
+  Sqrt: sqrt,
+  Exp: exp,
+  Log: log,
+  Reciprocal: reciprocal,
+  Pow: pow,
+  Erf: erf,
+  Gelu: gelu,
 };

@@ -46,7 +46,32 @@ const logSoftmax: VjpRule = (ctx, [g]) => {
   return [b.op1('Sub', [g, b.op1('Mul', [b.op1('Exp', [ctx.output()]), total])])];
 };
 
+/**
+ * LayerNormalization (opset 17) over the axes from `axis` on: with x̂ = (x − μ)/σ and h = g·scale,
+ * dx = (h − mean(h) − x̂·mean(h·x̂)) / σ, the statistics recomputed here (its optional Mean and InvStdDev
+ * outputs are rarely kept).
+ */
+const layerNormalization: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null, null];
+  if (ctx.needs[1] || ctx.needs[2]) ctx.unsupported('gradients with respect to its scale or bias are not computed');
+  const x = ctx.input(0);
+  const shape = ctx.shape(x);
+  const from = axis(ctx.int('axis', -1), shape.length);
+  const axes = Array.from({ length: shape.length - from }, (_, i) => from + i);
+  const count = axes.reduce((n, a) => n * (shape[a] as number), 1);
+  const mean = (t: string): TensorName => b.op1('Mul', [b.reduceSum(t, axes, true), b.scalar(1 / count)]);
+  const centred = b.op1('Sub', [x, mean(x)]);
+  const variance = mean(b.op1('Mul', [centred, centred]));
+  const inverse = b.op1('Reciprocal', [b.op1('Sqrt', [b.op1('Add', [variance, b.scalar(ctx.float('epsilon', 1e-5))])])]);
+  const normalised = b.op1('Mul', [centred, inverse]);
+  const h = b.op1('Mul', [g, ctx.input(1)]);
+  const inner = b.op1('Sub', [b.op1('Sub', [h, mean(h)]), b.op1('Mul', [normalised, mean(b.op1('Mul', [h, normalised]))])]);
+  return [b.op1('Mul', [inner, inverse]), null, null];
+};
+
 export const reductionRules: Record<string, VjpRule> = {
+  LayerNormalization: layerNormalization,
   ReduceMean: reduceMean,
   ReduceSum: reduceSum,
   Softmax: softmax,

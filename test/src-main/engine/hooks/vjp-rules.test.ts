@@ -468,6 +468,71 @@ const cases: Case[] = [
     ),
   },
   {
+    // LayerNorm as torch exports it before opset 17: ReduceMean, Sub, Pow 2, Add ε, Sqrt, Div.
+    name: 'decomposed LayerNorm (Pow, Sqrt) with Exp, Log and Reciprocal',
+    shape: [2, 3, 5],
+    model: opModel(
+      [
+        node('ReduceMean', ['x'], ['m'], 'mean', [intsAttr('axes', [-1])]),
+        node('Sub', ['x', 'm'], ['d']),
+        node('Pow', ['d', 'two'], ['d2']),
+        node('ReduceMean', ['d2'], ['v'], 'var', [intsAttr('axes', [-1])]),
+        node('Add', ['v', 'eps'], ['ve']),
+        node('Sqrt', ['ve'], ['s']),
+        node('Div', ['d', 's'], ['n']),
+        node('Exp', ['n'], ['e']),
+        node('Log', ['e'], ['l']),
+        node('Pow', ['x', 'three'], ['c']),
+        node('Reciprocal', ['ve'], ['r']),
+        node('Add', ['l', 'c'], ['lc']),
+        node('Mul', ['lc', 'r'], ['y']),
+      ],
+      [2, 3, 5],
+      { initializers: [floatTensor('two', [], [2]), floatTensor('three', [], [3]), floatTensor('eps', [], [1e-5])] },
+    ),
+  },
+  {
+    name: 'Erf (GELU as x·(1 + erf(x/√2))/2)',
+    shape: [2, 6],
+    model: opModel(
+      [
+        node('Div', ['x', 'root2'], ['u']),
+        node('Erf', ['u'], ['e']),
+        node('Add', ['e', 'one'], ['p']),
+        node('Mul', ['x', 'p'], ['q']),
+        node('Mul', ['q', 'half'], ['y']),
+      ],
+      [2, 6],
+      { initializers: [floatTensor('root2', [], [Math.SQRT2]), floatTensor('one', [], [1]), floatTensor('half', [], [0.5])] },
+    ),
+  },
+  {
+    name: 'Gelu (opset 20, exact)',
+    shape: [2, 6],
+    model: opModel([node('Gelu', ['x'], ['y'], 'gelu')], [2, 6], { opset: 20 }),
+  },
+  {
+    name: 'Gelu (opset 20, tanh approximation)',
+    shape: [2, 6],
+    model: opModel([node('Gelu', ['x'], ['y'], 'gelu', [stringAttr('approximate', 'tanh')])], [2, 6], { opset: 20 }),
+  },
+  {
+    name: 'LayerNormalization (opset 17) over the last two axes, with scale and bias',
+    shape: [2, 3, 4],
+    model: opModel([node('LayerNormalization', ['x', 'scale', 'bias'], ['y'], 'ln', [intAttr('axis', 1)])], [2, 3, 4], {
+      opset: 17,
+      initializers: [randomTensor('scale', [3, 4], rng(7)), randomTensor('bias', [3, 4], rng(8))],
+    }),
+  },
+  {
+    name: 'LayerNormalization (opset 17), last axis, no bias',
+    shape: [2, 5, 6],
+    model: opModel([node('LayerNormalization', ['x', 'scale'], ['y'], 'ln', [floatAttr('epsilon', 1e-3)])], [2, 5, 6], {
+      opset: 17,
+      initializers: [randomTensor('scale', [6], rng(9))],
+    }),
+  },
+  {
     name: 'Pad constant (opset 13 inputs)',
     shape: [1, 2, 3, 4],
     linear: true,
@@ -528,8 +593,8 @@ describe('gradient rules match finite differences', () => {
 
 describe('gradient errors name the node and op', () => {
   it('refuses an op it has no rule for, pointing to the gradient-free methods', async () => {
-    const model = opModel([node('Relu', ['x'], ['r'], '/block/relu/Relu'), node('Erf', ['r'], ['y'], '/block/erf/Erf')], [1, 4]);
-    await expect(gradCheck(model, [1, 4])).rejects.toThrow(/node "\/block\/erf\/Erf" \(Erf\).*gradient-free methods/);
+    const model = opModel([node('Relu', ['x'], ['r'], '/block/relu/Relu'), node('Sin', ['r'], ['y'], '/block/sin/Sin')], [1, 4]);
+    await expect(gradCheck(model, [1, 4])).rejects.toThrow(/node "\/block\/sin\/Sin" \(Sin\).*gradient-free methods/);
   });
 
   it('refuses strided slices rather than computing a wrong gradient', async () => {
