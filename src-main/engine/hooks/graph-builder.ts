@@ -165,6 +165,21 @@ export class GraphBuilder {
     return this.op1('Not', [this.op1('Or', [this.op1('Less', [a, b]), this.op1('Greater', [a, b])])]);
   }
 
+  /**
+   * α·op(A)·op(B) [+ β·C]. Gemm's C is optional only from opset 11: before, a zero scalar stands in (with
+   * the broadcast flag that opsets before 7 want).
+   */
+  gemm(a: string, m: string, attrs: { transA?: number; transB?: number; alpha?: number; beta?: number }, c?: string): TensorName {
+    const bias = c ?? (this.opset < 11 ? this.scalar(0) : undefined);
+    return this.op1('Gemm', bias ? [a, m, bias] : [a, m], {
+      ...(attrs.transA ? { transA: attrs.transA } : {}),
+      ...(attrs.transB ? { transB: attrs.transB } : {}),
+      ...(attrs.alpha !== undefined && attrs.alpha !== 1 ? { alpha: { float: attrs.alpha } } : {}),
+      ...(attrs.beta !== undefined && attrs.beta !== 1 ? { beta: { float: attrs.beta } } : {}),
+      ...(bias && this.opset < 7 ? { broadcast: 1 } : {}),
+    });
+  }
+
   /** Sum of partial gradients (one input passes through untouched). */
   sum(parts: string[]): TensorName {
     if (parts.length === 1) return parts[0] as TensorName;

@@ -4,6 +4,7 @@
  * key, so a second analysis of another image costs one run.
  */
 import type { TensorName } from '../../../src-shared/api';
+import { EngineError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import type { PooledSession } from '../inference/session-pool';
 import { LruCache } from '../lru-cache';
@@ -16,6 +17,8 @@ export type SessionSource = (key: string, bytes: () => Uint8Array, model: OpenMo
 
 export class HookedSessions {
   private readonly hooked = new LruCache<string, HookedMeta>(16);
+  /** Why onnxruntime refused a model's backward pass, by key: those analyses run without gradients. */
+  private readonly refused = new LruCache<string, string>(16);
 
   /** `blockedLayout`: whether the sessions will run where the blocked forms pay (HookOptions.blockedLayout). */
   constructor(
@@ -33,6 +36,41 @@ export class HookedSessions {
   ): Promise<{ meta: HookedMeta; pooled: PooledSession }> {
     options = { ...options, blockedLayout: options.blockedLayout ?? this.blockedLayout() };
     const key = JSON.stringify([model.id, 'hooks', inputShape, gradients, options, [...tensors].sort()]);
+    const refusal = this.refused.get(key);
+    if (refusal) return this.withoutGradients(model, analysis, tensors, options, inputShape, refusal);
+    try {
+      return await this.load(key, model, analysis, tensors, gradients, options);
+    } catch (error) {
+      // A backward graph onnxruntime will not load is LayerLens's bug, not the model's: the forward hooks
+      // and the gradient-free methods must still work, and the reason must reach the user.
+      if (!gradients || !(error instanceof EngineError) || error.code !== 'bad-model') throw error;
+      const reason = `onnxruntime refused the backward pass LayerLens wrote for this model (${error.message}); please report it. The gradient-free methods (CAM, EigenCAM, ScoreCAM, AblationCAM) still work.`;
+      this.hooked.delete(key);
+      this.refused.set(key, reason);
+      return this.withoutGradients(model, analysis, tensors, options, inputShape, reason);
+    }
+  }
+
+  private async withoutGradients(
+    model: OpenModel,
+    analysis: GraphAnalysis,
+    tensors: TensorName[],
+    options: HookOptions,
+    inputShape: number[],
+    reason: string,
+  ): Promise<{ meta: HookedMeta; pooled: PooledSession }> {
+    const { meta, pooled } = await this.get(model, analysis, tensors, false, options, inputShape);
+    return { meta: { ...meta, gradients: null, gradientError: reason }, pooled };
+  }
+
+  private async load(
+    key: string,
+    model: OpenModel,
+    analysis: GraphAnalysis,
+    tensors: TensorName[],
+    gradients: boolean,
+    options: HookOptions,
+  ): Promise<{ meta: HookedMeta; pooled: PooledSession }> {
     let meta = this.hooked.get(key);
     let fresh: Uint8Array | null = null;
     const build = () => buildHookedModel(analysis, tensors, gradients, options);

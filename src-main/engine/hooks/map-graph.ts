@@ -72,22 +72,6 @@ function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, s
   return normalised(b, b.op1('MatMul', [x, v]));
 }
 
-/** A·B (transB: A·Bᵀ) [+ beta·C]: opsets before 11 require Gemm's C, so a zero stands in for none. */
-function gemm(
-  b: GraphBuilder,
-  a: string,
-  m: string,
-  attrs: { transB?: number; alpha?: number; beta?: number },
-  c?: string,
-): TensorName {
-  const bias = c ?? (b.opset < 11 ? b.scalar(0) : undefined);
-  return b.op1('Gemm', bias ? [a, m, bias] : [a, m], {
-    ...(attrs.transB ? { transB: attrs.transB } : {}),
-    ...(attrs.alpha !== undefined ? { alpha: { float: attrs.alpha } } : {}),
-    ...(attrs.beta !== undefined ? { beta: { float: attrs.beta } } : {}),
-  });
-}
-
 /**
  * The same projection for larger sides, from a Krylov space instead of plain power iteration: LANCZOS_STEPS
  * steps of Lanczos with full reorthogonalisation (so rounding cannot bring back directions already found)
@@ -114,11 +98,11 @@ function projectionByLanczos(b: GraphBuilder, x: string, c: number, z: number, s
     images.push(image);
     if (j === steps - 1) break;
     const sofar = stack(b, basis);
-    const coefficients = gemm(b, image, sofar, { transB: 1 });
-    basis.push(unit(b, gemm(b, coefficients, sofar, { alpha: -1, beta: 1 }, image)));
+    const coefficients = b.gemm(image, sofar, { transB: 1 });
+    basis.push(unit(b, b.gemm(coefficients, sofar, { alpha: -1, beta: 1 }, image)));
   }
   const q = stack(b, basis);
-  const projected = gemm(b, q, stack(b, images), { transB: 1 });
+  const projected = b.gemm(q, stack(b, images), { transB: 1 });
   const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
   let power = byMax(projected);
   for (let k = 0; k < RITZ_SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));

@@ -14,13 +14,13 @@ const gemm: VjpRule = (ctx, [g]) => {
   // Y = α·op(A)·op(B) + β·C  ⇒  d op(A) = α·g·op(B)ᵀ,  d op(B) = α·op(A)ᵀ·g
   const ga = ctx.needs[0]
     ? transA === 0
-      ? b.op1('Gemm', [g, bb], { alpha: { float: alpha }, transA: 0, transB: transB === 0 ? 1 : 0 })
-      : b.op1('Gemm', [bb, g], { alpha: { float: alpha }, transA: transB, transB: 1 })
+      ? b.gemm(g, bb, { alpha, transA: 0, transB: transB === 0 ? 1 : 0 })
+      : b.gemm(bb, g, { alpha, transA: transB, transB: 1 })
     : null;
   const gb = ctx.needs[1]
     ? transB === 0
-      ? b.op1('Gemm', [a, g], { alpha: { float: alpha }, transA: transA === 0 ? 1 : 0, transB: 0 })
-      : b.op1('Gemm', [g, a], { alpha: { float: alpha }, transA: 1, transB: transA })
+      ? b.gemm(a, g, { alpha, transA: transA === 0 ? 1 : 0, transB: 0 })
+      : b.gemm(g, a, { alpha, transA: 1, transB: transA })
     : null;
   let gc: TensorName | null = null;
   const c = ctx.node.input[2];

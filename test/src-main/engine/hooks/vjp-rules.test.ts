@@ -356,6 +356,20 @@ const cases: Case[] = [
     }),
   },
   {
+    // Gemm's C is required before opset 11: the adjoint Gemms must carry one too.
+    name: 'Gemm at opset 10 (x as A, then as B)',
+    shape: [2, 3],
+    linear: true,
+    model: opModel(
+      [
+        node('Gemm', ['x', 'W', 'c'], ['h'], 'g1', [intAttr('transB', 1), floatAttr('alpha', 0.5)]),
+        node('Gemm', ['V', 'h', 'c'], ['y'], 'g2', [intAttr('transA', 1)]),
+      ],
+      [2, 3],
+      { opset: 10, initializers: [weights('W', [4, 3]), floatTensor('c', [4], [0.1, 0.2, 0.3, 0.4]), weights('V', [2, 5])] },
+    ),
+  },
+  {
     name: 'MatMul with batch broadcasting, both operands from x',
     shape: [2, 3, 4],
     model: opModel(
