@@ -68,24 +68,67 @@ function scatterWindows(ctx: VjpContext, g: TensorName, geo: Geometry, kernelWei
   });
 }
 
+/**
+ * `counts` elements every `steps` from `starts` along `axes` of `x` (static shape `shape`): a strided Slice,
+ * or before opset 10 (no steps) a contiguous Slice of counts·steps reshaped to [counts, steps] and cut to
+ * its first column — the caller leaves room for counts·steps elements.
+ */
+function stridedWindow(
+  ctx: VjpContext,
+  x: TensorName,
+  shape: number[],
+  starts: number[],
+  counts: number[],
+  steps: number[],
+  axes: number[],
+): TensorName {
+  const { b } = ctx;
+  if (b.opset >= 10)
+    return b.slice(
+      x,
+      starts,
+      starts.map((s, i) => s + ((counts[i] as number) - 1) * (steps[i] as number) + 1),
+      axes,
+      steps,
+    );
+  let out = x;
+  const dims = [...shape];
+  axes.forEach((a, i) => {
+    const [start, count, step] = [starts[i] as number, counts[i] as number, steps[i] as number];
+    out = b.slice(out, [start], [start + count * step], [a]);
+    if (step > 1) {
+      const split = b.reshape(out, [...dims.slice(0, a), count, step, ...dims.slice(a + 1)]);
+      out = b.reshape(b.slice(split, [0], [1], [a + 1]), [...dims.slice(0, a), count, ...dims.slice(a + 1)]);
+    }
+    dims[a] = count;
+  });
+  return out;
+}
+
 const maxPool: VjpRule = (ctx, [g]) => {
   const { b } = ctx;
   if (!g) return [null];
-  b.requireOpset(10, 'strided Slice', ctx.label);
   const x = ctx.input(0);
   const xShape = ctx.shape(x);
   const [n, c] = xShape as [number, number];
   const geo = geometry(ctx);
   const spatialAxes = geo.xs.map((_, i) => i + 2);
-  const padded = b.pad(x, [0, 0, ...geo.begin, 0, 0, ...geo.extra.map((e) => Math.max(0, e))], -Infinity);
+  // Without strided Slice (opset < 10) the windows are cut as counts·steps runs: room for them at the end.
+  const endPads = geo.extra.map((e, i) => {
+    const padded = (geo.xs[i] as number) + (geo.begin[i] as number) + Math.max(0, e);
+    const reach =
+      ((geo.kernel[i] as number) - 1) * (geo.dilations[i] as number) + (geo.ys[i] as number) * (geo.strides[i] as number);
+    return Math.max(0, e) + (b.opset >= 10 ? 0 : Math.max(0, reach - padded));
+  });
+  const paddedShape = [n, c, ...geo.xs.map((v, i) => v + (geo.begin[i] as number) + (endPads[i] as number))];
+  const padded = b.pad(x, [0, 0, ...geo.begin, 0, 0, ...endPads], -Infinity);
   const y = ctx.output();
   const list = taps(geo.kernel);
   const parts: TensorName[] = [];
   let claimed: TensorName | null = null;
   for (const tap of list) {
     const starts = tap.map((t, i) => t * (geo.dilations[i] as number));
-    const ends = starts.map((s, i) => s + ((geo.ys[i] as number) - 1) * (geo.strides[i] as number) + 1);
-    const window = b.slice(padded, starts, ends, spatialAxes, geo.strides);
+    const window = stridedWindow(ctx, padded, paddedShape, starts, geo.ys, geo.strides, spatialAxes);
     const hit = b.equal(window, y);
     const winner: TensorName = claimed ? b.op1('And', [hit, b.op1('Not', [claimed])]) : hit;
     claimed = claimed ? b.op1('Or', [claimed, hit]) : hit;

@@ -278,6 +278,24 @@ const cases: Case[] = [
     ),
   },
   {
+    // No strided Slice before opset 10: windows are cut as contiguous runs reshaped to [count, stride].
+    name: 'MaxPool 3×3 stride 2 pad 1 at opset 9, and 2×3 stride 3×2 on an uneven size',
+    shape: [1, 2, 9, 8],
+    distinct: true,
+    model: opModel(
+      [
+        node('MaxPool', ['x'], ['p'], 'mp', [
+          intsAttr('kernel_shape', [3, 3]),
+          intsAttr('strides', [2, 2]),
+          intsAttr('pads', [1, 1, 1, 1]),
+        ]),
+        node('MaxPool', ['p'], ['y'], 'mp2', [intsAttr('kernel_shape', [2, 3]), intsAttr('strides', [3, 2])]),
+      ],
+      [1, 2, 9, 8],
+      { opset: 9 },
+    ),
+  },
+  {
     name: 'MaxPool dilation 2, opset 11',
     shape: [1, 1, 9, 9],
     distinct: true,
