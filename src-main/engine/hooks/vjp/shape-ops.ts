@@ -92,7 +92,48 @@ const pad: VjpRule = (ctx, [g]) => {
   ];
 };
 
+/**
+ * Gather with constant indices (a class token x[:, 0], a channel selection): each gathered slice's
+ * gradient goes back to its index, summed where an index repeats. One index: a Pad around the slice.
+ * Several: a MatMul with the constant one-hot [K, n] matrix over the gathered axis.
+ */
+const gather: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return [null, null];
+  if (ctx.needs[1]) ctx.unsupported('indices that depend on the hooked layers have no gradient');
+  const dataShape = ctx.shape(ctx.input(0));
+  const rank = dataShape.length;
+  const at = axis(ctx.int('axis', 0), rank);
+  const n = dataShape[at] as number;
+  const name = ctx.node.input[1] ?? '';
+  const indices = ctx.constants.ints(name);
+  if (!indices) return ctx.unsupported(`its indices "${name}" are computed at run time, not constants`);
+  const wrapped = indices.map((i) => (i < 0 ? i + n : i));
+  if (wrapped.some((i) => i < 0 || i >= n)) ctx.unsupported('an index is out of range');
+  const before = dataShape.slice(0, at);
+  const after = dataShape.slice(at + 1);
+  // The output's rank tells the indices' rank: rank − 1 + rank(indices).
+  if (ctx.shape(ctx.output()).length === rank - 1) {
+    const i = wrapped[0] as number;
+    const pads = dataShape.map(() => 0);
+    const ends = dataShape.map(() => 0);
+    pads[at] = i;
+    ends[at] = n - 1 - i;
+    return [b.pad(b.reshape(g, [...before, 1, ...after]), [...pads, ...ends]), null];
+  }
+  const k = wrapped.length;
+  const oneHot = new Float32Array(k * n);
+  wrapped.forEach((j, row) => (oneHot[row * n + j] = 1));
+  const pre = before.reduce((a, d) => a * d, 1);
+  const post = after.reduce((a, d) => a * d, 1);
+  // [pre, K, post] → [pre, post, K] · [K, n] → [pre, post, n] → [pre, n, post]
+  const rows = b.op1('Transpose', [b.reshape(g, [pre, k, post])], { perm: [0, 2, 1] });
+  const spread = b.op1('MatMul', [rows, b.floatConst(oneHot, [k, n], 'gather_onehot')]);
+  return [b.reshape(b.op1('Transpose', [spread], { perm: [0, 2, 1] }), dataShape), null];
+};
+
 export const shapeRules: Record<string, VjpRule> = {
+  Gather: gather,
   Flatten: reshapeBack,
   Reshape: reshapeBack,
   Squeeze: reshapeBack,

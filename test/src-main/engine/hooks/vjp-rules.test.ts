@@ -565,6 +565,25 @@ const cases: Case[] = [
     }),
   },
   {
+    name: 'Gather: a class token (scalar index) and repeated indices on another axis',
+    shape: [2, 5, 3],
+    linear: true,
+    model: opModel(
+      [
+        node('Gather', ['x', 'token'], ['t'], 'cls', [intAttr('axis', 1)]),
+        node('Gather', ['x', 'picks'], ['p'], 'pick', [intAttr('axis', 2)]),
+        node('ReduceSum', ['p'], ['s'], 'sum', [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
+        node('Mul', ['s', 'w'], ['sw']),
+        node('Concat', ['t', 'sw'], ['y'], 'cat', [intAttr('axis', 1)]),
+      ],
+      [2, 5, 3],
+      {
+        opset: 11,
+        initializers: [int64Scalar('token', 0), int64Tensor('picks', [2, -1, 0, 2]), randomTensor('w', [5], rng(3))],
+      },
+    ),
+  },
+  {
     name: 'Pad constant (opset 13 inputs)',
     shape: [1, 2, 3, 4],
     linear: true,
