@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Checks `layerlens cam` on a torchvision architecture against PyTorch hooks (a development tool).
+
+    /usr/bin/python3 tools/torch-fixtures/check_architecture.py NAME OPSET SIDE [--keep DIR]
+
+Builds torchvision.models.NAME with seeded random weights, exports it with PyTorch's own exporter at OPSET
+for a SIDE x SIDE input, runs the built CLI (`npm run build` first) for Grad-CAM, HiResCAM and LayerCAM at
+the detected stages, and prints Pearson r and the max difference of min-max-scaled maps per stage against
+the same maps from PyTorch's forward/backward hooks. Needs Debian's python3-torch, python3-torchvision and
+python3-onnx; nothing at test or run time does.
+
+Checked this way (2026-11-27): alexnet (opsets 9, 10), convnext_tiny (13, 17), efficientnet_b0 (15),
+googlenet (11), inception_v3 (11), mnasnet0_5 (12), mobilenet_v3_small (13), regnet_x_400mf (13),
+resnext50_32x4d (17), shufflenet_v2_x0_5 (13), squeezenet1_1 (13), vit_b_16 (14, Grad-CAM at the patch
+embedding), wide_resnet50_2 (10): every r ≥ 0.99996, except HiResCAM at ConvNeXt's stages 1-3, which is
+zero up to rounding (a channel LayerNorm follows: its gradient is orthogonal to the centred activation).
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("name")
+    ap.add_argument("opset", type=int)
+    ap.add_argument("side", type=int)
+    ap.add_argument("--keep", help="folder to keep the exported model, input and JSON in")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(0)
+    kw = {"aux_logits": False, "init_weights": True} if args.name in ("googlenet", "inception_v3") else {}
+    model = getattr(torchvision.models, args.name)(weights=None, **kw).eval()
+    if args.name.startswith("vit"):
+        # torchvision zero-initialises the head: every gradient would be 0
+        torch.nn.init.normal_(model.heads.head.weight, std=0.02)
+    x = torch.randn(1, 3, args.side, args.side)
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="layerlens-arch-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx_path, npy_path, json_path = folder / f"{args.name}-op{args.opset}.onnx", folder / "input.npy", folder / "cam.json"
+    torch.onnx.export(model, x, str(onnx_path), opset_version=args.opset, input_names=["input"], output_names=["logits"])
+    np.save(npy_path, x.numpy())
+    cli = [
+        "node", str(ROOT / "bin/layerlens.js"), "cam", str(onnx_path), str(npy_path),
+        "--methods", "gradcam,hirescam,layercam", "--no-history", "--json", str(json_path),
+    ]
+    run = subprocess.run(cli, capture_output=True, text=True)
+    if run.returncode:
+        sys.exit(run.stderr)
+    result = json.loads(json_path.read_text())
+
+    modules = dict(model.named_modules())
+    outputs = {}
+    for layer in result["layers"]:
+        if layer in modules:
+            def hook(_m, _i, out, key=layer):
+                out.retain_grad()
+                outputs[key] = out
+            modules[layer].register_forward_hook(hook)
+    model(x)[0, result["class"]].backward()
+
+    worst = 1.0
+    for layer, entry in result["layers"].items():
+        if layer not in outputs:
+            print(f"{layer}: no torch module of that name")
+            continue
+        a = outputs[layer][0].detach().double().numpy()
+        g = outputs[layer].grad[0].double().numpy()
+        references = {
+            "gradcam": np.einsum("c,chw->hw", g.mean((1, 2)), a),
+            "hirescam": (g * a).sum(0),
+            "layercam": (np.maximum(g, 0) * a).sum(0),
+        }
+        for method, ref in references.items():
+            if method not in entry["maps"]:
+                print(f"{layer:28s} {method:9s} unavailable: {entry['unavailable'].get(method, '')}")
+                worst = 0.0
+                continue
+            ours = np.array(entry["maps"][method]["raw"], dtype=np.float64).ravel()
+            ref = ref.ravel()
+            r = np.corrcoef(ours, ref)[0, 1] if ref.std() > 0 else 1.0
+            scaled = lambda t: (t - t.min()) / (t.max() - t.min() + 1e-30)
+            worst = min(worst, r)
+            print(f"{layer:28s} {method:9s} r={r:.7f} max|Δ| of min-max maps={np.abs(scaled(ours) - scaled(ref)).max():.1e}")
+    print(f"{args.name} opset {args.opset}: worst r {worst:.7f}")
+
+
+if __name__ == "__main__":
+    main()
