@@ -54,6 +54,21 @@ function unit(b: GraphBuilder, v: string): TensorName {
 }
 
 /**
+ * G^(2^times) for a symmetric positive semi-definite G of side m ≤ 128, scaled by its largest entry (a
+ * diagonal one). Rescaling after every third squaring is enough: from a largest entry of 1, three squarings
+ * reach at most m⁷ < 10¹⁵, far from float32's limit, and each rescale costs three nodes.
+ */
+function squared(b: GraphBuilder, gram: string, times: number): TensorName {
+  const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
+  let power = byMax(gram);
+  for (let k = 0; k < times; k++) {
+    power = b.op1('MatMul', [power, power]);
+    if (k % 3 === 2 || k === times - 1) power = byMax(power);
+  }
+  return power;
+}
+
+/**
  * The first principal direction in channel space, [C, 1], of the centred `x` [C, Z] whose smaller side m
  * is at most SQUARING_MAX_SIDE: the Gram matrix of that side (one MatMul), squared SQUARINGS times (each
  * power rescaled by its largest entry, which for a positive semi-definite matrix is a diagonal one).
@@ -61,9 +76,7 @@ function unit(b: GraphBuilder, v: string): TensorName {
 function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
   const transposed = b.op1('Transpose', [x], { perm: [1, 0] });
   const channelsSide = c <= z;
-  const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
-  let power = byMax(channelsSide ? b.op1('MatMul', [x, transposed]) : b.op1('MatMul', [transposed, x]));
-  for (let k = 0; k < SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));
+  const power = squared(b, channelsSide ? b.op1('MatMul', [x, transposed]) : b.op1('MatMul', [transposed, x]), SQUARINGS);
   // In position space, start at the image Xᵀ·v₀ of the channel start: centred rows sum to zero, so the
   // uniform position vector lies in that Gram's null space and would amplify nothing but rounding noise.
   // (The same trap in channel space is why v₀ is not uniform: see startVector.)
@@ -103,9 +116,7 @@ function projectionByLanczos(b: GraphBuilder, x: string, c: number, z: number, s
   }
   const q = stack(b, basis);
   const projected = b.gemm(q, stack(b, images), { transB: 1 });
-  const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
-  let power = byMax(projected);
-  for (let k = 0; k < RITZ_SQUARINGS; k++) power = byMax(b.op1('MatMul', [power, power]));
+  const power = squared(b, projected, RITZ_SQUARINGS);
   const first = new Float32Array(steps);
   first[0] = 1;
   const ritz = b.reshape(b.op1('MatMul', [power, b.floatConst(first, [steps, 1], 'ritz_start')]), [1, steps]);
