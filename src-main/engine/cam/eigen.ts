@@ -57,6 +57,19 @@ export function topEigenvector(a: Float64Array, n: number): Float64Array {
   return Float64Array.from({ length: n }, (_, k) => v[k * n + best] as number);
 }
 
+/** The n × n matrix of dot products of n vectors of `length` entries, entry j of vector i being at(i, j). */
+function gramMatrix(n: number, length: number, at: (i: number, j: number) => number): Float64Array {
+  const gram = new Float64Array(n * n);
+  for (let p = 0; p < n; p++)
+    for (let q = p; q < n; q++) {
+      let s = 0;
+      for (let j = 0; j < length; j++) s += at(p, j) * at(q, j);
+      gram[p * n + q] = s;
+      gram[q * n + p] = s;
+    }
+  return gram;
+}
+
 export function firstComponentMap(values: Float32Array, l: LayerTensors): Float32Array {
   const z = positions(l);
   const c = l.channels;
@@ -71,27 +84,15 @@ export function firstComponentMap(values: Float32Array, l: LayerTensors): Float3
   const map = new Float64Array(z);
   if (c <= z) {
     // Channel side: G = X·Xᵀ (c × c); the map is vᵀ·X.
-    const gram = new Float64Array(c * c);
-    for (let p = 0; p < c; p++)
-      for (let q = p; q < c; q++) {
-        let s = 0;
-        for (let i = 0; i < z; i++) s += (x[p * z + i] as number) * (x[q * z + i] as number);
-        gram[p * c + q] = s;
-        gram[q * c + p] = s;
-      }
-    const v = topEigenvector(gram, c);
+    const v = topEigenvector(
+      gramMatrix(c, z, (k, i) => x[k * z + i] as number),
+      c,
+    );
     for (let k = 0; k < c; k++)
       for (let i = 0; i < z; i++) map[i] = (map[i] as number) + (v[k] as number) * (x[k * z + i] as number);
   } else {
     // Position side: G = Xᵀ·X (z × z), whose top eigenvector u gives the map σ·u = Xᵀ·v.
-    const gram = new Float64Array(z * z);
-    for (let i = 0; i < z; i++)
-      for (let j = i; j < z; j++) {
-        let s = 0;
-        for (let k = 0; k < c; k++) s += (x[k * z + i] as number) * (x[k * z + j] as number);
-        gram[i * z + j] = s;
-        gram[j * z + i] = s;
-      }
+    const gram = gramMatrix(z, c, (i, k) => x[k * z + i] as number);
     const u = topEigenvector(gram.slice(), z);
     let energy = 0;
     for (let i = 0; i < z; i++)
