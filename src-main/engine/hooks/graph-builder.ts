@@ -154,9 +154,14 @@ export class GraphBuilder {
     return this.op1('Pad', [x], { pads, mode: 'constant', value: { float: value } });
   }
 
+  /**
+   * condition ? a : b. Before opset 9 (no Where) as a·m + b·(1 − m) with m the condition as 0/1 floats:
+   * the same for finite a and b, which gradients are.
+   */
   where(condition: string, a: string, b: string): TensorName {
-    this.requireOpset(9, 'Where', 'masking');
-    return this.op1('Where', [condition, a, b]);
+    if (this.opset >= 9) return this.op1('Where', [condition, a, b]);
+    const m = this.op1('Cast', [condition], { to: FLOAT });
+    return this.op1('Add', [this.op1('Mul', [a, m]), this.op1('Mul', [b, this.op1('Sub', [this.scalar(1), m])])]);
   }
 
   /** Float equality; Equal accepts floats only from opset 11. */

@@ -296,6 +296,22 @@ const cases: Case[] = [
     ),
   },
   {
+    // No Where before opset 9: masks select by arithmetic.
+    name: 'LeakyRelu, Clip, HardSigmoid and MaxPool at opset 8',
+    shape: [1, 2, 6, 6],
+    distinct: true,
+    model: opModel(
+      [
+        node('LeakyRelu', ['x'], ['l'], 'lr', [floatAttr('alpha', 0.1)]),
+        node('Clip', ['l'], ['c'], 'clip', [floatAttr('min', -0.5), floatAttr('max', 0.6)]),
+        node('HardSigmoid', ['c'], ['h'], 'hs'),
+        node('MaxPool', ['h'], ['y'], 'mp', [intsAttr('kernel_shape', [2, 2]), intsAttr('strides', [2, 2])]),
+      ],
+      [1, 2, 6, 6],
+      { opset: 8 },
+    ),
+  },
+  {
     name: 'MaxPool dilation 2, opset 11',
     shape: [1, 1, 9, 9],
     distinct: true,
