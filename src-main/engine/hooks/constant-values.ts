@@ -44,10 +44,42 @@ const INTEGER_TYPES = new Set(['int64', 'int32']);
 /** Shape arithmetic is small; anything longer is not an index list. */
 const MAX_FOLDED = 64;
 
+/** Ops whose output shape depends on the values of their data, not only on shapes and constants. */
+const DATA_SHAPED = new Set(['NonZero', 'Compress', 'Unique', 'NonMaxSuppression', 'Loop', 'If', 'Scan', 'StringSplit']);
+
+/**
+ * Inputs whose values (not shapes) set an op's output shape: the shape is only as static as those values
+ * are constant. Axes given as inputs count too (opset 13+ Squeeze, Unsqueeze, ReduceSum, Split).
+ */
+const SHAPING_INPUTS: Record<string, number[]> = {
+  Reshape: [1],
+  Expand: [1],
+  Tile: [1],
+  Slice: [1, 2, 3, 4],
+  Pad: [1],
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  Range: [0, 1, 2],
+  ConstantOfShape: [0],
+  OneHot: [1],
+  TopK: [1],
+  Squeeze: [1],
+  Unsqueeze: [1],
+  Split: [1],
+  ReduceSum: [1],
+  ReduceMean: [1],
+  ReduceMax: [1],
+  ReduceMin: [1],
+  ReduceProd: [1],
+  ReduceL2: [1],
+  CenterCropPad: [1],
+};
+
 export class ConstantValues {
   private readonly tensors = new Map<string, TensorProto>();
   private readonly nodes = new Map<string, NodeProto>();
   private readonly folded = new Map<string, number[] | null>();
+  private readonly staticShapes = new Map<string, boolean>();
 
   /** The analysed model's constants, shape arithmetic at the analysis's input shape included. */
   static of(analysis: GraphAnalysis): ConstantValues {
@@ -114,13 +146,46 @@ export class ConstantValues {
     return kept;
   }
 
+  /**
+   * Whether `name`'s shape follows from the pinned input shape and constants alone. The probe that measured
+   * the shapes ran on one (zero) input: a NonZero count or a Reshape to a computed size would fold to what
+   * that input gave, wrong for any other.
+   */
+  private shapeIsStatic(name: string): boolean {
+    const known = this.staticShapes.get(name);
+    if (known !== undefined) return known;
+    this.staticShapes.set(name, false);
+    const index = this.shapes?.index;
+    const at = index?.producer.get(name as TensorName);
+    let result: boolean;
+    if (at === undefined)
+      result = true; // a graph input (pinned) or a constant
+    else {
+      const node = index?.nodes[at];
+      if (!node || (node.domain !== '' && node.domain !== 'ai.onnx') || DATA_SHAPED.has(node.opType)) result = false;
+      else {
+        const shaping = SHAPING_INPUTS[node.opType] ?? [];
+        result = node.input.every((input, k) =>
+          !input ? true : shaping.includes(k) ? this.ints(input) !== null : this.shapeIsStatic(input),
+        );
+      }
+    }
+    this.staticShapes.set(name, result);
+    return result;
+  }
+
+  /** The ranks of a node's inputs are at most 1 (index lists): the only shapes this folding handles. */
+  private vectors(node: NodeProto): boolean {
+    return node.input.every((input) => !input || (this.shapes?.shapeOf(input)?.length ?? 2) <= 1);
+  }
+
   private evaluate(node: NodeProto): number[] | null {
     const attr = (n: string) => node.attribute.find((a) => a.name === n);
     const input = (k: number): number[] | null => (node.input[k] ? this.ints(node.input[k]) : null);
     switch (node.opType) {
       case 'Shape': {
         const shape = this.shapes?.shapeOf(node.input[0] ?? '');
-        if (!shape) return null;
+        if (!shape || !this.shapeIsStatic(node.input[0] ?? '')) return null;
         const rank = shape.length;
         const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
         const start = attr('start');
@@ -129,7 +194,7 @@ export class ConstantValues {
       }
       case 'Size': {
         const shape = this.shapes?.shapeOf(node.input[0] ?? '');
-        return shape ? [shape.reduce((a, d) => a * d, 1)] : null;
+        return shape && this.shapeIsStatic(node.input[0] ?? '') ? [shape.reduce((a, d) => a * d, 1)] : null;
       }
       case 'Identity':
       case 'Reshape':
@@ -139,6 +204,7 @@ export class ConstantValues {
       case 'Cast':
         return input(0)?.map(Math.trunc) ?? null;
       case 'Concat': {
+        if (!this.vectors(node)) return null;
         const parts = node.input.map((n) => (n ? this.ints(n) : null));
         return parts.every((p) => p !== null) ? parts.flat() : null;
       }
@@ -150,14 +216,20 @@ export class ConstantValues {
         return indices.map((i) => data[i < 0 ? i + data.length : i] ?? NaN);
       }
       case 'Slice':
-        return this.slice(node, input);
+        return (this.shapes?.shapeOf(node.input[0] ?? '')?.length ?? 2) <= 1 ? this.slice(node, input) : null;
       case 'Add':
       case 'Sub':
       case 'Mul':
       case 'Div':
+        return this.vectors(node) ? this.binary(node.opType, input(0), input(1)) : null;
       case 'Min':
-      case 'Max':
-        return this.binary(node.opType, input(0), input(1));
+      case 'Max': {
+        // Variadic: fold every operand in turn.
+        if (!this.vectors(node)) return null;
+        let out = input(0);
+        for (let k = 1; k < node.input.length; k++) out = this.binary(node.opType, out, input(k));
+        return out;
+      }
       default:
         return null;
     }
