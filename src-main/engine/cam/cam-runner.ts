@@ -5,13 +5,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import type { TensorName } from '../../../src-shared/api';
 import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
 import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
-import { HookedSessions } from '../hooks/hooked-sessions';
+import { HookedSessions, type HookedMeta } from '../hooks/hooked-sessions';
 import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
@@ -47,6 +48,43 @@ export class CamRunner {
     this.hooked = new HookedSessions(deps.session, () => deps.blockedLayout?.() ?? false);
   }
 
+  /** One run of the hooked model, or why onnxruntime failed it. */
+  private async runHooked(
+    model: OpenModel,
+    analysis: GraphAnalysis,
+    tensors: TensorName[],
+    gradients: boolean,
+    options: HookOptions,
+    input: InputTensor,
+    req: CamRequest,
+    sign: number,
+    signal?: AbortSignal,
+  ): Promise<{ meta: HookedMeta; pooled: PooledSession; outputs: ort.InferenceSession.ReturnType } | { failure: string }> {
+    const { meta, pooled } = await this.hooked.get(model, analysis, tensors, gradients, options, input.shape);
+    const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
+    if (meta.gradients !== null) {
+      const classes = meta.scoreShape.at(-1) ?? 0;
+      const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
+      if (req.classIndex !== 'top') {
+        if (!Number.isInteger(req.classIndex) || req.classIndex < 0 || req.classIndex >= classes) {
+          throw new EngineError(
+            'bad-input',
+            `Class ${req.classIndex} does not exist: the model has ${classes} classes (0–${classes - 1}).`,
+          );
+        }
+        seed[req.classIndex] = sign;
+      }
+      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, meta.scoreShape);
+      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(req.classIndex === 'top' ? sign : 0), []);
+    }
+    throwIfCancelled(signal);
+    try {
+      return { meta, pooled, outputs: await pooled.session.run(feeds) };
+    } catch (error) {
+      return { failure: `Running ${model.summary.name} with hooks failed: ${describeError(error).split('\n')[0]}` };
+    }
+  }
+
   async run(
     model: OpenModel,
     input: InputTensor,
@@ -65,37 +103,23 @@ export class CamRunner {
       exposeActivations: req.methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
       exposeGradients: false,
     };
-    const { meta, pooled } = await this.hooked.get(model, analysis, tensors, wantsGradients, options, input.shape);
-    const hasGradients = meta.gradients !== null;
-
-    const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
-    const classes = meta.scoreShape.at(-1) ?? 0;
     const sign = req.counterfactual ? -1 : 1;
-    if (hasGradients) {
-      const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
-      if (req.classIndex !== 'top') {
-        if (!Number.isInteger(req.classIndex) || req.classIndex < 0 || req.classIndex >= classes) {
-          throw new EngineError(
-            'bad-input',
-            `Class ${req.classIndex} does not exist: the model has ${classes} classes (0–${classes - 1}).`,
-          );
-        }
-        seed[req.classIndex] = sign;
-      }
-      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, meta.scoreShape);
-      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(req.classIndex === 'top' ? sign : 0), []);
-    }
-    throwIfCancelled(signal);
     const hookedStart = performance.now();
-    let outputs: ort.InferenceSession.ReturnType;
-    try {
-      outputs = await pooled.session.run(feeds);
-    } catch (error) {
-      throw new EngineError(
-        'inference-failed',
-        `Running ${model.summary.name} with hooks failed: ${describeError(error).split('\n')[0]}`,
-      );
+    // A backward graph that loads but fails to run is LayerLens's bug, as one that does not load: run again
+    // without gradients so the forward hooks and the gradient-free methods still answer, and say why.
+    let run = await this.runHooked(model, analysis, tensors, wantsGradients, options, input, req, sign, signal);
+    if ('failure' in run && wantsGradients) {
+      const failure = run.failure;
+      const forwardOnly = await this.runHooked(model, analysis, tensors, false, options, input, req, sign, signal);
+      // Only a graph whose forward part runs proves the backward part at fault (not the input).
+      if (!('failure' in forwardOnly)) {
+        const reason = this.hooked.refuse(model, tensors, input.shape, failure);
+        run = { ...forwardOnly, meta: { ...forwardOnly.meta, gradientError: reason } };
+      }
     }
+    if ('failure' in run) throw new EngineError('inference-failed', run.failure);
+    const { meta, outputs, pooled } = run;
+    const classes = meta.scoreShape.at(-1) ?? 0;
     const hookedRunMs = performance.now() - hookedStart;
     const logits = new Float32Array((outputs[meta.score]?.data as Float32Array).subarray(0, classes));
     let classIndex = req.classIndex === 'top' ? 0 : req.classIndex;

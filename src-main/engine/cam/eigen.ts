@@ -100,13 +100,12 @@ export function firstComponentMap(values: Float32Array, l: LayerTensors): Float3
     const sigma = Math.sqrt(Math.max(energy, 0));
     for (let i = 0; i < z; i++) map[i] = sigma * (u[i] as number);
   }
-  // Resolve the sign against the channel-summed activation.
+  // Resolve the sign against the channel-summed activation, centred (as the map is).
+  const totals = new Float64Array(z);
+  for (let i = 0; i < z; i++) for (let k = 0; k < c; k++) totals[i] = (totals[i] as number) + (values[k * z + i] as number);
+  const meanTotal = totals.reduce((a, v) => a + v, 0) / z;
   let corr = 0;
-  for (let i = 0; i < z; i++) {
-    let total = 0;
-    for (let k = 0; k < c; k++) total += values[k * z + i] as number;
-    corr += total * (map[i] as number);
-  }
+  for (let i = 0; i < z; i++) corr += ((totals[i] as number) - meanTotal) * (map[i] as number);
   const sign = corr < 0 ? -1 : 1;
   return Float32Array.from(map, (m) => sign * m);
 }

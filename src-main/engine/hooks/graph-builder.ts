@@ -156,7 +156,8 @@ export class GraphBuilder {
 
   /**
    * condition ? a : b. Before opset 9 (no Where) as a·m + b·(1 − m) with m the condition as 0/1 floats:
-   * the same for finite a and b, which gradients are.
+   * the same where a and b are finite; an infinite value in the branch not taken gives NaN there (a
+   * gradient through Sqrt, Log or Reciprocal at exactly 0 in an opset 7–8 model).
    */
   where(condition: string, a: string, b: string): TensorName {
     if (this.opset >= 9) return this.op1('Where', [condition, a, b]);

@@ -36,7 +36,7 @@ export class HookedSessions {
   ): Promise<{ meta: HookedMeta; pooled: PooledSession }> {
     options = { ...options, blockedLayout: options.blockedLayout ?? this.blockedLayout() };
     const key = JSON.stringify([model.id, 'hooks', inputShape, gradients, options, [...tensors].sort()]);
-    const refusal = this.refused.get(key);
+    const refusal = gradients ? this.refused.get(this.refusalKey(model, tensors, inputShape)) : undefined;
     if (refusal) return this.withoutGradients(model, analysis, tensors, options, inputShape, refusal);
     try {
       return await this.load(key, model, analysis, tensors, gradients, options);
@@ -44,11 +44,24 @@ export class HookedSessions {
       // A backward graph onnxruntime will not load is LayerLens's bug, not the model's: the forward hooks
       // and the gradient-free methods must still work, and the reason must reach the user.
       if (!gradients || !(error instanceof EngineError) || error.code !== 'bad-model') throw error;
-      const reason = `onnxruntime refused the backward pass LayerLens wrote for this model (${error.message}); please report it. The gradient-free methods (CAM, EigenCAM, ScoreCAM, AblationCAM) still work.`;
       this.hooked.delete(key);
-      this.refused.set(key, reason);
+      const reason = this.refuse(model, tensors, inputShape, error.message);
       return this.withoutGradients(model, analysis, tensors, options, inputShape, reason);
     }
+  }
+
+  /**
+   * Records that onnxruntime would not load or run the backward pass for these layers (whatever maps were
+   * asked for: they do not change the backward pass) and returns the reason every gradient method gives.
+   */
+  refuse(model: OpenModel, tensors: TensorName[], inputShape: number[], failure: string): string {
+    const reason = `onnxruntime refused the backward pass LayerLens wrote for this model (${failure}); please report it. The gradient-free methods (CAM, EigenCAM, ScoreCAM, AblationCAM) still work.`;
+    this.refused.set(this.refusalKey(model, tensors, inputShape), reason);
+    return reason;
+  }
+
+  private refusalKey(model: OpenModel, tensors: TensorName[], inputShape: number[]): string {
+    return JSON.stringify([model.id, inputShape, [...tensors].sort()]);
   }
 
   private async withoutGradients(

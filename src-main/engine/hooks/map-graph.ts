@@ -161,7 +161,10 @@ function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: strin
     const component = componentBySquaring(b, centred, c, z, start);
     projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
   } else projection = projectionByLanczos(b, x, c, z, start);
-  const agreement = b.reduceSum(b.op1('Mul', [total, projection]), [0], true);
+  // Against the centred total: the projection sums to zero only up to rounding, which a large common
+  // offset in the total would multiply into the wrong sign.
+  const centredTotal = b.op1('Sub', [total, reduceMean(b, total, [0])]);
+  const agreement = b.reduceSum(b.op1('Mul', [centredTotal, projection]), [0], true);
   // 1 − 2·[agreement < 0]: Cast exists in every opset (Where only from 9).
   const negative = b.op1('Cast', [b.op1('Less', [agreement, b.scalar(0)])], { to: 1 });
   const sign = b.op1('Sub', [b.scalar(1), b.op1('Mul', [negative, b.scalar(2)])]);

@@ -196,6 +196,8 @@ const pow: VjpRule = (ctx, [g]) => {
   if (p === null) return ctx.unsupported(`its exponent "${name}" is not a constant`);
   const x = ctx.input(0);
   const out = ctx.shape(ctx.output());
+  // x⁰ = 1: no gradient (and no 0·x⁻¹ = NaN at x = 0).
+  if (p === 0) return [null, null];
   const slope =
     p === 1 ? null : p === 2 ? b.op1('Mul', [x, b.scalar(2)]) : b.op1('Mul', [b.op1('Pow', [x, b.scalar(p - 1)]), b.scalar(p)]);
   return [reduceToShape(b, slope ? b.op1('Mul', [g, slope]) : g, out, ctx.shape(x)), null];
