@@ -78,7 +78,13 @@ export class SessionPool {
       try {
         return { session: await open(source, ['cuda']), provider: 'cuda' };
       } catch (error) {
-        this.cudaUnavailable = describeError(error);
+        const why = describeError(error);
+        // Only a failure of the provider itself (no CUDA libraries or device) says anything about other
+        // models; a graph onnxruntime rejects (a corrupt file, a refused backward pass) must not turn CUDA
+        // off for the rest of the session. Such a graph fails on the CPU below with the model's own error.
+        if (/cuda|provider|shared librar|\.so\b|\.dll|device/i.test(why)) this.cudaUnavailable = why;
+        else if (device === 'cuda')
+          throw new EngineError('bad-model', `onnxruntime cannot load ${displayName}: ${firstLine(why)}`);
       }
     }
     if (device === 'cuda') {
