@@ -102,7 +102,8 @@ export class Studio {
       if (state.model) void this.loadGraph(state.model);
       await Promise.all(state.samples.map(async (s) => this.loadThumbnail(s)));
       const first = state.samples[0];
-      if (first && state.model) await this.showImage({ kind: 'sample', id: first.id }, first.file);
+      // The first sample by default — unless the user picked an image while the thumbnails loaded.
+      if (first && state.model && this.imageRequests === 0) await this.showImage({ kind: 'sample', id: first.id }, first.file);
     });
   }
 
