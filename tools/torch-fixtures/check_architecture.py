@@ -9,11 +9,14 @@ the detected stages, and prints Pearson r and the max difference of min-max-scal
 the same maps from PyTorch's forward/backward hooks. Needs Debian's python3-torch, python3-torchvision and
 python3-onnx; nothing at test or run time does.
 
-Checked this way (2026-11-27): alexnet (opsets 9, 10), convnext_tiny (13, 17), efficientnet_b0 (15),
-googlenet (11), inception_v3 (11), mnasnet0_5 (12), mobilenet_v3_small (13), regnet_x_400mf (13),
-resnext50_32x4d (17), shufflenet_v2_x0_5 (13), squeezenet1_1 (13), vit_b_16 (14, Grad-CAM at the patch
-embedding), wide_resnet50_2 (10): every r ≥ 0.99996, except HiResCAM at ConvNeXt's stages 1-3, which is
-zero up to rounding (a channel LayerNorm follows: its gradient is orthogonal to the centred activation).
+Checked this way (2026-11-27): alexnet (opsets 9, 10), convnext_tiny (13, 17), densenet121 (9),
+efficientnet_b0 (15), efficientnet_v2_s (17), googlenet (11), inception_v3 (11), mnasnet0_5 (12),
+mobilenet_v2 (9), mobilenet_v3_small (13), regnet_x_400mf (13), regnet_y_400mf (13), resnet18 (8),
+resnet50 (17), resnext50_32x4d (17), shufflenet_v2_x0_5 (13), squeezenet1_1 (13), vit_b_16 (14, Grad-CAM
+at the patch embedding), wide_resnet50_2 (10): every r ≥ 0.99996, except HiResCAM at ConvNeXt's stages
+1-3, which is zero up to rounding (a channel LayerNorm follows: its gradient is orthogonal to the centred
+activation). Not yet: swin_t, whose window padding is computed by rank-2 integer arithmetic (Reshape,
+reversed Slice, Transpose) that the shape folding leaves alone, so it gets the gradient-free methods only.
 """
 import argparse
 import json

@@ -78,6 +78,7 @@ const SHAPING_INPUTS: Record<string, number[]> = {
 export class ConstantValues {
   private readonly tensors = new Map<string, TensorProto>();
   private readonly nodes = new Map<string, NodeProto>();
+  private readonly aliases = new Map<string, string>();
   private readonly folded = new Map<string, number[] | null>();
   private readonly staticShapes = new Map<string, boolean>();
 
@@ -98,10 +99,23 @@ export class ConstantValues {
     private readonly shapes: ShapeContext | null = null,
   ) {
     for (const t of model.graph?.initializer ?? []) this.tensors.set(t.name, t);
-    for (const n of model.graph?.node ?? []) if (n.opType === 'Constant' && n.output[0]) this.nodes.set(n.output[0], n);
+    for (const n of model.graph?.node ?? []) {
+      if (n.opType === 'Constant' && n.output[0]) this.nodes.set(n.output[0], n);
+      // PyTorch's exporter writes a parameter equal to another (BatchNorm weights of ones in a fresh model)
+      // as an Identity of the first.
+      if (n.opType === 'Identity' && n.output[0] && n.input[0]) this.aliases.set(n.output[0], n.input[0]);
+    }
   }
 
-  private tensor(name: string): TensorProto | null {
+  /** The constant an Identity chain ends at, or the name itself. */
+  private resolve(name: string): string {
+    let current = name;
+    for (let hops = 0; hops < 64 && this.aliases.has(current); hops++) current = this.aliases.get(current) as string;
+    return current;
+  }
+
+  private tensor(alias: string): TensorProto | null {
+    const name = this.resolve(alias);
     const t = this.tensors.get(name);
     if (t) return t;
     const node = this.nodes.get(name);
@@ -109,14 +123,15 @@ export class ConstantValues {
     return attr?.t ?? null;
   }
 
-  isConstant(name: TensorName): boolean {
+  isConstant(alias: TensorName): boolean {
+    const name = this.resolve(alias);
     return this.tensors.has(name) || this.nodes.has(name);
   }
 
-  floats(name: string): Float32Array | null {
-    const t = this.tensor(name);
+  floats(alias: string): Float32Array | null {
+    const t = this.tensor(alias);
     if (t) return floatValues(t);
-    const node = this.nodes.get(name);
+    const node = this.nodes.get(this.resolve(alias));
     const f = node?.attribute.find((a) => a.name === 'value_float' || a.name === 'value_floats');
     if (f) return f.name === 'value_float' ? Float32Array.of(f.f) : Float32Array.from(f.floats);
     return null;
@@ -125,7 +140,7 @@ export class ConstantValues {
   ints(name: string): number[] | null {
     const t = this.tensor(name);
     if (t) return intValues(t);
-    const node = this.nodes.get(name);
+    const node = this.nodes.get(this.resolve(name));
     const i = node?.attribute.find((a) => a.name === 'value_int' || a.name === 'value_ints');
     if (i) return i.name === 'value_int' ? [Number(i.i)] : i.ints.map(Number);
     return this.fold(name);

@@ -246,6 +246,25 @@ const cases: Case[] = [
     ),
   },
   {
+    // PyTorch writes a parameter equal to another as an Identity of it (DenseNet's fresh BatchNorms).
+    name: 'BatchNormalization whose parameters are Identity aliases of initializers',
+    shape: [2, 3, 4, 4],
+    linear: true,
+    model: opModel(
+      [
+        node('Identity', ['v'], ['v_alias']),
+        node('Identity', ['s'], ['s_alias']),
+        node('Identity', ['s_alias'], ['s_alias2']),
+        node('BatchNormalization', ['x', 's_alias2', 'b', 'm', 'v_alias'], ['y'], 'bn'),
+      ],
+      [2, 3, 4, 4],
+      {
+        opset: 9,
+        initializers: [weights('s', [3]), weights('b', [3]), weights('m', [3]), floatTensor('v', [3], [0.5, 1.5, 2])],
+      },
+    ),
+  },
+  {
     name: 'MaxPool 3×3 stride 2 pad 1 (ResNet)',
     shape: [1, 2, 9, 9],
     distinct: true,
