@@ -15,8 +15,9 @@ mobilenet_v2 (9), mobilenet_v3_small (13), regnet_x_400mf (13), regnet_y_400mf (
 resnet50 (17), resnext50_32x4d (17), shufflenet_v2_x0_5 (13), squeezenet1_1 (13), vit_b_16 (14, Grad-CAM
 at the patch embedding), wide_resnet50_2 (10): every r ≥ 0.99996, except HiResCAM at ConvNeXt's stages
 1-3, which is zero up to rounding (a channel LayerNorm follows: its gradient is orthogonal to the centred
-activation). Not yet: swin_t, whose window padding is computed by rank-2 integer arithmetic (Reshape,
-reversed Slice, Transpose) that the shape folding leaves alone, so it gets the gradient-free methods only.
+activation). swin_t (17): gradients match PyTorch at every stage (r = 1.0000000 but where a map cancels
+to rounding), but its stages are channels-last [1, H, W, C] and LayerLens reads a 4-D tensor as [N, C, H,
+W]: only its final `permute` (NCHW) gives meaningful maps — channels-last detection is still to do.
 """
 import argparse
 import json

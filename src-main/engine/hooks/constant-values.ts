@@ -15,6 +15,7 @@ import type { GraphAnalysis } from '../graph/analyze-graph';
 import type { GraphIndex } from '../graph/graph-index';
 import type { ModelProto } from '../onnx/decode-model';
 import { copyBytes, floatValues } from '../onnx/tensor-data';
+import { broadcast, concat, slice, transpose, type IntTensor } from './int-tensors';
 
 const INT64 = 7;
 const INT32 = 6;
@@ -39,7 +40,7 @@ export interface ShapeContext {
   dtypeOf(name: string): string | null;
 }
 
-const INTEGER_TYPES = new Set(['int64', 'int32']);
+const INTEGER_TYPES = new Set(['int64', 'int32', 'bool']);
 
 /** Shape arithmetic is small; anything longer is not an index list. */
 const MAX_FOLDED = 64;
@@ -189,9 +190,12 @@ export class ConstantValues {
     return result;
   }
 
-  /** The ranks of a node's inputs are at most 1 (index lists): the only shapes this folding handles. */
-  private vectors(node: NodeProto): boolean {
-    return node.input.every((input) => !input || (this.shapes?.shapeOf(input)?.length ?? 2) <= 1);
+  /** An input's folded value with its static shape, or null. */
+  private tensorOf(name: string | undefined): IntTensor | null {
+    if (!name) return null;
+    const data = this.ints(name);
+    const shape = this.shapes?.shapeOf(name) ?? this.tensor(name)?.dims.map(Number) ?? null;
+    return data && shape && data.length === shape.reduce((a, d) => a * d, 1) ? { data, shape } : null;
   }
 
   private evaluate(node: NodeProto): number[] | null {
@@ -219,9 +223,21 @@ export class ConstantValues {
       case 'Cast':
         return input(0)?.map(Math.trunc) ?? null;
       case 'Concat': {
-        if (!this.vectors(node)) return null;
-        const parts = node.input.map((n) => (n ? this.ints(n) : null));
-        return parts.every((p) => p !== null) ? parts.flat() : null;
+        const parts = node.input.map((n) => this.tensorOf(n));
+        if (parts.some((p) => p === null)) return null;
+        return concat(parts as IntTensor[], Number(attr('axis')?.i ?? 0))?.data ?? null;
+      }
+      case 'Transpose': {
+        const t = this.tensorOf(node.input[0]);
+        if (!t) return null;
+        const perm = attr('perm')?.ints.map(Number) ?? t.shape.map((_, i) => t.shape.length - 1 - i);
+        return transpose(t, perm).data;
+      }
+      case 'ConstantOfShape': {
+        const shape = input(0);
+        const value = attr('value')?.t;
+        const fill = value ? (intValues(value)?.[0] ?? null) : 0;
+        return shape && fill !== null ? new Array<number>(shape.reduce((a, d) => a * d, 1)).fill(fill) : null;
       }
       case 'Gather': {
         const data = input(0);
@@ -230,73 +246,44 @@ export class ConstantValues {
         if (!data || !indices || !dataShape || dataShape.length > 1) return null;
         return indices.map((i) => data[i < 0 ? i + data.length : i] ?? NaN);
       }
-      case 'Slice':
-        return (this.shapes?.shapeOf(node.input[0] ?? '')?.length ?? 2) <= 1 ? this.slice(node, input) : null;
+      case 'Slice': {
+        const t = this.tensorOf(node.input[0]);
+        if (!t) return null;
+        const listed = (n: string) => node.attribute.find((a) => a.name === n)?.ints.map(Number);
+        const starts = listed('starts') ?? input(1);
+        const ends = listed('ends') ?? input(2);
+        const axes = listed('axes') ?? (node.input[3] ? input(3) : starts?.map((_, i) => i));
+        const steps = node.input[4] ? input(4) : starts?.map(() => 1);
+        if (!starts || !ends || !axes || !steps) return null;
+        return slice(t, starts, ends, axes, steps)?.data ?? null;
+      }
+      case 'Where': {
+        // torch's expand(-1, …) exports as Where(Equal(shape, −1), ones, shape).
+        const [c, x, y] = [0, 1, 2].map((k) => this.tensorOf(node.input[k]));
+        if (!c || !x || !y) return null;
+        const picked = broadcast(c, x, (cv, xv) => (cv ? xv : Number.NaN));
+        return picked ? (broadcast(picked, y, (a, yv) => (Number.isNaN(a) ? yv : a))?.data ?? null) : null;
+      }
+      case 'Equal':
       case 'Add':
       case 'Sub':
       case 'Mul':
       case 'Div':
-        return this.vectors(node) ? this.binary(node.opType, input(0), input(1)) : null;
       case 'Min':
-      case 'Max': {
-        // Variadic: fold every operand in turn.
-        if (!this.vectors(node)) return null;
-        let out = input(0);
-        for (let k = 1; k < node.input.length; k++) out = this.binary(node.opType, out, input(k));
-        return out;
+      case 'Max':
+      case 'Mod': {
+        // Integer Mod (fmod 0) takes the divisor's sign; Min and Max are variadic: fold every operand in turn.
+        if (node.opType === 'Mod' && Number(attr('fmod')?.i ?? 0) !== 0) return null;
+        let out = this.tensorOf(node.input[0]);
+        for (let k = 1; k < node.input.length && out; k++) {
+          const next = this.tensorOf(node.input[k]);
+          out = next ? broadcast(out, next, (x, y) => arithmetic(node.opType, x, y)) : null;
+        }
+        return node.input.length >= 2 ? (out?.data ?? null) : null;
       }
       default:
         return null;
     }
-  }
-
-  /** A 1-D Slice, with starts/ends/steps as attributes (opset < 10) or inputs. */
-  private slice(node: NodeProto, input: (k: number) => number[] | null): number[] | null {
-    const data = input(0);
-    if (!data) return null;
-    const attr = (n: string) => node.attribute.find((a) => a.name === n)?.ints.map(Number);
-    const starts = attr('starts') ?? input(1);
-    const ends = attr('ends') ?? input(2);
-    const axes = attr('axes') ?? (node.input[3] ? input(3) : [0]);
-    const steps = node.input[4] ? input(4) : [1];
-    if (!starts || !ends || !axes || !steps || starts.length !== 1 || ![0, -1].includes(axes[0] as number)) return null;
-    const n = data.length;
-    const step = steps[0] as number;
-    if (step === 0) return null;
-    // ONNX's clamping: starts into [0, n] ([0, n−1] stepping back), ends into [0, n] ([−1, n−1] stepping back).
-    const wrap = (v: number) => (v < 0 ? v + n : v);
-    const begin =
-      step > 0 ? Math.min(Math.max(wrap(starts[0] as number), 0), n) : Math.min(Math.max(wrap(starts[0] as number), 0), n - 1);
-    const stop =
-      step > 0 ? Math.min(Math.max(wrap(ends[0] as number), 0), n) : Math.min(Math.max(wrap(ends[0] as number), -1), n - 1);
-    const out: number[] = [];
-    for (let i = begin; step > 0 ? i < stop : i > stop; i += step) out.push(data[i] as number);
-    return out;
-  }
-
-  private binary(op: string, a: number[] | null, b: number[] | null): number[] | null {
-    if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return null;
-    const n = Math.max(a.length, b.length);
-    const at = (v: number[], i: number) => (v.length === 1 ? (v[0] as number) : (v[i] as number));
-    return Array.from({ length: n }, (_, i) => {
-      const x = at(a, i);
-      const y = at(b, i);
-      switch (op) {
-        case 'Add':
-          return x + y;
-        case 'Sub':
-          return x - y;
-        case 'Mul':
-          return x * y;
-        case 'Div':
-          // Integer division truncates (toward zero), as onnxruntime's does.
-          return y === 0 ? NaN : Math.trunc(x / y);
-        case 'Min':
-          return Math.min(x, y);
-        default:
-          return Math.max(x, y);
-      }
-    });
   }
 
   scalar(name: string): number | null {
@@ -304,5 +291,27 @@ export class ConstantValues {
     if (f && f.length === 1) return f[0] as number;
     const i = this.ints(name);
     return i && i.length === 1 ? (i[0] as number) : null;
+  }
+}
+
+function arithmetic(op: string, x: number, y: number): number {
+  switch (op) {
+    case 'Add':
+      return x + y;
+    case 'Sub':
+      return x - y;
+    case 'Mul':
+      return x * y;
+    case 'Div':
+      // Integer division truncates (toward zero), as onnxruntime's does.
+      return y === 0 ? NaN : Math.trunc(x / y);
+    case 'Min':
+      return Math.min(x, y);
+    case 'Mod':
+      return y === 0 ? NaN : ((x % y) + y) % y;
+    case 'Equal':
+      return x === y ? 1 : 0;
+    default:
+      return Math.max(x, y);
   }
 }

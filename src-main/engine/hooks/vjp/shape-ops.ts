@@ -39,8 +39,14 @@ const split: VjpRule = (ctx, grads) => {
   return [b.op1('Concat', parts, { axis: ax }), ...ctx.node.input.slice(1).map(() => null)];
 };
 
+/**
+ * Slice: the gradient padded back to the input's extent. A positive step s first spreads the gradient
+ * apart — each element followed by s − 1 zeros (a Reshape to [n, 1], a Pad to [n, s], a Reshape to n·s) —
+ * as Swin's patch merging x[:, 0::2, 1::2] needs. Reversed slices are refused.
+ */
 const slice: VjpRule = (ctx, [g]) => {
   if (!g) return ctx.node.input.map(() => null);
+  const { b } = ctx;
   const xShape = ctx.shape(ctx.input(0));
   const rank = xShape.length;
   const starts = ctx.intsFromAttrOrInput('starts', 1);
@@ -48,18 +54,36 @@ const slice: VjpRule = (ctx, [g]) => {
   if (!starts || !ends) return ctx.unsupported('its starts/ends are missing');
   const axes = ctx.intsFromAttrOrInput('axes', 3) ?? starts.map((_, i) => i);
   const steps = ctx.node.input[4] ? ctx.intsFromAttrOrInput('steps', 4) : null;
-  if (steps?.some((s) => s !== 1)) ctx.unsupported('strided or reversed slices are not supported yet');
+  if (steps?.some((s) => s < 1)) ctx.unsupported('reversed slices are not supported yet');
+  let grad = g;
+  const shape = [...ctx.shape(ctx.output())];
   const pads = new Array<number>(2 * rank).fill(0);
   axes.forEach((a0, i) => {
     const a = axis(a0, rank);
     const dim = xShape[a] as number;
+    const step = steps?.[i] ?? 1;
     const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
     const s = clamp(starts[i] as number);
-    const e = Math.max(s, clamp(ends[i] as number));
+    const count = shape[a] as number;
+    if (step > 1 && count > 0) {
+      // [.., count, ..] → [.., count, 1, ..] → padded to [.., count, step, ..] → [.., count·step, ..]
+      const split = [...shape.slice(0, a), count, 1, ...shape.slice(a + 1)];
+      const spread = new Array<number>(2 * (rank + 1)).fill(0);
+      spread[a + 1 + rank + 1] = step - 1;
+      grad = b.pad(b.reshape(grad, split), spread, 0);
+      shape[a] = count * step;
+      grad = b.reshape(grad, shape);
+      // The last element's trailing zeros may run past the input: cut to what lies inside it.
+      const inside = Math.min(shape[a] as number, dim - s);
+      if (inside < (shape[a] as number)) {
+        grad = b.slice(grad, [0], [inside], [a]);
+        shape[a] = inside;
+      }
+    }
     pads[a] = s;
-    pads[a + rank] = dim - e;
+    pads[a + rank] = dim - s - (shape[a] as number);
   });
-  return [ctx.b.pad(g, pads, 0), ...ctx.node.input.slice(1).map(() => null)];
+  return [b.pad(grad, pads, 0), ...ctx.node.input.slice(1).map(() => null)];
 };
 
 const pad: VjpRule = (ctx, [g]) => {

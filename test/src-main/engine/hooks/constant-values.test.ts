@@ -56,12 +56,17 @@ describe('constant values: shape arithmetic', () => {
     expect(constants.ints('rs')).toEqual([1, 48]);
   });
 
-  it('leaves rank-2 integer arithmetic alone instead of pairing flat values', async () => {
+  it('folds rank-2 integer arithmetic with numpy broadcasting, Concat, Transpose and reversed Slice', async () => {
     const constants = await constantsOf(
       opModel(
         [
           node('Add', ['col', 'row'], ['sum']),
           node('Concat', ['col', 'col'], ['wide'], 'cat', [intAttr('axis', 1)]),
+          // F.pad's pads as PyTorch exports them: reshape to pairs, reverse the rows, transpose, flatten.
+          node('Reshape', ['sum', 'pairs'], ['p']),
+          node('Slice', ['p', 'minus1', 'huge', 'zero', 'minus1'], ['reversed'], 'rev'),
+          node('Transpose', ['reversed'], ['t'], 'tr', [intsAttr('perm', [1, 0])]),
+          node('Reshape', ['t', 'flat'], ['pads']),
           node('ReduceMean', ['x'], ['y'], 'mean', [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]),
         ],
         [1, 3, 4, 4],
@@ -69,11 +74,18 @@ describe('constant values: shape arithmetic', () => {
           initializers: [
             { ...int64Tensor('col', [10, 20]), dims: [2n, 1n] },
             { ...int64Tensor('row', [1, 2]), dims: [1n, 2n] },
+            int64Tensor('pairs', [-1, 2]),
+            int64Tensor('minus1', [-1]),
+            int64Tensor('huge', [-1000]),
+            int64Tensor('zero', [0]),
+            int64Tensor('flat', [-1]),
           ],
         },
       ),
     );
-    expect(constants.ints('sum')).toBeNull();
-    expect(constants.ints('wide')).toBeNull();
+    expect(constants.ints('sum')).toEqual([11, 12, 21, 22]);
+    expect(constants.ints('wide')).toEqual([10, 10, 20, 20]);
+    // [[11, 12], [21, 22]] reversed → [[21, 22], [11, 12]], transposed → [[21, 11], [22, 12]].
+    expect(constants.ints('pads')).toEqual([21, 11, 22, 12]);
   });
 });

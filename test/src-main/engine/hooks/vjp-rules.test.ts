@@ -619,6 +619,36 @@ const cases: Case[] = [
     ),
   },
   {
+    // Swin's patch merging: x[:, 0::2, 1::2] and its neighbours, concatenated.
+    name: 'strided Slice (steps 2 and 3, offsets, ends past the input)',
+    shape: [1, 7, 8],
+    model: opModel(
+      [
+        node('Slice', ['x', 'st1', 'en1', 'ax', 'two'], ['a'], 's1'),
+        node('Slice', ['x', 'st2', 'en2', 'ax', 'two'], ['b'], 's2'),
+        node('Slice', ['x', 'st3', 'en3', 'ax1', 'three'], ['c'], 's3'),
+        node('Mul', ['a', 'b'], ['ab']),
+        node('ReduceSum', ['c'], ['cs'], 'sum', [intAttr('keepdims', 0)]),
+        node('Mul', ['ab', 'cs'], ['y']),
+      ],
+      [1, 7, 8],
+      {
+        initializers: [
+          int64Tensor('st1', [0, 1]),
+          int64Tensor('en1', [6, 100]),
+          int64Tensor('st2', [1, 0]),
+          int64Tensor('en2', [100, 8]),
+          int64Tensor('ax', [1, 2]),
+          int64Tensor('two', [2, 2]),
+          int64Tensor('st3', [2]),
+          int64Tensor('en3', [-1]),
+          int64Tensor('ax1', [2]),
+          int64Tensor('three', [3]),
+        ],
+      },
+    ),
+  },
+  {
     name: 'Pad constant (opset 13 inputs)',
     shape: [1, 2, 3, 4],
     linear: true,
@@ -683,10 +713,10 @@ describe('gradient errors name the node and op', () => {
     await expect(gradCheck(model, [1, 4])).rejects.toThrow(/node "\/block\/sin\/Sin" \(Sin\).*gradient-free methods/);
   });
 
-  it('refuses strided slices rather than computing a wrong gradient', async () => {
-    const model = opModel([node('Slice', ['x', 'st', 'en', 'ax', 'steps'], ['y'], 'strided')], [1, 8], {
-      initializers: [int64Tensor('st', [0]), int64Tensor('en', [8]), int64Tensor('ax', [1]), int64Tensor('steps', [2])],
+  it('refuses reversed slices rather than computing a wrong gradient', async () => {
+    const model = opModel([node('Slice', ['x', 'st', 'en', 'ax', 'steps'], ['y'], 'reversed')], [1, 8], {
+      initializers: [int64Tensor('st', [7]), int64Tensor('en', [-9]), int64Tensor('ax', [1]), int64Tensor('steps', [-1])],
     });
-    await expect(gradCheck(model, [1, 8])).rejects.toThrow(/node "strided" \(Slice\): strided/);
+    await expect(gradCheck(model, [1, 8])).rejects.toThrow(/node "reversed" \(Slice\): reversed/);
   });
 });
