@@ -29,6 +29,12 @@ export interface GraphAnalysis {
   inputShapes: Map<TensorName, number[]>;
 }
 
+/** A tensor's shape in the analysis when every dimension is a number (null when unknown or symbolic). */
+export function knownShape(analysis: GraphAnalysis, tensor: string): number[] | null {
+  const s = analysis.shapes.get(tensor as TensorName)?.shape;
+  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
+}
+
 const ATTRIBUTE_TYPES = {
   FLOAT: 1,
   INT: 2,

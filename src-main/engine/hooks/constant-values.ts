@@ -11,7 +11,7 @@
  */
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
-import type { GraphAnalysis } from '../graph/analyze-graph';
+import { knownShape, type GraphAnalysis } from '../graph/analyze-graph';
 import type { GraphIndex } from '../graph/graph-index';
 import type { ModelProto } from '../onnx/decode-model';
 import { copyBytes, floatValues } from '../onnx/tensor-data';
@@ -87,10 +87,7 @@ export class ConstantValues {
   static of(analysis: GraphAnalysis): ConstantValues {
     return new ConstantValues(analysis.runnable, {
       index: analysis.index,
-      shapeOf: (name) => {
-        const s = analysis.shapes.get(name as TensorName)?.shape;
-        return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
-      },
+      shapeOf: (name) => knownShape(analysis, name),
       dtypeOf: (name) => analysis.shapes.get(name as TensorName)?.dtype ?? null,
     });
   }

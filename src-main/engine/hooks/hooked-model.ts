@@ -7,7 +7,7 @@ import { create } from '@bufbuild/protobuf';
 import { TensorShapeProto_DimensionSchema, ValueInfoProtoSchema, type ValueInfoProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
-import type { GraphAnalysis } from '../graph/analyze-graph';
+import { knownShape, type GraphAnalysis } from '../graph/analyze-graph';
 import type { ModelProto } from '../onnx/decode-model';
 import { defaultOpset } from '../onnx/model-summary';
 import { encodeModel } from '../onnx/rewrite';
@@ -101,10 +101,7 @@ export function buildHookedModel(
   const inputName = [...analysis.index.inputs][0];
   if (!inputName) throw new EngineError('bad-model', 'The model has no input.');
   const score = scoreTensor(analysis);
-  const shapeOf = (t: string): number[] | null => {
-    const s = analysis.shapes.get(t as TensorName)?.shape;
-    return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
-  };
+  const shapeOf = (t: string): number[] | null => knownShape(analysis, t);
   const scoreShape = shapeOf(score);
   if (!scoreShape) throw new EngineError('bad-model', `The shape of the score tensor "${score}" is unknown.`);
 

@@ -6,7 +6,7 @@
  * shapes the engine probes at the batched input shape, not assumed.
  */
 import type { TensorName } from '../../../src-shared/api';
-import type { GraphAnalysis } from '../graph/analyze-graph';
+import { knownShape, type GraphAnalysis } from '../graph/analyze-graph';
 import type { OpenModel } from '../model-registry';
 
 /** Beyond this, larger batches gained nothing measurable on the demo model (see bench/stats.bench.ts). */
@@ -23,11 +23,6 @@ export interface BatchPlan {
   /** The analysis at the batched input shape (the single-image one when size is 1). */
   analysis: GraphAnalysis;
   inputShape: number[];
-}
-
-function knownShape(analysis: GraphAnalysis, tensor: TensorName): number[] | null {
-  const s = analysis.shapes.get(tensor)?.shape;
-  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
 }
 
 /**
