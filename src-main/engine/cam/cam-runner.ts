@@ -41,6 +41,17 @@ export interface CamDeps {
   blockedLayout?(): boolean;
 }
 
+/** What a hooked run of one analysis needs, whether or not it computes gradients. */
+interface HookedJob {
+  model: OpenModel;
+  analysis: GraphAnalysis;
+  tensors: TensorName[];
+  options: HookOptions;
+  input: InputTensor;
+  req: CamRequest;
+  signal?: AbortSignal | undefined;
+}
+
 export class CamRunner {
   private readonly hooked: HookedSessions;
 
@@ -48,18 +59,13 @@ export class CamRunner {
     this.hooked = new HookedSessions(deps.session, () => deps.blockedLayout?.() ?? false);
   }
 
-  /** One run of the hooked model, or why onnxruntime failed it. */
+  /** One run of the hooked model, with or without its backward pass, or why onnxruntime failed it. */
   private async runHooked(
-    model: OpenModel,
-    analysis: GraphAnalysis,
-    tensors: TensorName[],
+    job: HookedJob,
     gradients: boolean,
-    options: HookOptions,
-    input: InputTensor,
-    req: CamRequest,
-    sign: number,
-    signal?: AbortSignal,
   ): Promise<{ meta: HookedMeta; pooled: PooledSession; outputs: ort.InferenceSession.ReturnType } | { failure: string }> {
+    const { model, analysis, tensors, options, input, req, signal } = job;
+    const sign = req.counterfactual ? -1 : 1;
     const { meta, pooled } = await this.hooked.get(model, analysis, tensors, gradients, options, input.shape);
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
     if (meta.gradients !== null) {
@@ -105,12 +111,13 @@ export class CamRunner {
     };
     const sign = req.counterfactual ? -1 : 1;
     const hookedStart = performance.now();
+    const job: HookedJob = { model, analysis, tensors, options, input, req, signal };
     // A backward graph that loads but fails to run is LayerLens's bug, as one that does not load: run again
     // without gradients so the forward hooks and the gradient-free methods still answer, and say why.
-    let run = await this.runHooked(model, analysis, tensors, wantsGradients, options, input, req, sign, signal);
+    let run = await this.runHooked(job, wantsGradients);
     if ('failure' in run && wantsGradients) {
       const failure = run.failure;
-      const forwardOnly = await this.runHooked(model, analysis, tensors, false, options, input, req, sign, signal);
+      const forwardOnly = await this.runHooked(job, false);
       // Only a graph whose forward part runs proves the backward part at fault (not the input).
       if (!('failure' in forwardOnly)) {
         const reason = this.hooked.refuse(model, tensors, input.shape, failure);
