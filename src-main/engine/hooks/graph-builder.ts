@@ -132,6 +132,11 @@ export class GraphBuilder {
     return this.op1('ReduceSum', [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
+  reduceMean(x: string, axes: number[], keepdims: boolean): TensorName {
+    if (this.opset >= 18) return this.op1('ReduceMean', [x, this.int64Const(axes, 'axes')], { keepdims: keepdims ? 1 : 0 });
+    return this.op1('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
   reduceMax(x: string, axes: number[], keepdims: boolean): TensorName {
     if (this.opset >= 18) return this.op1('ReduceMax', [x, this.int64Const(axes, 'axes')], { keepdims: keepdims ? 1 : 0 });
     return this.op1('ReduceMax', [x], { axes, keepdims: keepdims ? 1 : 0 });

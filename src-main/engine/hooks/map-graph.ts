@@ -37,11 +37,6 @@ export function mapOutputName(method: CamMethod, tensor: TensorName): TensorName
   return `layerlens/map/${method}/${tensor}` as TensorName;
 }
 
-function reduceMean(b: GraphBuilder, x: string, axes: number[]): TensorName {
-  if (b.opset >= 18) return b.op1('ReduceMean', [x, b.int64Const(axes, 'axes')], { keepdims: 1 });
-  return b.op1('ReduceMean', [x], { axes, keepdims: 1 });
-}
-
 /** v / |v| over the whole tensor. */
 function normalised(b: GraphBuilder, v: string): TensorName {
   const norm = b.op1('Sqrt', [b.reduceSum(b.op1('Mul', [v, v]), [0, 1], true)]);
@@ -96,14 +91,14 @@ function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, s
  */
 function projectionByLanczos(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
   const steps = Math.min(LANCZOS_STEPS, c, z);
-  const means = b.reshape(reduceMean(b, x, [1]), [1, c]);
+  const means = b.reshape(b.reduceMean(x, [1], true), [1, c]);
   const basis: TensorName[] = [b.reshape(start, [1, c])];
   const images: TensorName[] = [];
   const rows: TensorName[] = [];
   for (let j = 0; j < steps; j++) {
     const q = basis[j] as TensorName;
     const raw = b.op1('MatMul', [q, x]);
-    const p = b.op1('Sub', [raw, reduceMean(b, raw, [1])]);
+    const p = b.op1('Sub', [raw, b.reduceMean(raw, [1], true)]);
     rows.push(p);
     const correction = b.op1('Mul', [means, b.reduceSum(p, [1], true)]);
     // X·pᵀ as a matrix-vector product (a Gemm with transB would repack X on every call).
@@ -157,13 +152,13 @@ function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: strin
   const start = b.floatConst(startVector(c), [c, 1], 'eigen_start');
   let projection: TensorName;
   if (Math.min(c, z) <= SQUARING_MAX_SIDE) {
-    const centred = b.op1('Sub', [x, reduceMean(b, x, [1])]);
+    const centred = b.op1('Sub', [x, b.reduceMean(x, [1], true)]);
     const component = componentBySquaring(b, centred, c, z, start);
     projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
   } else projection = projectionByLanczos(b, x, c, z, start);
   // Against the centred total: the projection sums to zero only up to rounding, which a large common
   // offset in the total would multiply into the wrong sign.
-  const centredTotal = b.op1('Sub', [total, reduceMean(b, total, [0])]);
+  const centredTotal = b.op1('Sub', [total, b.reduceMean(total, [0], true)]);
   const agreement = b.reduceSum(b.op1('Mul', [centredTotal, projection]), [0], true);
   // 1 − 2·[agreement < 0]: Cast exists in every opset (Where only from 9).
   const negative = b.op1('Cast', [b.op1('Less', [agreement, b.scalar(0)])], { to: 1 });
@@ -225,7 +220,7 @@ export function appendMaps(
   const weightsOf = (method: CamMethod): TensorName | null => {
     switch (method) {
       case 'gradcam':
-        return reduceMean(b, g(), [1]);
+        return b.reduceMean(g(), [1], true);
       case 'xgradcam':
         return b.op1('Div', [b.reduceSum(ga(), [1], true), b.op1('Add', [sums(), b.scalar(EPS)])]);
       case 'gradcam++': {

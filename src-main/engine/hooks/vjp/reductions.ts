@@ -59,8 +59,7 @@ const layerNormalization: VjpRule = (ctx, [g]) => {
   const shape = ctx.shape(x);
   const from = axis(ctx.int('axis', -1), shape.length);
   const axes = Array.from({ length: shape.length - from }, (_, i) => from + i);
-  const count = axes.reduce((n, a) => n * (shape[a] as number), 1);
-  const mean = (t: string): TensorName => b.op1('Mul', [b.reduceSum(t, axes, true), b.scalar(1 / count)]);
+  const mean = (t: string): TensorName => b.reduceMean(t, axes, true);
   const centred = b.op1('Sub', [x, mean(x)]);
   const variance = mean(b.op1('Mul', [centred, centred]));
   const inverse = b.op1('Reciprocal', [b.op1('Sqrt', [b.op1('Add', [variance, b.scalar(ctx.float('epsilon', 1e-5))])])]);
