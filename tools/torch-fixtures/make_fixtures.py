@@ -147,6 +147,27 @@ def build_convnext():
     return ConvNeXt(blocks, layer_scale=1.0, num_classes=NUM_CLASSES)
 
 
+def build_swin():
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    return SwinTransformer(
+        patch_size=[4, 4], embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2], window_size=[4, 4],
+        stochastic_depth_prob=0.0, num_classes=NUM_CLASSES,
+    )
+
+
+def build_vit():
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    model = VisionTransformer(
+        image_size=INPUT_SHAPE[2], patch_size=8, num_layers=8, num_heads=2, hidden_dim=32, mlp_dim=64,
+        num_classes=NUM_CLASSES,
+    )
+    # torchvision zero-initialises the head: every gradient would be 0
+    nn.init.normal_(model.heads.head.weight, std=0.2)
+    return model
+
+
 VGG_CFG = [8, "M", 16, "M", 32, 32, "M", 64, "M"]
 
 
@@ -235,6 +256,26 @@ SPECS = [
         stages=["features.1", "features.3", "features.5", "features.7"],
         notes="torchvision ConvNeXt with one block per stage, widths 16,32,64,128, layer_scale 1; LayerNormalization "
         "(opset 17) in channels-last blocks (Transpose), GELU as Erf, Linear on the last axis as MatMul.",
+    ),
+    dict(
+        name="swin",
+        build=build_swin,
+        opset=17,
+        stages=["features.1", "features.3", "features.5", "features.7"],
+        layout="NHWC",
+        notes="torchvision SwinTransformer(patch 4, embed_dim 16, depths 1,1,1,1, window 4): every stage is "
+        "channels-last [1, H, W, C]; shifted windows (Roll as Slice+Concat), computed padding, patch merging by "
+        "strided slices.",
+    ),
+    dict(
+        name="vit",
+        build=build_vit,
+        opset=14,
+        stages=[f"encoder.layers.encoder_layer_{i}" for i in (1, 3, 5, 6)],
+        layout="tokens",
+        notes="torchvision VisionTransformer(64x64 input, patch 8, 8 layers, hidden 32, 2 heads): stages are "
+        "tokens [1, 1 + 8*8, 32] with a class token first; the last block's input, not its output (only the "
+        "class token of that reaches the head). Head weights N(0, 0.2) (torchvision zero-initialises them).",
     ),
 ]
 
@@ -563,7 +604,21 @@ def write_fixture(name, opset, onnx_model, x, logits, stage_entries, acts, grads
     return {"name": name, "dir": name, "opset": opset, "stages": len(stage_entries)}
 
 
-def stage_entries_for(stages, tensors, acts):
+def grid_of(shape, layout):
+    """How a stage's tensor holds its grid of positions, for the tests to read it as [C, H, W]."""
+    if layout == "NHWC":
+        _, h, w, c = shape
+        return {"layout": "NHWC", "channels": c, "height": h, "width": w, "prefix": 0}
+    if layout == "tokens":
+        _, t, c = shape
+        side = int(round((t - 1) ** 0.5))
+        assert side * side == t - 1, shape
+        return {"layout": "tokens", "channels": c, "height": side, "width": side, "prefix": 1}
+    _, c, h, w = shape
+    return {"layout": "NCHW", "channels": c, "height": h, "width": w, "prefix": 0}
+
+
+def stage_entries_for(stages, tensors, acts, layout="NCHW"):
     return [
         {
             "module": s,
@@ -571,6 +626,7 @@ def stage_entries_for(stages, tensors, acts):
             "act": f"stage{i}_act.npy",
             "grad": f"stage{i}_grad.npy",
             "shape": list(a.shape),
+            "grid": grid_of(a.shape, layout),
         }
         for i, (s, t, a) in enumerate(zip(stages, tensors, acts))
     ]
@@ -602,7 +658,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             onnx_model = export_onnx(model, x, Path(tmp) / "model.onnx", spec["opset"])
         tensors = [stage_tensor(onnx_model.graph, s) for s in stages]
-        entries = stage_entries_for(stages, tensors, acts)
+        entries = stage_entries_for(stages, tensors, acts, spec.get("layout", "NCHW"))
         index.append(
             write_fixture(spec["name"], spec["opset"], onnx_model, x, logits, entries, acts, grads, spec["notes"], use_ort)
         )

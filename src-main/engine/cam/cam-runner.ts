@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
 import { EngineError, describeError } from '../errors';
-import type { GraphAnalysis } from '../graph/analyze-graph';
+import { layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
 import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
@@ -139,7 +140,7 @@ export class CamRunner {
     let perturbationMs = 0;
     const results: LayerMaps[] = [];
     for (const layer of layers) {
-      const shape = analysis.shapes.get(layer.tensor)?.shape ?? [];
+      const grid = layerGrid(analysis, layer.tensor);
       const entry: LayerMaps = {
         label: layer.label,
         tensor: layer.tensor,
@@ -149,18 +150,23 @@ export class CamRunner {
         unavailable: {},
       };
       results.push(entry);
-      if (shape.length !== 4 || shape.some((d) => typeof d !== 'number')) {
+      if (!grid) {
+        const shape = analysis.shapes.get(layer.tensor)?.shape ?? [];
         for (const m of req.methods)
           entry.unavailable[m] =
-            `${layer.label} is not a spatial layer (shape [${shape.join(', ')}]); heatmaps need a [N, C, H, W] feature map.`;
+            `${layer.label} is not a spatial layer (shape [${shape.join(', ')}]): heatmaps need a grid of image positions — a [N, C, H, W] or [N, H, W, C] feature map, or transformer tokens [N, (extra tokens +) H·W, C].`;
         continue;
       }
-      const [, c, h, w] = shape as number[];
-      entry.shape = [c as number, h as number, w as number];
-      const size = (c as number) * (h as number) * (w as number);
+      entry.shape = [grid.channels, grid.height, grid.width];
       const exposed = outputs[layer.tensor]?.data as Float32Array | undefined;
-      const activation = exposed ? exposed.subarray(0, size) : new Float32Array(0);
-      const l: LayerTensors = { channels: c as number, height: h as number, width: w as number, activation, gradient: null };
+      const native = exposed
+        ? exposed.subarray(
+            0,
+            grid.shape.reduce((a, d) => a * d, 1),
+          )
+        : new Float32Array(0);
+      const activation = exposed ? toChannelMajor(grid, native) : new Float32Array(0);
+      const l: LayerTensors = { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null };
       const inGraph = meta.maps.get(layer.tensor);
       const put = (m: CamMethod, data: Float32Array): void => {
         entry.maps[m] = { width: l.width, height: l.height, data };
@@ -172,7 +178,7 @@ export class CamRunner {
           if (name) put(method, new Float32Array((outputs[name]?.data as Float32Array).subarray(0, l.height * l.width)));
           else entry.unavailable[method] = meta.gradientError ?? `${method} could not be computed for ${layer.label}.`;
         } else if (method === 'cam') {
-          const head = camHead(analysis.index, constants, layer.tensor, meta.score, l.channels);
+          const head = camHead(analysis.index, constants, layer.tensor, meta.score, grid);
           if (head.ok)
             put(
               method,
@@ -191,7 +197,7 @@ export class CamRunner {
               const map = await scoreCam(
                 {
                   layer: l,
-                  input: { name: meta.inputName, data: input.data, shape: input.shape },
+                  input: { name: meta.inputName, data: input.data, shape: input.shape, channelsLast: analysis.channelsLast },
                   session: plain.session,
                   scoreName: meta.score,
                   classIndex,
@@ -210,6 +216,8 @@ export class CamRunner {
               const map = await ablationCam(
                 {
                   layer: l,
+                  grid,
+                  native,
                   tensor: layer.tensor,
                   session: tail.session,
                   scoreName: meta.score,

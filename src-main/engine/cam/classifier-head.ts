@@ -5,6 +5,7 @@
  */
 import type { NodeProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
+import type { FeatureGrid } from '../graph/feature-grid';
 import type { GraphIndex } from '../graph/graph-index';
 import type { ConstantValues } from '../hooks/constant-values';
 
@@ -17,22 +18,42 @@ function onlyConsumer(index: GraphIndex, t: TensorName): NodeProto | null {
   return consumers.length === 1 ? (index.nodes[consumers[0] as number] ?? null) : null;
 }
 
+/** The axes a ReduceMean averages over (attribute before opset 18, input after), normalised; null if unknown. */
+function reducedAxes(node: NodeProto, constants: ConstantValues, rank: number): number[] | null {
+  const attribute = node.attribute.find((a) => a.name === 'axes');
+  const axes = attribute ? attribute.ints.map(Number) : node.input[1] ? constants.ints(node.input[1]) : null;
+  return axes ? [...axes].map((a) => (a < 0 ? a + rank : a)).sort((x, y) => x - y) : null;
+}
+
+/** The axes of the grid's positions in the layer's tensor: the ones global average pooling averages over. */
+function positionAxes(grid: FeatureGrid): number[] {
+  const rank = grid.shape.length;
+  if (rank === 4) return grid.channelsFirst ? [2, 3] : [1, 2];
+  const channelAxis = grid.channelsFirst ? 1 : rank - 1;
+  return [...Array(rank).keys()].filter((a) => a !== channelAxis && a !== grid.batchAxis);
+}
+
 export function camHead(
   index: GraphIndex,
   constants: ConstantValues,
   layer: TensorName,
   score: TensorName,
-  channels: number,
+  grid: FeatureGrid,
 ): CamHead {
+  const channels = grid.channels;
   const fail = (reason: string): CamHead => ({
     ok: false,
     reason: `CAM needs this layer to feed global average pooling and one linear layer; ${reason}`,
   });
   let node = onlyConsumer(index, layer);
   if (!node) return fail('the layer has several consumers');
-  const isGap =
-    node.opType === 'GlobalAveragePool' || (node.opType === 'ReduceMean' && node.attribute.some((a) => a.name === 'axes'));
-  if (!isGap) return fail(`it feeds ${node.opType}`);
+  if (node.opType === 'GlobalAveragePool') {
+    if (grid.shape.length !== 4 || !grid.channelsFirst) return fail('its GlobalAveragePool does not pool over the positions');
+  } else if (node.opType === 'ReduceMean') {
+    const axes = reducedAxes(node, constants, grid.shape.length);
+    if (grid.prefix > 0 || axes?.join() !== positionAxes(grid).join())
+      return fail('its mean is not over exactly the grid positions');
+  } else return fail(`it feeds ${node.opType}`);
   let t = node.output[0] as TensorName;
   for (node = onlyConsumer(index, t); node && PASS_THROUGH.has(node.opType); node = onlyConsumer(index, t))
     t = node.output[0] as TensorName;

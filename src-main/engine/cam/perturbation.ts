@@ -11,7 +11,8 @@ import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { resizeMap } from '../../../src-shared/heatmap';
 import { EngineError } from '../errors';
-import type { GraphAnalysis } from '../graph/analyze-graph';
+import { layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import { fromChannelMajor, type FeatureGrid } from '../graph/feature-grid';
 import { constantTensors, cutTensors } from '../graph/cut-tensors';
 import { encodeModel } from '../onnx/rewrite';
 import { positions, weightedSum, type LayerTensors } from './layer-tensors';
@@ -57,7 +58,8 @@ async function batched(
 
 export interface ScoreCamInput {
   layer: LayerTensors;
-  input: { name: string; data: Float32Array; shape: number[] };
+  /** The image tensor, [1, C, H, W] or, channelsLast, [1, H, W, C]. */
+  input: { name: string; data: Float32Array; shape: number[]; channelsLast: boolean };
   session: ort.InferenceSession;
   scoreName: string;
   classIndex: number;
@@ -66,7 +68,8 @@ export interface ScoreCamInput {
 
 export async function scoreCam(p: ScoreCamInput, onProgress?: Progress, signal?: AbortSignal): Promise<Float32Array> {
   const { layer, input } = p;
-  const [, channelsIn, height, width] = input.shape as [number, number, number, number];
+  const [, a, b, c] = input.shape as [number, number, number, number];
+  const [channelsIn, height, width] = input.channelsLast ? [c, a, b] : [a, b, c];
   const plane = height * width;
   const z = positions(layer);
   const masks: Float32Array[] = [];
@@ -92,12 +95,17 @@ export async function scoreCam(p: ScoreCamInput, onProgress?: Progress, signal?:
       const data = new Float32Array(n * channelsIn * plane);
       for (let b = 0; b < n; b++) {
         const mask = masks[start + b] as Float32Array;
-        for (let c = 0; c < channelsIn; c++) {
-          const base = (b * channelsIn + c) * plane;
-          for (let i = 0; i < plane; i++) data[base + i] = (input.data[c * plane + i] as number) * (mask[i] as number);
+        const out = data.subarray(b * channelsIn * plane, (b + 1) * channelsIn * plane);
+        if (input.channelsLast) {
+          for (let i = 0; i < plane; i++)
+            for (let k = 0; k < channelsIn; k++)
+              out[i * channelsIn + k] = (input.data[i * channelsIn + k] as number) * (mask[i] as number);
+        } else {
+          for (let k = 0; k < channelsIn; k++)
+            for (let i = 0; i < plane; i++) out[k * plane + i] = (input.data[k * plane + i] as number) * (mask[i] as number);
         }
       }
-      return new ort.Tensor('float32', data, [n, channelsIn, height, width]);
+      return new ort.Tensor('float32', data, [n, ...input.shape.slice(1)]);
     },
     async (batch) => {
       const r = await p.session.run({ [input.name]: batch }, [p.scoreName]);
@@ -137,6 +145,7 @@ export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: Te
   const graph = analysis.runnable.graph;
   if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
   const shape = analysis.shapes.get(tensor)?.shape ?? [];
+  const batchAxis = layerGrid(analysis, tensor)?.batchAxis ?? 0;
   const input = create(ValueInfoProtoSchema, {
     name: tensor,
     type: {
@@ -146,7 +155,7 @@ export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: Te
           elemType: 1,
           shape: {
             dim: shape.map((d, i) =>
-              i === 0
+              i === batchAxis
                 ? { value: { case: 'dimParam' as const, value: 'batch' } }
                 : { value: { case: 'dimValue' as const, value: BigInt(d as number) } },
             ),
@@ -161,8 +170,25 @@ export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: Te
   });
 }
 
+/** n [C, H, W] copies in the tensor's own layout, batched along its batch axis. */
+function nativeBatch(grid: FeatureGrid, chw: Float32Array, native: Float32Array, n: number): ort.Tensor {
+  const stacked = fromChannelMajor(grid, chw, native, n);
+  const dims = grid.shape.map((d, i) => (i === grid.batchAxis ? n : d));
+  if (grid.batchAxis === 0 || n === 1) return new ort.Tensor('float32', stacked, dims);
+  // Sequence-first [T, n, C]: interleave the n copies token by token.
+  const [tokens, , channels] = grid.shape as [number, number, number];
+  const out = new Float32Array(stacked.length);
+  for (let b = 0; b < n; b++)
+    for (let t = 0; t < tokens; t++)
+      out.set(stacked.subarray((b * tokens + t) * channels, (b * tokens + t + 1) * channels), (t * n + b) * channels);
+  return new ort.Tensor('float32', out, dims);
+}
+
 export interface AblationInput {
   layer: LayerTensors;
+  /** How the tail model's input holds the grid, and that input as the model computed it. */
+  grid: FeatureGrid;
+  native: Float32Array;
   tensor: TensorName;
   session: ort.InferenceSession;
   scoreName: string;
@@ -183,7 +209,7 @@ export async function ablationCam(p: AblationInput, onProgress?: Progress, signa
         data.set(layer.activation, b * size);
         data.fill(0, b * size + (start + b) * z, b * size + (start + b + 1) * z);
       }
-      return new ort.Tensor('float32', data, [n, layer.channels, layer.height, layer.width]);
+      return nativeBatch(p.grid, data, p.native, n);
     },
     async (batch) => {
       const r = await p.session.run({ [p.tensor]: batch }, [p.scoreName]);

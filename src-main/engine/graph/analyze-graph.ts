@@ -12,6 +12,8 @@ import { defaultOpset } from '../onnx/model-summary';
 import { elementCount } from '../onnx/tensor-data';
 import { dtypeName } from '../onnx/tensor-types';
 import path from 'node:path';
+import { channelAxisHint } from './channel-axis';
+import { featureGrid, type FeatureGrid } from './feature-grid';
 import { buildGraphIndex, type GraphIndex } from './graph-index';
 import { buildModuleTree, type ModuleTree } from './module-tree';
 import { probeShapes, type TensorShape } from './shape-probe';
@@ -27,10 +29,33 @@ export interface GraphAnalysis {
   runnable: OpenModel['proto'];
   /** The concrete shape of each graph input this analysis was made at. */
   inputShapes: Map<TensorName, number[]>;
+  /** [H, W] of the image input at this shape (the first 4-D input), which feature grids are matched to. */
+  imageSize: [number, number] | null;
+  channelsLast: boolean;
+  /** How a tensor holds a grid of image positions (see feature-grid.ts), or null when it holds none. */
+  gridOf: (tensor: TensorName) => FeatureGrid | null;
 }
 
-/** A tensor's shape in the analysis when every dimension is a number (null when unknown or symbolic). */
+export function layerGrid(analysis: GraphAnalysis, tensor: TensorName): FeatureGrid | null {
+  return analysis.gridOf(tensor);
+}
+
+function imageSizeOf(inputShapes: Map<TensorName, number[]>, channelsLast: boolean): [number, number] | null {
+  for (const shape of inputShapes.values()) {
+    if (shape.length !== 4) continue;
+    const [, a, b, c] = shape as [number, number, number, number];
+    return channelsLast ? [a, b] : [b, c];
+  }
+  return null;
+}
+
+/**
+ * A tensor's shape in the analysis when every dimension is a number (null when unknown or symbolic); a
+ * graph input has the concrete shape the analysis was made at, whatever it declares ([batch, 3, H, W]).
+ */
 export function knownShape(analysis: GraphAnalysis, tensor: string): number[] | null {
+  const pinned = analysis.inputShapes.get(tensor as TensorName);
+  if (pinned) return pinned;
   const s = analysis.shapes.get(tensor as TensorName)?.shape;
   return s && s.every((d) => typeof d === 'number') ? (s as number[]) : null;
 }
@@ -115,7 +140,21 @@ export async function analyzeGraph(
   const tree = buildModuleTree(index, (t) => initializerSize.get(t) ?? 0);
   const { shapes, warning } = await probeShapes(runnable, index, inputShapes);
   const shapeOf = (t: TensorName) => shapes.get(t)?.shape ?? null;
-  const stages = stageOverride ?? detectStages(index, tree, shapeOf, model.summary.preprocess.layout === 'NHWC');
+  const channelsLast = model.summary.preprocess.layout === 'NHWC';
+  const imageSize = imageSizeOf(inputShapes, channelsLast);
+  const grids = new Map<TensorName, FeatureGrid | null>();
+  const gridOf = (t: TensorName): FeatureGrid | null => {
+    if (!grids.has(t)) {
+      // The ops around the tensor settle a 4-D shape that reads both ways; the input's layout otherwise.
+      const hint = () => channelAxisHint(index, t, shapeOf);
+      grids.set(
+        t,
+        featureGrid(shapeOf(t), imageSize, () => (hint() ?? (channelsLast ? 'last' : 'first')) === 'last'),
+      );
+    }
+    return grids.get(t) ?? null;
+  };
+  const stages = stageOverride ?? detectStages(index, tree, shapeOf, gridOf);
 
   const nodes: GraphNodeView[] = index.nodes.map((node, i) => ({
     index: i,
@@ -163,5 +202,16 @@ export async function analyzeGraph(
     hierarchy: tree.hierarchy,
     opHistogram,
   };
-  return { index, tree, shapes, view, warnings: warning ? [warning] : [], runnable, inputShapes };
+  return {
+    index,
+    tree,
+    shapes,
+    view,
+    warnings: warning ? [warning] : [],
+    runnable,
+    inputShapes,
+    imageSize,
+    channelsLast,
+    gridOf,
+  };
 }

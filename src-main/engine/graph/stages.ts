@@ -7,6 +7,7 @@
 import type { Dim, TensorName } from '../../../src-shared/api';
 import type { LayerGroup, ModulePath, ModuleView } from '../../../src-shared/graph';
 import { cutTensors } from './cut-tensors';
+import type { FeatureGrid } from './feature-grid';
 import type { GraphIndex } from './graph-index';
 import type { ModuleTree } from './module-tree';
 
@@ -23,12 +24,9 @@ interface Candidate {
 
 const POOLS = new Set(['MaxPool', 'AveragePool', 'LpPool']);
 
-/** "HxW" of a feature map with more than one spatial position, else null. */
-function resolutionKey(shape: Dim[] | null, channelsLast: boolean): string | null {
-  if (!shape || shape.length !== 4) return null;
-  const [h, w] = channelsLast ? [shape[1], shape[2]] : [shape[2], shape[3]];
-  if (typeof h !== 'number' || typeof w !== 'number' || h * w <= 1) return null;
-  return `${h}x${w}`;
+/** "HxW" of a tensor that holds a grid of image positions, else null. */
+function resolutionKey(grid: FeatureGrid | null): string | null {
+  return grid ? `${grid.height}x${grid.width}` : null;
 }
 
 function scopedCandidates(
@@ -77,10 +75,15 @@ function scopedCandidates(
     }));
 }
 
-export function detectStages(index: GraphIndex, tree: ModuleTree, shapeOf: ShapeOf, channelsLast = false): LayerGroup[] {
+export function detectStages(
+  index: GraphIndex,
+  tree: ModuleTree,
+  shapeOf: ShapeOf,
+  gridOf: (tensor: TensorName) => FeatureGrid | null,
+): LayerGroup[] {
   const cutList = cutTensors(index);
   const cuts = new Map(cutList.map((c) => [c.tensor, c.node]));
-  const key = (t: TensorName): string | null => resolutionKey(shapeOf(t), channelsLast);
+  const key = (t: TensorName): string | null => resolutionKey(gridOf(t));
   const candidates: Candidate[] =
     tree.hierarchy === 'scopes'
       ? scopedCandidates(index, tree, cuts, key)
@@ -110,5 +113,36 @@ export function detectStages(index: GraphIndex, tree: ModuleTree, shapeOf: Shape
   // A stem of single layers (conv1 → relu) is not a stage when blocks or pools follow.
   const significant = (c: Candidate): boolean => !c.leaf || POOLS.has(c.op);
   while (stages.length > 1 && stages[0] && !significant(stages[0]) && stages.some(significant)) stages.shift();
+  if (groups.length <= 1 && tree.hierarchy === 'scopes') {
+    const blocks = repeatedBlocks(tree, cuts, gridOf);
+    if (blocks)
+      return blocks.map((m) => ({ module: m.path, tensor: m.output as TensorName, shape: shapeOf(m.output as TensorName) }));
+  }
   return stages.map((s) => ({ module: s.module, tensor: s.tensor, shape: shapeOf(s.tensor) }));
+}
+
+/**
+ * Stages of a model that keeps one resolution throughout (a vision transformer): its longest run of
+ * sibling blocks on that grid, taken at a quarter, half and three quarters of the depth and at the input
+ * of the last block. Not the last block's output: before a class-token head only that token of it reaches
+ * the logits, so its patch tokens get no gradient (pytorch-grad-cam's advice is the same: blocks[-1].norm1).
+ */
+function repeatedBlocks(
+  tree: ModuleTree,
+  cuts: Map<TensorName, number>,
+  gridOf: (tensor: TensorName) => FeatureGrid | null,
+): ModuleView[] | null {
+  let best: ModuleView[] = [];
+  for (const parent of tree.modules.values()) {
+    const blocks = parent.children
+      .map((p) => tree.modules.get(p))
+      .filter((m): m is ModuleView => !!m && m.children.length > 0 && !!m.output && cuts.has(m.output) && !!gridOf(m.output));
+    if (blocks.length > best.length && new Set(blocks.map((m) => resolutionKey(gridOf(m.output as TensorName)))).size === 1)
+      best = blocks.sort((a, b) => (cuts.get(a.output as TensorName) as number) - (cuts.get(b.output as TensorName) as number));
+  }
+  const n = best.length;
+  if (n < 4) return null;
+  const classToken = (gridOf(best[0]?.output as TensorName)?.prefix ?? 0) > 0;
+  const picks = [Math.round(n / 4) - 1, Math.round(n / 2) - 1, Math.round((3 * n) / 4) - 1, classToken ? n - 2 : n - 1];
+  return [...new Set(picks)].map((i) => best[i] as ModuleView);
 }

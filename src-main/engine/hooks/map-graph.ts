@@ -12,6 +12,7 @@
  */
 import type { TensorName } from '../../../src-shared/api';
 import { CAM_METHODS, PERTURBATION_METHODS, type CamMethod } from '../../../src-shared/cam';
+import type { FeatureGrid } from '../graph/feature-grid';
 import type { GraphBuilder } from './graph-builder';
 
 /** Every method computed from the hooked run alone: all but CAM (head weights) and the perturbation methods. */
@@ -211,22 +212,35 @@ function once(make: () => TensorName): () => TensorName {
 }
 
 /**
- * Appends the maps of `methods` for one hooked layer (activation [1, C, H, W], gradient or null) and
- * returns the output name of each map (H·W values).
+ * The [C, Z] view of a layer's tensor (activation or gradient): a reshape for NCHW maps; channels-last maps
+ * and transformer tokens are transposed, and tokens that are not grid positions (a class token) dropped.
+ */
+function channelMajor(b: GraphBuilder, x: string, grid: FeatureGrid): TensorName {
+  const c = grid.channels;
+  const z = grid.height * grid.width;
+  const rows = grid.prefix + z;
+  const flat = b.reshape(x, grid.channelsFirst ? [c, rows] : [rows, c]);
+  const axis = grid.channelsFirst ? 1 : 0;
+  const grid2d = grid.prefix > 0 ? b.slice(flat, [grid.prefix], [rows], [axis]) : flat;
+  return grid.channelsFirst ? grid2d : b.op1('Transpose', [grid2d], { perm: [1, 0] });
+}
+
+/**
+ * Appends the maps of `methods` for one hooked layer (its activation and gradient, or null, laid out as
+ * `grid` says) and returns the output name of each map (H·W values).
  */
 export function appendMaps(
   b: GraphBuilder,
   activation: TensorName,
   gradient: TensorName | null,
-  shape: [number, number, number, number],
+  grid: FeatureGrid,
   methods: readonly CamMethod[],
 ): Map<CamMethod, TensorName> {
-  const [, c, h, w] = shape;
-  const z = h * w;
+  const c = grid.channels;
+  const z = grid.height * grid.width;
   const wanted = methods.filter((m) => IN_GRAPH_METHODS.includes(m) && (gradient !== null || !NEEDS_GRADIENT.has(m)));
-  // Everything below works on [C, Z] views (reshapes cost nothing).
-  const a = once(() => b.reshape(activation, [c, z]));
-  const g = once(() => b.reshape(gradient as string, [c, z]));
+  const a = once(() => channelMajor(b, activation, grid));
+  const g = once(() => channelMajor(b, gradient as string, grid));
   const ga = once(() => b.op1('Mul', [g(), a()]));
   const positive = once(() => b.op1('Relu', [g()]));
   const sums = once(() => b.reduceSum(a(), [1], true));

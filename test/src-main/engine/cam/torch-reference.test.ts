@@ -18,7 +18,26 @@ interface Meta {
   name: string;
   input_name: string;
   target_class: number;
-  stages: { module: string; tensor: string; act: string; grad: string; shape: number[] }[];
+  stages: { module: string; tensor: string; act: string; grad: string; shape: number[]; grid: Grid }[];
+}
+
+/** How the fixture generator says a stage's tensor holds its positions. */
+interface Grid {
+  layout: 'NCHW' | 'NHWC' | 'tokens';
+  channels: number;
+  height: number;
+  width: number;
+  prefix: number;
+}
+
+/** A stage's tensor (batch 1) as [C, H, W]: channels-last maps transposed, tokens past the prefix reshaped. */
+function channelMajor(data: Float32Array, grid: Grid): Float32Array {
+  const { channels: c, height: h, width: w, prefix } = grid;
+  if (grid.layout === 'NCHW') return data;
+  const out = new Float32Array(c * h * w);
+  // NHWC [H, W, C] and tokens [prefix + H·W, C] are both position-major after the prefix.
+  for (let i = 0; i < h * w; i++) for (let k = 0; k < c; k++) out[k * h * w + i] = data[(prefix + i) * c + k] as number;
+  return out;
 }
 
 const index = JSON.parse(await readFile(path.join(ROOT, 'index.json'), 'utf8')) as { fixtures: { name: string; dir: string }[] };
@@ -83,9 +102,10 @@ describe.each(index.fixtures)('$name (PyTorch export) matches PyTorch hooks', ({
     for (const [i, stage] of meta.stages.entries()) {
       const layer = result.layers[i];
       expect(layer?.tensor).toBe(stage.tensor);
-      const a = (await npy(dir, stage.act)).data;
-      const g = (await npy(dir, stage.grad)).data;
-      const [, c, h, w] = stage.shape as [number, number, number, number];
+      const a = channelMajor((await npy(dir, stage.act)).data, stage.grid);
+      const g = channelMajor((await npy(dir, stage.grad)).data, stage.grid);
+      const { channels: c, height: h, width: w } = stage.grid;
+      expect(layer?.shape, `${stage.module}: [C, H, W]`).toEqual([c, h, w]);
       for (const method of ['gradcam', 'hirescam', 'layercam'] as const) {
         const ours = layer?.maps[method]?.data;
         expect(ours, `${stage.module} ${method}: ${layer?.unavailable[method]}`).toBeDefined();
@@ -156,13 +176,13 @@ describe.each(index.fixtures)('$name: maps computed inside the graph equal the J
       { layers: meta.stages.map((s) => s.tensor), methods: [...methods], classIndex: meta.target_class, counterfactual: false },
     );
     for (const [i, stage] of meta.stages.entries()) {
-      const [, c, h, w] = stage.shape as [number, number, number, number];
+      const { channels: c, height: h, width: w } = stage.grid;
       const l = {
         channels: c,
         height: h,
         width: w,
-        activation: (await npy(dir, stage.act)).data,
-        gradient: (await npy(dir, stage.grad)).data,
+        activation: channelMajor((await npy(dir, stage.act)).data, stage.grid),
+        gradient: channelMajor((await npy(dir, stage.grad)).data, stage.grid),
       };
       for (const method of methods) {
         const ours = result.layers[i]?.maps[method]?.data as Float32Array;

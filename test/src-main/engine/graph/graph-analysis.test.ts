@@ -45,7 +45,7 @@ interface Meta {
 }
 
 describe('stages and shapes of PyTorch exports', () => {
-  const expectExact = ['resnet', 'mobilenetv2', 'densenet', 'efficientnet', 'noscope'];
+  const expectExact = ['resnet', 'mobilenetv2', 'densenet', 'efficientnet', 'noscope', 'convnext', 'swin', 'vit'];
   it.each(expectExact)('%s: detected stages are the reference stages, with probed shapes', async (dir) => {
     const meta = JSON.parse(await readFile(`test/fixtures/torch/${dir}/meta.json`, 'utf8')) as Meta;
     const model = await engine.models.openPath(`test/fixtures/torch/${dir}/model.onnx`);

@@ -1,0 +1,111 @@
+/**
+ * Which end of a 4-D tensor holds its channels, read from the ops around it, for shapes that read both ways
+ * ([1, 16, 16, 16]: Swin's first stage on a 64² input). Ops that fix the layout are looked for upstream and
+ * downstream through element-wise ops, nearest first: convolutions, pools and BatchNormalization work on
+ * NCHW; a Linear layer (MatMul/Gemm on the last axis) and a LayerNormalization over the last axis on
+ * channels-last tensors; a Transpose says what it converts from or to.
+ */
+import type { NodeProto } from 'onnx-buf';
+import type { TensorName } from '../../../src-shared/api';
+import type { GraphIndex } from './graph-index';
+
+/** Ops whose output has their first input's layout (the other inputs broadcast onto it). */
+const ELEMENTWISE = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Sigmoid',
+  'Tanh',
+  'Clip',
+  'HardSigmoid',
+  'HardSwish',
+  'Erf',
+  'Gelu',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Identity',
+  'Dropout',
+  'Neg',
+  'Abs',
+  'Sqrt',
+  'Pow',
+  'Max',
+  'Min',
+  'Sum',
+]);
+const CHANNELS_FIRST = new Set([
+  'Conv',
+  'ConvTranspose',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'MaxPool',
+  'AveragePool',
+  'LpPool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'LRN',
+]);
+const SEARCH_DEPTH = 6;
+
+type Verdict = 'first' | 'last' | null;
+
+function ints(node: NodeProto, name: string): number[] | null {
+  const a = node.attribute.find((x) => x.name === name);
+  return a ? a.ints.map(Number) : null;
+}
+
+/** What `node` says about the layout of `tensor`, which it reads (consumer) or writes (producer). */
+function verdict(node: NodeProto, tensor: TensorName, consumer: boolean): Verdict {
+  if (CHANNELS_FIRST.has(node.opType)) return node.input[0] === tensor || !consumer ? 'first' : null;
+  if (node.opType === 'LayerNormalization') {
+    const axis = node.attribute.find((a) => a.name === 'axis');
+    const last = !axis || axis.i === -1n || axis.i === 3n;
+    return last && (node.input[0] === tensor || !consumer) ? 'last' : null;
+  }
+  if (node.opType === 'MatMul' || node.opType === 'Gemm') return node.input[0] === tensor || !consumer ? 'last' : null;
+  if (node.opType === 'Transpose') {
+    const perm = ints(node, 'perm')?.join();
+    // Reading: [0,2,3,1] turns NCHW into NHWC, [0,3,1,2] the reverse; writing, the other way round.
+    if (perm === '0,2,3,1') return consumer ? 'first' : 'last';
+    if (perm === '0,3,1,2') return consumer ? 'last' : 'first';
+  }
+  return null;
+}
+
+export function channelAxisHint(
+  index: GraphIndex,
+  tensor: TensorName,
+  shapeOf: (t: TensorName) => readonly unknown[] | null,
+): Verdict {
+  // Breadth-first over tensors of the same shape (so of the same layout), each one element-wise op away.
+  const shape = shapeOf(tensor)?.join();
+  const same = (t: TensorName): boolean => !!t && shapeOf(t)?.join() === shape;
+  let frontier: TensorName[] = [tensor];
+  const seen = new Set<TensorName>(frontier);
+  for (let depth = 0; depth < SEARCH_DEPTH && frontier.length > 0; depth++) {
+    const next: TensorName[] = [];
+    for (const t of frontier) {
+      const producer = index.producer.get(t);
+      const writer = producer === undefined ? undefined : index.nodes[producer];
+      if (writer) {
+        const v = verdict(writer, t, false);
+        if (v) return v;
+        if (ELEMENTWISE.has(writer.opType)) next.push(...(writer.input as TensorName[]));
+      }
+      for (const c of index.consumers.get(t) ?? []) {
+        const reader = index.nodes[c];
+        if (!reader) continue;
+        const v = verdict(reader, t, true);
+        if (v) return v;
+        if (ELEMENTWISE.has(reader.opType)) next.push(...(reader.output as TensorName[]));
+      }
+    }
+    frontier = next.filter((t) => same(t) && !seen.has(t) && (seen.add(t), true));
+  }
+  return null;
+}

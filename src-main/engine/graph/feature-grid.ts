@@ -1,0 +1,138 @@
+/**
+ * How a layer's tensor lays out a grid of image positions: every CAM method works on a [C, H·W] view, and
+ * models store that grid in several ways. Convolutional layers are [1, C, H, W] (NCHW) or [1, H, W, C]
+ * (channels last: Swin's stages, TensorFlow exports); transformer blocks are tokens [1, T, C] (or [1, C, T],
+ * or sequence-first [T, 1, C]) whose last H·W tokens are the patch grid and whose first few are not
+ * positions (a class token, distillation or register tokens) — what pytorch-grad-cam's reshape_transform
+ * does by hand, found from the shapes.
+ */
+import type { Dim } from '../../../src-shared/api';
+
+export interface FeatureGrid {
+  channels: number;
+  height: number;
+  width: number;
+  /** Channels before positions once the unit batch axis is dropped: NCHW and [1, C, T]. */
+  channelsFirst: boolean;
+  /** Leading tokens that are not grid positions (0 for 4-D maps). */
+  prefix: number;
+  /** The unit batch axis: 1 for sequence-first tokens [T, 1, C], else 0. */
+  batchAxis: number;
+  /** The tensor's own shape. */
+  shape: number[];
+}
+
+/** Tokens before the patch grid that are tried: class, distillation and up to four register tokens. */
+const MAX_PREFIX = 5;
+
+/**
+ * An h×w grid is an image's positions when its aspect matches the image's up to one position of rounding
+ * (7×7 of 224², 7×10 of 224×320, 57×57 of 225²) and it is no finer than the image.
+ */
+function matchesImage(h: number, w: number, image: [number, number]): boolean {
+  const [ih, iw] = image;
+  return h >= 1 && w >= 1 && h * w > 1 && h <= ih && w <= iw && Math.abs(h * iw - w * ih) <= Math.max(ih, iw);
+}
+
+/** The h×w factorisation of n that matches the image, if any. */
+function gridOf(n: number, image: [number, number]): [number, number] | null {
+  if (n <= 1) return null;
+  const guess = Math.round(Math.sqrt((n * image[0]) / image[1]));
+  for (const h of [guess, guess - 1, guess + 1]) {
+    if (h < 1 || n % h !== 0) continue;
+    if (matchesImage(h, n / h, image)) return [h, n / h];
+  }
+  return null;
+}
+
+/** Tokens [.., T, ..] with `count` = T: the prefix and grid, the fewest prefix tokens first. */
+function tokenGrid(count: number, image: [number, number]): { prefix: number; hw: [number, number] } | null {
+  for (let prefix = 0; prefix <= MAX_PREFIX; prefix++) {
+    const hw = gridOf(count - prefix, image);
+    if (hw) return { prefix, hw };
+  }
+  return null;
+}
+
+/**
+ * The grid a tensor of this shape holds for an image of `image` = [H, W], or null when it is not one (a
+ * vector, logits, unknown dims). `channelsLast` settles 4-D shapes that read both ways ([1, 16, 16, 16]);
+ * it is only asked then.
+ */
+export function featureGrid(
+  shape: readonly Dim[] | null,
+  image: [number, number] | null,
+  channelsLast: boolean | (() => boolean) = false,
+): FeatureGrid | null {
+  if (!shape || !shape.every((d): d is number => typeof d === 'number' && d > 0)) return null;
+  const dims = shape as number[];
+  const size = image ?? [dims[dims.length - 2] ?? 0, dims[dims.length - 1] ?? 0];
+  if (dims.length === 4 && dims[0] === 1) {
+    const [, a, b, c] = dims as [number, number, number, number];
+    const first: FeatureGrid | null = matchesImage(b, c, size)
+      ? { channels: a, height: b, width: c, channelsFirst: true, prefix: 0, batchAxis: 0, shape: dims }
+      : null;
+    const last: FeatureGrid | null = matchesImage(a, b, size)
+      ? { channels: c, height: a, width: b, channelsFirst: false, prefix: 0, batchAxis: 0, shape: dims }
+      : null;
+    if (!first || !last) return first ?? last;
+    return (typeof channelsLast === 'function' ? channelsLast() : channelsLast) ? last : first;
+  }
+  if (dims.length === 3 && image) {
+    const [a, b, c] = dims as [number, number, number];
+    const tokens = (count: number, channels: number, channelsFirst: boolean, batchAxis: number): FeatureGrid | null => {
+      const t = tokenGrid(count, image);
+      return t ? { channels, height: t.hw[0], width: t.hw[1], channelsFirst, prefix: t.prefix, batchAxis, shape: dims } : null;
+    };
+    if (a === 1) return tokens(b, c, false, 0) ?? tokens(c, b, true, 0);
+    // Sequence-first [T, 1, C] (CLIP's and older PyTorch transformers' internal layout).
+    if (b === 1) return tokens(a, c, false, 1);
+  }
+  return null;
+}
+
+export const gridPositions = (g: FeatureGrid): number => g.height * g.width;
+
+/** The grid as [C, H, W] (a copy unless the tensor is NCHW already). */
+export function toChannelMajor(g: FeatureGrid, data: Float32Array): Float32Array {
+  const z = gridPositions(g);
+  const c = g.channels;
+  if (g.channelsFirst && g.prefix === 0) return data.subarray(0, c * z);
+  const out = new Float32Array(c * z);
+  const rowLength = g.prefix + z;
+  if (g.channelsFirst) {
+    for (let k = 0; k < c; k++) out.set(data.subarray(k * rowLength + g.prefix, (k + 1) * rowLength), k * z);
+  } else {
+    for (let i = 0; i < z; i++) {
+      const base = (g.prefix + i) * c;
+      for (let k = 0; k < c; k++) out[k * z + i] = data[base + k] as number;
+    }
+  }
+  return out;
+}
+
+/**
+ * The inverse of toChannelMajor, `batch` times over: [n, C, H, W] values written into n copies of the
+ * tensor's layout, the non-grid (prefix) tokens taken from `template` (the tensor as the model computed it).
+ */
+export function fromChannelMajor(g: FeatureGrid, chw: Float32Array, template: Float32Array, batch: number): Float32Array {
+  const z = gridPositions(g);
+  const c = g.channels;
+  const one = c * (g.prefix + z);
+  const out = new Float32Array(batch * one);
+  for (let n = 0; n < batch; n++) {
+    const dst = out.subarray(n * one, (n + 1) * one);
+    dst.set(template.subarray(0, one));
+    const src = chw.subarray(n * c * z, (n + 1) * c * z);
+    if (g.channelsFirst) {
+      const rowLength = g.prefix + z;
+      for (let k = 0; k < c; k++) dst.set(src.subarray(k * z, (k + 1) * z), k * rowLength + g.prefix);
+    } else {
+      for (let i = 0; i < z; i++) {
+        const base = (g.prefix + i) * c;
+        for (let k = 0; k < c; k++) dst[base + k] = src[k * z + i] as number;
+      }
+    }
+  }
+  return out;
+}
