@@ -208,6 +208,7 @@ SPECS = [
         build=build_resnet,
         opset=11,
         stages=["layer1", "layer2", "layer3", "layer4"],
+        ablation=True,
         notes="torchvision ResNet(BasicBlock, [1,1,1,1]) with widths 8,16,32,64; Conv+BN folded by the exporter.",
     ),
     dict(
@@ -263,6 +264,7 @@ SPECS = [
         opset=17,
         stages=["features.1", "features.3", "features.5", "features.7"],
         layout="NHWC",
+        ablation=True,
         notes="torchvision SwinTransformer(patch 4, embed_dim 16, depths 1,1,1,1, window 4): every stage is "
         "channels-last [1, H, W, C]; shifted windows (Roll as Slice+Concat), computed padding, patch merging by "
         "strided slices.",
@@ -273,6 +275,7 @@ SPECS = [
         opset=14,
         stages=[f"encoder.layers.encoder_layer_{i}" for i in (1, 3, 5, 6)],
         layout="tokens",
+        ablation=True,
         notes="torchvision VisionTransformer(64x64 input, patch 8, 8 layers, hidden 32, 2 heads): stages are "
         "tokens [1, 1 + 8*8, 32] with a class token first; the last block's input, not its output (only the "
         "class token of that reaches the head). Head weights N(0, 0.2) (torchvision zero-initialises them).",
@@ -372,6 +375,43 @@ def reference_data(model, x, stages):
         out_a.append(a.detach().numpy().astype(np.float32))
         out_g.append(a.grad.detach().numpy().astype(np.float32))
     return logits.detach().numpy().astype(np.float32), out_a, out_g
+
+
+def ablation_maps(model, x, stages, acts, layout):
+    """AblationCAM per stage, float64: channel k of the stage's output zeroed at every grid position (a class
+    token kept), weight (y - y_k) / y of the target logit, map = sum_k weight_k * A_k over the [C, H, W] grid."""
+    m64 = copy.deepcopy(model).double().eval()
+    modules = dict(m64.named_modules())
+    x64 = x.double()
+    with torch.no_grad():
+        y = m64(x64)[0, TARGET_CLASS].item()
+    maps = []
+    for stage, act in zip(stages, acts):
+        grid = grid_of(act.shape, layout)
+        scores = []
+        for k in range(grid["channels"]):
+            def zero(_m, _i, out, k=k):
+                out = out.clone()
+                if layout == "NHWC":
+                    out[..., k] = 0
+                elif layout == "tokens":
+                    out[:, grid["prefix"]:, k] = 0
+                else:
+                    out[:, k] = 0
+                return out
+
+            handle = modules[stage].register_forward_hook(zero)
+            with torch.no_grad():
+                scores.append(m64(x64)[0, TARGET_CLASS].item())
+            handle.remove()
+        weights = (y - np.array(scores)) / y
+        a = act[0].astype(np.float64)
+        if layout == "NHWC":
+            a = a.transpose(2, 0, 1)
+        elif layout == "tokens":
+            a = a[grid["prefix"]:].reshape(grid["height"], grid["width"], grid["channels"]).transpose(2, 0, 1)
+        maps.append(np.einsum("c,chw->hw", weights, a).astype(np.float32))
+    return maps
 
 
 def export_onnx(model, x, path, opset):
@@ -662,6 +702,9 @@ def main():
         index.append(
             write_fixture(spec["name"], spec["opset"], onnx_model, x, logits, entries, acts, grads, spec["notes"], use_ort)
         )
+        if spec.get("ablation"):
+            for i, m in enumerate(ablation_maps(model, x, stages, acts, spec.get("layout", "NCHW"))):
+                save_npy(OUT_DIR / spec["name"] / f"stage{i}_ablation.npy", m)
         built[spec["name"]] = (model, stages, logits, acts, grads)
 
     # noscope: the resnet model at another opset, with every scope scrubbed

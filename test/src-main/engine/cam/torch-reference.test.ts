@@ -3,6 +3,7 @@
  * reference activations and gradients taken by PyTorch hooks in float64. LayerLens's Grad-CAM, HiResCAM and
  * LayerCAM per stage must match maps computed here from those references.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,34 @@ describe.each(index.fixtures)('$name (PyTorch export) matches PyTorch hooks', ({
         expect(pearson(ours as Float32Array, ref), where).toBeGreaterThanOrEqual(0.9999);
         expect(maxAbsDiff(minMax(ours as Float32Array), minMax(ref)), where).toBeLessThanOrEqual(1e-3);
       }
+    }
+  });
+});
+
+const withAblation = index.fixtures.filter((f) => existsSync(path.join(ROOT, f.dir, 'stage0_ablation.npy')));
+
+describe.each(withAblation)('$name: AblationCAM matches PyTorch', ({ dir }) => {
+  it('each channel zeroed in the layer’s own layout (NCHW, channels-last, tokens after the class token)', async () => {
+    const meta = JSON.parse(await readFile(path.join(ROOT, dir, 'meta.json'), 'utf8')) as Meta;
+    const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
+    const input = await npy(dir, 'input.npy');
+    const result = await engine.camTensor(
+      model,
+      { name: meta.input_name, data: input.data, shape: input.shape },
+      {
+        layers: meta.stages.map((s) => s.module),
+        methods: ['ablationcam'],
+        classIndex: meta.target_class,
+        counterfactual: false,
+      },
+    );
+    for (const [i, stage] of meta.stages.entries()) {
+      const layer = result.layers[i];
+      const ours = layer?.maps.ablationcam?.data;
+      expect(ours, `${stage.module}: ${layer?.unavailable.ablationcam}`).toBeDefined();
+      const ref = (await npy(dir, `stage${i}_ablation.npy`)).data;
+      expect(pearson(ours as Float32Array, ref), `${meta.name} ${stage.module}`).toBeGreaterThanOrEqual(0.9999);
+      expect(maxAbsDiff(minMax(ours as Float32Array), minMax(ref)), `${meta.name} ${stage.module}`).toBeLessThanOrEqual(1e-3);
     }
   });
 });
