@@ -54,7 +54,8 @@ import { runStats, type StatsRequest, type StatsResult } from './stats/stats-run
 import { softmax, topK } from './classify';
 import type { InputTensor } from './input-tensor';
 import type { PooledSession } from './inference/session-pool';
-import { analyzeGraph, concreteInputShapes, type GraphAnalysis } from './graph/analyze-graph';
+import { analyzeGraph, concreteInputShapes, layerGrid, type GraphAnalysis } from './graph/analyze-graph';
+import { toChannelMajor } from './graph/feature-grid';
 import { resolveLayers } from './graph/layers';
 import { weightStats } from './graph/weight-stats';
 import { LruCache } from './lru-cache';
@@ -165,7 +166,9 @@ export class Engine implements EngineApi {
     ]);
     const t = outputs[layer.tensor] as ort.Tensor;
     const dims = t.dims.map(Number);
-    const [c, h, w] = dims.length === 4 ? [dims[1], dims[2], dims[3]] : [dims.slice(1).reduce((a, b) => a * b, 1), 1, 1];
+    // Channels × the grid of positions whatever the layout (channels-last, tokens); anything else as a column.
+    const grid = layerGrid(analysis, layer.tensor);
+    const [c, h, w] = grid ? [grid.channels, grid.height, grid.width] : [dims.slice(1).reduce((a, b) => a * b, 1), 1, 1];
     const size = (c as number) * (h as number) * (w as number);
     if (size > MAX_VOLUME_VALUES) {
       throw new EngineError(
@@ -173,7 +176,8 @@ export class Engine implements EngineApi {
         `${layer.label} has ${size.toLocaleString('en-US')} values per image; the volume view shows up to ${MAX_VOLUME_VALUES.toLocaleString('en-US')}.`,
       );
     }
-    const data = new Float32Array((t.data as Float32Array).subarray(0, size));
+    const raw = t.data as Float32Array;
+    const data = grid ? Float32Array.from(toChannelMajor(grid, raw)) : new Float32Array(raw.subarray(0, size));
     t.dispose();
     return { label: layer.label, tensor: layer.tensor, shape: [c as number, h as number, w as number], data };
   }

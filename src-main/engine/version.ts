@@ -7,4 +7,4 @@ export const ENGINE_VERSION: string = pkg.version;
  * Part of every stored run's key with ENGINE_VERSION. Bump it in any change that alters a computed number
  * (a map, a statistic), so that runs stored by the earlier code are computed again rather than reused.
  */
-export const RESULTS_REVISION = 4;
+export const RESULTS_REVISION = 5;

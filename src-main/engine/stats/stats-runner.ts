@@ -7,7 +7,8 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
-import type { GraphAnalysis } from '../graph/analyze-graph';
+import { layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
 import type { HookedSessions } from '../hooks/hooked-sessions';
 import type { InputTensor } from '../input-tensor';
@@ -136,6 +137,11 @@ export async function runStats(
   if (layers.length === 0)
     throw new EngineError('unsupported', `${model.summary.name} has no layers with parameters to collect statistics on.`);
   const tensors = [...new Set(layers.map((l) => l.tensor))];
+  // Layers whose grid is not NCHW (NCHW and flat outputs are scanned as they come).
+  const grids = layers.map((l) => {
+    const grid = layerGrid(analysis, l.tensor);
+    return grid && !(grid.channelsFirst && grid.prefix === 0) ? grid : null;
+  });
   const plan = await planBatch(
     model,
     analysis,
@@ -206,13 +212,21 @@ export async function runStats(
       for (const [k, layer] of layers.entries()) {
         const t = outputs[layer.tensor] as ort.Tensor;
         const all = t.data as Float32Array;
-        const per = all.length / plan.size;
-        const channels = t.dims.length >= 2 ? Number(t.dims[1]) : 1;
+        const stride = all.length / plan.size;
+        // The scan splits an image's values into channel runs: channels-last maps and tokens are made
+        // channel-major first (tokens that are not grid positions, a class token, left out).
+        const grid = grids[k];
+        const image = (j: number): Float32Array => {
+          const values = all.subarray(stride * j, stride * (j + 1));
+          return grid ? toChannelMajor(grid, values) : values;
+        };
+        const per = grid ? grid.channels * grid.height * grid.width : stride;
+        const channels = grid ? grid.channels : t.dims.length >= 2 ? Number(t.dims[1]) : 1;
         const accumulator = accumulators[k] as LayerStatsAccumulator;
-        const [lo, hi] = accumulator.rangeFor(all.subarray(0, per));
+        const firstImage = image(0);
+        const [lo, hi] = accumulator.rangeFor(firstImage);
         shapes.push({ per, channels });
-        for (let j = 0; j < images; j++)
-          jobs.push({ values: all.subarray(per * j, per * (j + 1)), channels, lo, hi, bins: req.bins });
+        for (let j = 0; j < images; j++) jobs.push({ values: j === 0 ? firstImage : image(j), channels, lo, hi, bins: req.bins });
       }
     }
     const scanned = jobs.length > 0 ? await scanAll(jobs) : [];
