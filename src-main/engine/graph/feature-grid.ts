@@ -26,12 +26,14 @@ export interface FeatureGrid {
 const MAX_PREFIX = 5;
 
 /**
- * An h×w grid is an image's positions when its aspect matches the image's up to one position of rounding
- * (7×7 of 224², 7×10 of 224×320, 57×57 of 225²) and it is no finer than the image.
+ * An h×w grid is an image's positions when one stride s maps the image onto it up to rounding (|H/s − h|
+ * and |W/s − w| below 1, s taken from either side): 7×7 of 224², 7×10 of 224×320, 57×57 of 225², 8×10 of
+ * 225×300 (ceil at stride 32), but not 2×3 of 3×3.
  */
 function matchesImage(h: number, w: number, image: [number, number]): boolean {
   const [ih, iw] = image;
-  return h >= 1 && w >= 1 && h * w > 1 && h <= ih && w <= iw && Math.abs(h * iw - w * ih) <= Math.max(ih, iw);
+  if (h < 1 || w < 1 || h * w <= 1 || h > ih || w > iw) return false;
+  return [ih / h, iw / w].some((s) => Math.abs(ih / s - h) < 1 && Math.abs(iw / s - w) < 1);
 }
 
 /** The h×w factorisation of n that matches the image, if any. */

@@ -11,10 +11,14 @@ import { expandImageArgs } from '../../../../src-main/engine/stats/image-set';
 import { buildModel, node, valueInfo } from '../../../helpers/onnx-builder';
 import { rng } from '../../../helpers/gradcheck';
 
+/** Two channels of 3×3: without it, a last dimension of 3 reads as a channels-last (NHWC) image. */
+const layout = { 'layerlens.preprocess': JSON.stringify({ input_size: [3, 3], layout: 'NCHW' }) };
+
 /** x → Identity ("feat", the layer) → Relu → y: the layer's values are exactly the fed tensor. */
 const model = buildModel({
   inputs: [valueInfo('input', [1, 2, 3, 3])],
   outputs: [{ name: 'y' }],
+  metadata: layout,
   nodes: [node('Identity', ['input'], ['feat'], '/feat/Identity'), node('Relu', ['feat'], ['y'], '/act/Relu')],
 });
 
@@ -22,6 +26,7 @@ const model = buildModel({
 const batchable = buildModel({
   inputs: [valueInfo('input', ['batch', 2, 3, 3])],
   outputs: [{ name: 'y' }],
+  metadata: layout,
   nodes: [node('Identity', ['input'], ['feat'], '/feat/Identity'), node('Relu', ['feat'], ['y'], '/act/Relu')],
 });
 
