@@ -64,6 +64,8 @@ export interface LayerMaps {
   maps: Partial<Record<CamMethod, RawMap>>;
   /** Methods that could not run for this layer, with the reason (e.g. CAM needs GAP → linear after it). */
   unavailable: Partial<Record<CamMethod, string>>;
+  /** Maps that exist but say little, with why (a channel sum that cancelled to rounding). */
+  notes?: Partial<Record<CamMethod, string>>;
 }
 
 export interface CamResult {

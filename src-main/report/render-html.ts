@@ -218,6 +218,21 @@ function camGrid(image: ReportImage, assets: ImageAssets, methods: CamMethod[]):
   const cells = image.cam.layers.map((layer, li) => {
     const row = methods.map((method) => {
       const uri = assets.panes.get(paneKey(li, method));
+      const note = layer.notes?.[method];
+      if (uri && note) {
+        // A map that cancelled to rounding: shown, marked, and explained under the grid like a missing one.
+        const key = `${method}\u0000${note}`;
+        const entry = reasons.get(key) ?? { method, layers: [] };
+        entry.layers.push(layer.label);
+        reasons.set(key, entry);
+        return html`<img
+          src="${uri}"
+          alt="${CAM_METHOD_LABELS[method]} at ${layer.label} (noise)"
+          title="${note}"
+          class="noise"
+          data-testid="pane"
+        />`;
+      }
       if (uri) return html`<img src="${uri}" alt="${CAM_METHOD_LABELS[method]} at ${layer.label}" data-testid="pane" />`;
       const why = layer.unavailable[method] ?? 'not computed';
       const key = `${method}\u0000${why}`;

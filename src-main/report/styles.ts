@@ -66,6 +66,7 @@ tr.flag td { color: var(--warn); }
 .grid .row { font-size: 11px; overflow-wrap: anywhere; padding-right: 4px; }
 .grid .row code { font-size: 11px; font-weight: 600; color: var(--ink); }
 .grid img { width: 100%; display: block; border-radius: 2px; }
+.grid img.noise { opacity: 0.35; outline: 1px dashed var(--muted); }
 .grid .na { aspect-ratio: var(--pane-aspect, 1); display: flex; align-items: center; justify-content: center; text-align: center;
   background: repeating-linear-gradient(135deg, #f3f4f6 0 6px, #e9ebef 6px 12px); color: var(--muted); font-size: 10px;
   border-radius: 2px; padding: 2px; }

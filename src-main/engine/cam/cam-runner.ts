@@ -53,6 +53,20 @@ interface HookedJob {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * Float32 rounds a sum of C terms to about 1e-7·√C of their absolute sum: a map below CANCELLED of that
+ * scale everywhere is what is left of terms that cancel (HiResCAM at a layer whose gradient only reaches
+ * the score through a LayerNorm over channels — ConvNeXt's stages, a ViT's last block), drawn as noise.
+ */
+const CANCELLED = 1e-4;
+
+function cancellationNote(map: Float32Array, scale: number): string | null {
+  let largest = 0;
+  for (const v of map) largest = Math.max(largest, Math.abs(v));
+  if (!(scale > 0) || largest >= CANCELLED * scale) return null;
+  return `Zero up to rounding: at every position the channel terms cancel (largest sum ${largest.toExponential(1)} against ${scale.toExponential(1)} of their absolute values), as when the layer's gradient passes through a normalization over channels. What is drawn is noise; Grad-CAM or LayerCAM say more here.`;
+}
+
 export class CamRunner {
   private readonly hooked: HookedSessions;
 
@@ -175,8 +189,13 @@ export class CamRunner {
         throwIfCancelled(signal);
         if (IN_GRAPH_METHODS.includes(method)) {
           const name = inGraph?.get(method);
-          if (name) put(method, new Float32Array((outputs[name]?.data as Float32Array).subarray(0, l.height * l.width)));
-          else entry.unavailable[method] = meta.gradientError ?? `${method} could not be computed for ${layer.label}.`;
+          if (name) {
+            const map = new Float32Array((outputs[name]?.data as Float32Array).subarray(0, l.height * l.width));
+            put(method, map);
+            const scaleName = meta.termScales.get(layer.tensor)?.get(method);
+            const note = scaleName ? cancellationNote(map, (outputs[scaleName]?.data as Float32Array)[0] as number) : null;
+            if (note) (entry.notes ??= {})[method] = note;
+          } else entry.unavailable[method] = meta.gradientError ?? `${method} could not be computed for ${layer.label}.`;
         } else if (method === 'cam') {
           const head = camHead(analysis.index, constants, layer.tensor, meta.score, grid);
           if (head.ok)

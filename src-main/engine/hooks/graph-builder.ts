@@ -137,6 +137,11 @@ export class GraphBuilder {
     return this.op1('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
+  reduceL1(x: string, axes: number[], keepdims: boolean): TensorName {
+    if (this.opset >= 18) return this.op1('ReduceL1', [x, this.int64Const(axes, 'axes')], { keepdims: keepdims ? 1 : 0 });
+    return this.op1('ReduceL1', [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
   reduceMax(x: string, axes: number[], keepdims: boolean): TensorName {
     if (this.opset >= 18) return this.op1('ReduceMax', [x, this.int64Const(axes, 'axes')], { keepdims: keepdims ? 1 : 0 });
     return this.op1('ReduceMax', [x], { axes, keepdims: keepdims ? 1 : 0 });

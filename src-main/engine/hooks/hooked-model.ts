@@ -30,6 +30,8 @@ export interface HookedModel {
   gradients: Map<TensorName, TensorName> | null;
   /** In-graph maps: for each hooked tensor, the output holding each method's H·W map. */
   maps: Map<TensorName, Map<CamMethod, TensorName>>;
+  /** For some in-graph maps, the scalar output their rounding is measured against (map-graph.ts). */
+  termScales: Map<TensorName, Map<CamMethod, TensorName>>;
   /** What made gradients impossible, when they were asked for and could not be built. */
   gradientError: string | null;
 }
@@ -146,14 +148,17 @@ export function buildHookedModel(
     }
   }
   const maps = new Map<TensorName, Map<CamMethod, TensorName>>();
+  const termScales = new Map<TensorName, Map<CamMethod, TensorName>>();
   if (options.maps && options.maps.length > 0) {
     const mapBuilder = new GraphBuilder(defaultOpset(model) ?? 13, 'layerlens/maps');
     for (const t of new Set(hooked)) {
       const grid = layerGrid(analysis, t);
       if (!grid) continue;
       const made = appendMaps(mapBuilder, t, gradients?.get(t) ?? null, grid, options.maps);
-      maps.set(t, made);
-      for (const name of made.values()) outputs.push(create(ValueInfoProtoSchema, { name }));
+      maps.set(t, made.maps);
+      termScales.set(t, made.termScales);
+      for (const name of [...made.maps.values(), ...made.termScales.values()])
+        outputs.push(create(ValueInfoProtoSchema, { name }));
     }
     extraNodes = [...extraNodes, ...mapBuilder.nodes];
     extraInitializers = [...extraInitializers, ...mapBuilder.initializers];
@@ -172,5 +177,5 @@ export function buildHookedModel(
       output: outputs,
     },
   };
-  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, gradients, gradientError, maps };
+  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, gradients, gradientError, maps, termScales };
 }

@@ -43,6 +43,13 @@ export function mapOutputName(method: CamMethod, tensor: TensorName): TensorName
   return `layerlens/map/${method}/${tensor}` as TensorName;
 }
 
+/** The maps of one layer, and for the channel sums among them the scale their rounding is relative to. */
+export interface LayerMapOutputs {
+  maps: Map<CamMethod, TensorName>;
+  /** max over positions of Σ_k |term_k|: a map far below it cancelled to rounding (see cam-runner). */
+  termScales: Map<CamMethod, TensorName>;
+}
+
 /** v / |v| over the whole tensor. */
 function normalised(b: GraphBuilder, v: string): TensorName {
   const norm = b.op1('Sqrt', [b.reduceSum(b.op1('Mul', [v, v]), [0, 1], true)]);
@@ -235,7 +242,7 @@ export function appendMaps(
   gradient: TensorName | null,
   grid: FeatureGrid,
   methods: readonly CamMethod[],
-): Map<CamMethod, TensorName> {
+): LayerMapOutputs {
   const c = grid.channels;
   const z = grid.height * grid.width;
   const wanted = methods.filter((m) => IN_GRAPH_METHODS.includes(m) && (gradient !== null || !NEEDS_GRADIENT.has(m)));
@@ -305,5 +312,12 @@ export function appendMaps(
     }
     if (map) out.set(method, b.named('Identity', [map], mapOutputName(method, activation)));
   }
-  return out;
+  // HiResCAM sums C signed terms per position: where they cancel (a layer whose gradient reaches the score
+  // only through a LayerNorm over channels is orthogonal to it), the map is rounding noise.
+  const termScales = new Map<CamMethod, TensorName>();
+  if (out.has('hirescam')) {
+    const scale = b.op1('ReduceMax', [b.reduceL1(ga(), [0], false)], { keepdims: 0 });
+    termScales.set('hirescam', b.named('Identity', [scale], `${mapOutputName('hirescam', activation)}/scale` as TensorName));
+  }
+  return { maps: out, termScales };
 }

@@ -110,11 +110,15 @@ JSON output (stable):
   {"class": K, "label": "…", "counterfactual": false, "logits": [...], "provider": "cpu",
    "cached": false, "run": 12,
    "layers": {"<layer as given>": {"tensor": "<name>", "shape": [C, H, W],
-               "maps": {"<method>": {"raw": [[...], ...]}}, "unavailable": {"<method>": "why"}}}}
+               "maps": {"<method>": {"raw": [[...], ...], "note": "…"}}, "unavailable": {"<method>": "why"}}}}
   "cached" is true when the answer came from the run database (nothing ran); "run" is the stored run's id
   (null with --no-history). "raw" is the H×W map at feature resolution, before ReLU and scaling. A method that cannot run for a
   layer (CAM needs the layer to feed global pooling and one linear layer; gradient methods need every op
   between the layer and the logits to be differentiable) is listed under "unavailable" with the reason.
+  "note" (only when present) says a map exists but is not meaningful: HiResCAM cancelled to rounding.
+  Layers may be any grid of positions: [C, H, W] maps, channels-last [H, W, C] maps (Swin, TensorFlow
+  exports) and transformer tokens [T, C] whose last H·W are the patches (ViT; a class token is dropped);
+  "shape" is always [C, H, W] and "raw" is H×W.
 `;
 
 export const STATS_HELP = `layerlens stats MODEL IMAGES... [options]

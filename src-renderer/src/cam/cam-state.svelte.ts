@@ -79,6 +79,10 @@ export class CamState {
     return this.source(layer, method)?.unavailable[method];
   }
 
+  noteFor(layer: LayerMaps | undefined, method: CamMethod): string | undefined {
+    return this.source(layer, method)?.notes?.[method];
+  }
+
   private remember(key: string, response: CamResponse): void {
     this.cache.delete(key);
     this.cache.set(key, response);

@@ -83,3 +83,28 @@ test('a slow method shows progress and can be cancelled; the grid keeps working'
   await cam.pane('layer4', 'scorecam').getByTestId('pane-method').selectOption('hirescam');
   await cam.waitForPainted('layer4', 'hirescam');
 });
+
+test('a vision transformer: its blocks are the stages, and a map that cancelled to rounding says so', async ({
+  studio,
+  cam,
+  page,
+  consoleErrors,
+}) => {
+  await page.getByTestId('model-file').setInputFiles('test/fixtures/torch/vit/model.onnx');
+  const blocks = [1, 3, 5, 6].map((i) => `encoder.layers.encoder_layer_${i}`);
+  await expect(cam.rows).toHaveCount(blocks.length, { timeout: 30_000 });
+  await studio.pickSample(sampleId(demo.samples[0] as DemoSample));
+  for (const layer of blocks) await cam.waitForPainted(layer, 'gradcam');
+  // The input of the last block reaches the class token only through a LayerNorm: HiResCAM cancels there.
+  const last = blocks.at(-1) as string;
+  await cam.pane(last, 'gradcam').getByTestId('pane-method').selectOption('hirescam');
+  await cam.waitForPainted(last, 'hirescam');
+  await expect(cam.pane(last, 'hirescam').getByTestId('pane-note')).toBeVisible();
+  await cam
+    .pane(blocks[0] as string, 'gradcam')
+    .getByTestId('pane-method')
+    .selectOption('hirescam');
+  await cam.waitForPainted(blocks[0] as string, 'hirescam');
+  await expect(cam.pane(blocks[0] as string, 'hirescam').getByTestId('pane-note')).toHaveCount(0);
+  expect(consoleErrors).toEqual([]);
+});

@@ -59,7 +59,12 @@ export function camJson(result: CamResult): object {
         {
           tensor: l.tensor,
           shape: l.shape,
-          maps: Object.fromEntries(Object.entries(l.maps).map(([m, map]) => [m, { raw: rows(map) }])),
+          maps: Object.fromEntries(
+            Object.entries(l.maps).map(([m, map]) => {
+              const note = l.notes?.[m as CamMethod];
+              return [m, note ? { raw: rows(map), note } : { raw: rows(map) }];
+            }),
+          ),
           unavailable: l.unavailable,
         },
       ]),
