@@ -61,4 +61,71 @@ const matMul: VjpRule = (ctx, [g]) => {
   return [ga, gc];
 };
 
-export const linearRules: Record<string, VjpRule> = { Gemm: gemm, MatMul: matMul };
+/** An Einsum operand or result as index tokens: one letter each, '...' as a single token. */
+type Indices = string[];
+
+function tokens(term: string): Indices {
+  return term
+    .replace(/\s/g, '')
+    .replace(/\.\.\./g, '*')
+    .split('');
+}
+
+/** The equation's operands and result; an implicit result is numpy's (ellipsis, then once-seen letters sorted). */
+function parseEquation(equation: string): { inputs: Indices[]; output: Indices } {
+  const [lhs = '', rhs] = equation.split('->');
+  const inputs = lhs.split(',').map(tokens);
+  if (rhs !== undefined) return { inputs, output: tokens(rhs) };
+  const all = inputs.flat();
+  const once = [...new Set(all)].filter((t) => t !== '*' && all.filter((x) => x === t).length === 1).sort();
+  return { inputs, output: [...(all.includes('*') ? ['*'] : []), ...once] };
+}
+
+const term = (indices: Indices): string => indices.map((t) => (t === '*' ? '...' : t)).join('');
+
+/**
+ * Einsum with one or two operands. The adjoint of each operand is an Einsum too: the result's gradient
+ * with the other operand, to that operand's indices. An index only that operand has was summed away in
+ * the forward pass: its gradient is broadcast back (Unsqueeze + Expand). A repeated index (a diagonal)
+ * and ellipses that broadcast are refused.
+ */
+const einsum: VjpRule = (ctx, [g]) => {
+  const { b } = ctx;
+  if (!g) return ctx.node.input.map(() => null);
+  const { inputs, output } = parseEquation(ctx.string('equation', ''));
+  if (inputs.length > 2 || inputs.length !== ctx.node.input.length)
+    ctx.unsupported('only Einsums of one or two operands are supported');
+  const operands = inputs.map((_, i) => ctx.input(i));
+  const shapes = operands.map((x) => ctx.shape(x));
+  // The dims each operand's ellipsis stands for must be the same everywhere (no broadcasting).
+  const ellipsis = (indices: Indices, shape: number[]): string | null => {
+    const at = indices.indexOf('*');
+    return at < 0 ? null : shape.slice(at, at + shape.length - indices.length + 1).join();
+  };
+  const spans = [...inputs.map((ix, i) => ellipsis(ix, shapes[i] as number[])), ellipsis(output, ctx.shape(ctx.output()))];
+  if (new Set(spans.filter((x) => x !== null)).size > 1) ctx.unsupported('ellipses that broadcast are not supported');
+  if ([...inputs, output].some((ix) => new Set(ix).size !== ix.length))
+    ctx.unsupported('repeated indices (diagonals) are not supported');
+  return inputs.map((indices, i) => {
+    if (!ctx.needs[i]) return null;
+    const other = inputs.length === 2 ? (inputs[1 - i] as Indices) : [];
+    const kept = indices.filter((t) => output.includes(t) || other.includes(t));
+    const equation = `${term(output)}${other.length ? `,${term(other)}` : ''}->${term(kept)}`;
+    const partial = b.op1('Einsum', other.length ? [g, operands[1 - i] as string] : [g], { equation });
+    if (kept.length === indices.length) return partial;
+    // Indices summed in the forward pass: every element of them got the same gradient.
+    const shape = shapes[i] as number[];
+    const axes = indices.flatMap((t, k) => (kept.includes(t) ? [] : [k]));
+    if (indices.includes('*') && shape.length !== indices.length)
+      ctx.unsupported('summed indices beside an ellipsis are not supported');
+    return b.expand(
+      b.reshape(
+        partial,
+        shape.map((d, k) => (axes.includes(k) ? 1 : d)),
+      ),
+      shape,
+    );
+  });
+};
+
+export const linearRules: Record<string, VjpRule> = { Gemm: gemm, MatMul: matMul, Einsum: einsum };

@@ -436,6 +436,34 @@ const cases: Case[] = [
     ),
   },
   {
+    // Attention as MaxViT writes it: both operands from x, a batch index, a contraction.
+    name: 'Einsum bhid,bhjd->bhij and bhij,bhjd->bhid (both operands from x)',
+    shape: [1, 2, 3, 4],
+    model: opModel(
+      [
+        node('Einsum', ['x', 'x'], ['s'], 'e1', [stringAttr('equation', 'bhid,bhjd->bhij')]),
+        node('Einsum', ['s', 'x'], ['y'], 'e2', [stringAttr('equation', 'bhij,bhjd->bhid')]),
+      ],
+      [1, 2, 3, 4],
+      { opset: 12 },
+    ),
+  },
+  {
+    name: 'Einsum with a summed index, an ellipsis, implicit output, and one operand',
+    shape: [2, 3, 4],
+    model: opModel(
+      [
+        // k is only x's: summed in the forward pass, broadcast back in the adjoint.
+        node('Einsum', ['x', 'W'], ['a'], 'e1', [stringAttr('equation', 'ijk,jl->il')]),
+        node('Einsum', ['x', 'V'], ['b'], 'e2', [stringAttr('equation', '...k,km')]),
+        node('Einsum', ['b'], ['c'], 'e3', [stringAttr('equation', 'ijm->mi')]),
+        node('Einsum', ['a', 'c'], ['y'], 'e4', [stringAttr('equation', 'il,mi->lm')]),
+      ],
+      [2, 3, 4],
+      { opset: 12, initializers: [weights('W', [3, 5]), weights('V', [4, 2])] },
+    ),
+  },
+  {
     name: 'Reshape, Squeeze/Unsqueeze (opset 13 inputs), Transpose',
     shape: [2, 3, 4],
     linear: true,
