@@ -89,7 +89,8 @@ export class CamState {
     while (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
   }
 
-  private async loadBase(response: CamResponse): Promise<void> {
+  /** The image under the maps; left alone when request `ticket` was superseded while it decoded. */
+  private async loadBase(response: CamResponse, ticket: number): Promise<void> {
     const view = response.modelView;
     if (view.bytes.byteLength === 0) {
       this.base = null;
@@ -98,7 +99,7 @@ export class CamState {
     const bitmap = await createImageBitmap(new Blob([view.bytes as BlobPart], { type: view.mime }));
     const canvas = new OffscreenCanvas(PANE_SIZE, PANE_SIZE);
     const ctx = canvas.getContext('2d');
-    if (!ctx) return;
+    if (!ctx || ticket !== this.request) return;
     ctx.drawImage(bitmap, 0, 0, PANE_SIZE, PANE_SIZE);
     this.base = rgbFromRgba(ctx.getImageData(0, 0, PANE_SIZE, PANE_SIZE).data);
   }
@@ -132,7 +133,10 @@ export class CamState {
       }
     }
     if (ticket !== this.request) return; // a newer request superseded this one
-    if (changed || !this.base) await this.loadBase(response);
+    if (changed || !this.base) await this.loadBase(response, ticket);
+    // Checked again: while the image decoded, a newer request (a run reopened from the history) may have
+    // been shown, and this older answer must not replace it.
+    if (ticket !== this.request) return;
     this.response = response;
     this.shownKey = subject.imageKey;
     // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local de-duplication, not state
