@@ -48,7 +48,9 @@ export function camHead(
   let node = onlyConsumer(index, layer);
   if (!node) return fail('the layer has several consumers');
   if (node.opType === 'GlobalAveragePool') {
-    if (grid.shape.length !== 4 || !grid.channelsFirst) return fail('its GlobalAveragePool does not pool over the positions');
+    // It averages every axis after the channels: the positions for [1, C, H, W] and tokens [1, C, T].
+    if (!grid.channelsFirst || grid.prefix > 0 || grid.batchAxis !== 0)
+      return fail('its GlobalAveragePool does not pool over exactly the grid positions');
   } else if (node.opType === 'ReduceMean') {
     const axes = reducedAxes(node, constants, grid.shape.length);
     if (grid.prefix > 0 || axes?.join() !== positionAxes(grid).join())

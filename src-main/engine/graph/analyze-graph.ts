@@ -143,14 +143,16 @@ export async function analyzeGraph(
   const channelsLast = model.summary.preprocess.layout === 'NHWC';
   const imageSize = imageSizeOf(inputShapes, channelsLast);
   const grids = new Map<TensorName, FeatureGrid | null>();
+  // A graph input has its pinned shape here too (a declared [batch, 3, H, W] is [1, 3, H, W]).
+  const concreteShape = (t: TensorName) => inputShapes.get(t) ?? shapeOf(t);
   const gridOf = (t: TensorName): FeatureGrid | null => {
     if (!grids.has(t)) {
-      // The ops around the tensor settle a 4-D shape that reads both ways; the input's layout otherwise.
-      const hint = () => channelAxisHint(index, t, shapeOf);
-      grids.set(
-        t,
-        featureGrid(shapeOf(t), imageSize, () => (hint() ?? (channelsLast ? 'last' : 'first')) === 'last'),
-      );
+      // The ops around the tensor settle a shape that reads both ways; else 4-D maps follow the input's
+      // layout and tokens are [1, T, C], the usual transformer layout.
+      const shape = concreteShape(t);
+      const fallback = shape?.length === 3 || channelsLast ? 'last' : 'first';
+      const isLast = () => (channelAxisHint(index, t, concreteShape) ?? fallback) === 'last';
+      grids.set(t, featureGrid(shape, imageSize, isLast));
     }
     return grids.get(t) ?? null;
   };

@@ -1,6 +1,6 @@
 /**
- * Which end of a 4-D tensor holds its channels, read from the ops around it, for shapes that read both ways
- * ([1, 16, 16, 16]: Swin's first stage on a 64² input). Ops that fix the layout are looked for upstream and
+ * Which end of a tensor holds its channels, read from the ops around it, for shapes that read both ways
+ * ([1, 16, 16, 16]: Swin's first stage on a 64² input; tokens [1, 1024, 196] of a ViT-L at 224²). Ops that fix the layout are looked for upstream and
  * downstream through element-wise ops, nearest first: convolutions, pools and BatchNormalization work on
  * NCHW; a Linear layer (MatMul/Gemm on the last axis) and a LayerNormalization over the last axis on
  * channels-last tensors; a Transpose says what it converts from or to.
@@ -59,13 +59,32 @@ function ints(node: NodeProto, name: string): number[] | null {
   return a ? a.ints.map(Number) : null;
 }
 
+type ShapeOf = (t: TensorName) => readonly unknown[] | null;
+
 /** What `node` says about the layout of `tensor`, which it reads (consumer) or writes (producer). */
-function verdict(node: NodeProto, tensor: TensorName, consumer: boolean): Verdict {
+function verdict(node: NodeProto, tensor: TensorName, consumer: boolean, shapeOf: ShapeOf): Verdict {
   if (CHANNELS_FIRST.has(node.opType)) return node.input[0] === tensor || !consumer ? 'first' : null;
+  const rank = shapeOf(tensor)?.length ?? 4;
   if (node.opType === 'LayerNormalization') {
     const axis = node.attribute.find((a) => a.name === 'axis');
-    const last = !axis || axis.i === -1n || axis.i === 3n;
+    const last = !axis || axis.i === -1n || axis.i === BigInt(rank - 1);
     return last && (node.input[0] === tensor || !consumer) ? 'last' : null;
+  }
+  if (!consumer && (node.opType === 'Reshape' || node.opType === 'Flatten')) {
+    // Tokens flattened out of a feature map: [1, C, H, W] → [1, C, H·W] keeps the channels first.
+    const from = shapeOf(node.input[0] as TensorName);
+    const to = shapeOf(tensor);
+    if (
+      from?.length === 4 &&
+      to?.length === 3 &&
+      from.every((d) => typeof d === 'number') &&
+      to.every((d) => typeof d === 'number')
+    ) {
+      const [f, t] = [from as number[], to as number[]];
+      if (t[1] === f[1] && t[2] === (f[2] as number) * (f[3] as number)) return 'first';
+      if (t[2] === f[3] && t[1] === (f[1] as number) * (f[2] as number)) return 'last';
+    }
+    return null;
   }
   if (node.opType === 'MatMul' || node.opType === 'Gemm') return node.input[0] === tensor || !consumer ? 'last' : null;
   if (node.opType === 'Transpose') {
@@ -77,11 +96,7 @@ function verdict(node: NodeProto, tensor: TensorName, consumer: boolean): Verdic
   return null;
 }
 
-export function channelAxisHint(
-  index: GraphIndex,
-  tensor: TensorName,
-  shapeOf: (t: TensorName) => readonly unknown[] | null,
-): Verdict {
+export function channelAxisHint(index: GraphIndex, tensor: TensorName, shapeOf: ShapeOf): Verdict {
   // Breadth-first over tensors of the same shape (so of the same layout), each one element-wise op away.
   const shape = shapeOf(tensor)?.join();
   const same = (t: TensorName): boolean => !!t && shapeOf(t)?.join() === shape;
@@ -93,14 +108,14 @@ export function channelAxisHint(
       const producer = index.producer.get(t);
       const writer = producer === undefined ? undefined : index.nodes[producer];
       if (writer) {
-        const v = verdict(writer, t, false);
+        const v = verdict(writer, t, false, shapeOf);
         if (v) return v;
         if (ELEMENTWISE.has(writer.opType)) next.push(...(writer.input as TensorName[]));
       }
       for (const c of index.consumers.get(t) ?? []) {
         const reader = index.nodes[c];
         if (!reader) continue;
-        const v = verdict(reader, t, true);
+        const v = verdict(reader, t, true, shapeOf);
         if (v) return v;
         if (ELEMENTWISE.has(reader.opType)) next.push(...(reader.output as TensorName[]));
       }

@@ -58,8 +58,12 @@ function tokenGrid(count: number, image: [number, number]): { prefix: number; hw
 
 /**
  * The grid a tensor of this shape holds for an image of `image` = [H, W], or null when it is not one (a
- * vector, logits, unknown dims). `channelsLast` settles 4-D shapes that read both ways ([1, 16, 16, 16]);
- * it is only asked then.
+ * vector, logits, unknown dims). `channelsLast` settles shapes that read both ways ([1, 16, 16, 16], or
+ * tokens [1, 1024, 196] — 1024 channels on 14×14, or 196 on 32×32); it is only asked then.
+ *
+ * A 4-D reading matched to the image wins over one that is not; when neither matches (strides that differ
+ * per axis, unpadded convolutions: [1, 8, 2, 25] of a 32×100 text line) the tensor is still a feature map,
+ * read the way `channelsLast` says. Tokens must match the image: a 1-D sequence is not a grid otherwise.
  */
 export function featureGrid(
   shape: readonly Dim[] | null,
@@ -68,25 +72,36 @@ export function featureGrid(
 ): FeatureGrid | null {
   if (!shape || !shape.every((d): d is number => typeof d === 'number' && d > 0)) return null;
   const dims = shape as number[];
-  const size = image ?? [dims[dims.length - 2] ?? 0, dims[dims.length - 1] ?? 0];
+  const last = (): boolean => (typeof channelsLast === 'function' ? channelsLast() : channelsLast);
   if (dims.length === 4 && dims[0] === 1) {
     const [, a, b, c] = dims as [number, number, number, number];
-    const first: FeatureGrid | null = matchesImage(b, c, size)
-      ? { channels: a, height: b, width: c, channelsFirst: true, prefix: 0, batchAxis: 0, shape: dims }
-      : null;
-    const last: FeatureGrid | null = matchesImage(a, b, size)
-      ? { channels: c, height: a, width: b, channelsFirst: false, prefix: 0, batchAxis: 0, shape: dims }
-      : null;
-    if (!first || !last) return first ?? last;
-    return (typeof channelsLast === 'function' ? channelsLast() : channelsLast) ? last : first;
+    const first: FeatureGrid = { channels: a, height: b, width: c, channelsFirst: true, prefix: 0, batchAxis: 0, shape: dims };
+    const lastGrid: FeatureGrid = {
+      channels: c,
+      height: a,
+      width: b,
+      channelsFirst: false,
+      prefix: 0,
+      batchAxis: 0,
+      shape: dims,
+    };
+    const size = image ?? [b, c];
+    const [firstFits, lastFits] = [matchesImage(b, c, size), matchesImage(a, b, size)];
+    if (firstFits !== lastFits) return firstFits ? first : lastGrid;
+    const chosen = last() ? lastGrid : first;
+    return chosen.height * chosen.width > 1 ? chosen : null;
   }
   if (dims.length === 3 && image) {
     const [a, b, c] = dims as [number, number, number];
     const tokens = (count: number, channels: number, channelsFirst: boolean, batchAxis: number): FeatureGrid | null => {
-      const t = tokenGrid(count, image);
+      const t = channels > 1 ? tokenGrid(count, image) : null;
       return t ? { channels, height: t.hw[0], width: t.hw[1], channelsFirst, prefix: t.prefix, batchAxis, shape: dims } : null;
     };
-    if (a === 1) return tokens(b, c, false, 0) ?? tokens(c, b, true, 0);
+    if (a === 1) {
+      const [tokensLast, tokensFirst] = [tokens(b, c, false, 0), tokens(c, b, true, 0)];
+      if (!tokensLast || !tokensFirst) return tokensLast ?? tokensFirst;
+      return last() ? tokensLast : tokensFirst;
+    }
     // Sequence-first [T, 1, C] (CLIP's and older PyTorch transformers' internal layout).
     if (b === 1) return tokens(a, c, false, 1);
   }

@@ -106,12 +106,22 @@ const einsum: VjpRule = (ctx, [g]) => {
   if (new Set(spans.filter((x) => x !== null)).size > 1) ctx.unsupported('ellipses that broadcast are not supported');
   if ([...inputs, output].some((ix) => new Set(ix).size !== ix.length))
     ctx.unsupported('repeated indices (diagonals) are not supported');
+  const ellipsisRank = (indices: Indices, shape: number[]): number => shape.length - indices.length + 1;
   return inputs.map((indices, i) => {
     if (!ctx.needs[i]) return null;
     const other = inputs.length === 2 ? (inputs[1 - i] as Indices) : [];
     const kept = indices.filter((t) => output.includes(t) || other.includes(t));
-    const equation = `${term(output)}${other.length ? `,${term(other)}` : ''}->${term(kept)}`;
-    const partial = b.op1('Einsum', other.length ? [g, operands[1 - i] as string] : [g], { equation });
+    // An operand without the ellipsis the others have (ij,...jk->...ik) was broadcast over it: its gradient
+    // is computed over the ellipsis too, then summed over it (Einsum cannot drop an ellipsis).
+    const spread = !indices.includes('*') && (output.includes('*') || other.includes('*'));
+    const equation = `${term(output)}${other.length ? `,${term(other)}` : ''}->${term(spread ? ['*', ...kept] : kept)}`;
+    let partial = b.op1('Einsum', other.length ? [g, operands[1 - i] as string] : [g], { equation });
+    if (spread) {
+      const rank = output.includes('*')
+        ? ellipsisRank(output, ctx.shape(ctx.output()))
+        : ellipsisRank(other, shapes[1 - i] as number[]);
+      if (rank > 0) partial = b.reduceSum(partial, [...Array(rank).keys()], false);
+    }
     if (kept.length === indices.length) return partial;
     // Indices summed in the forward pass: every element of them got the same gradient.
     const shape = shapes[i] as number[];

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { TensorName } from '../../../../src-shared/api';
+import { analyzeGraph, layerGrid } from '../../../../src-main/engine/graph/analyze-graph';
 import { featureGrid, fromChannelMajor, toChannelMajor } from '../../../../src-main/engine/graph/feature-grid';
+import { describeModel } from '../../../../src-main/engine/model-registry';
+import { randomTensor, rng } from '../../../helpers/gradcheck';
+import { buildModel, int64Tensor, intsAttr, node, valueInfo } from '../../../helpers/onnx-builder';
 
 const grid = (shape: number[], image: [number, number] | null = [224, 224], channelsLast = false) => {
   const g = featureGrid(shape, image, channelsLast);
@@ -17,10 +22,21 @@ describe('featureGrid: where a tensor keeps its grid of image positions', () => 
     expect(grid([1, 64, 57, 57], [225, 225])).toMatchObject({ c: 64, h: 57, w: 57 });
   });
 
+  it('keeps 4-D maps whose axes shrink differently (strides per axis, unpadded convolutions)', () => {
+    expect(grid([1, 8, 2, 25], [32, 100])).toMatchObject({ c: 8, h: 2, w: 25, first: true });
+    expect(grid([1, 64, 58, 122], [64, 128])).toMatchObject({ c: 64, h: 58, w: 122, first: true });
+    expect(grid([1, 2048, 10, 8], [299, 299])).toMatchObject({ c: 2048, h: 10, w: 8 });
+    // Neither reading matches: the layout it is given decides.
+    expect(grid([1, 58, 122, 64], [64, 128], true)).toMatchObject({ c: 64, h: 58, w: 122, first: false });
+  });
+
   it('settles shapes that read both ways with the layout it is given', () => {
     expect(grid([1, 16, 16, 16], [64, 64])).toMatchObject({ first: true });
     expect(grid([1, 16, 16, 16], [64, 64], true)).toMatchObject({ first: false });
     expect(featureGrid([1, 16, 16, 16], [64, 64], () => true)?.channelsFirst).toBe(false);
+    // 1024 channels on 14×14 tokens, or 196 on 32×32.
+    expect(grid([1, 1024, 196], [224, 224], false)).toMatchObject({ c: 1024, h: 14, w: 14, first: true });
+    expect(grid([1, 1024, 196], [224, 224], true)).toMatchObject({ c: 196, h: 32, w: 32, first: false });
   });
 
   it('finds the patch grid in transformer tokens after class and register tokens', () => {
@@ -30,16 +46,16 @@ describe('featureGrid: where a tensor keeps its grid of image positions', () => 
     expect(grid([1, 261, 384])).toMatchObject({ h: 16, w: 16, prefix: 5 }); // class + 4 registers
     expect(grid([1, 768, 197])).toEqual({ c: 768, h: 14, w: 14, first: true, prefix: 1, batch: 0 });
     expect(grid([197, 1, 768])).toEqual({ c: 768, h: 14, w: 14, first: false, prefix: 1, batch: 1 });
-    expect(grid([1, 1 + 14 * 20, 64], [224, 320])).toMatchObject({ h: 14, w: 20, prefix: 1 });
+    expect(grid([1, 1 + 14 * 20, 64], [224, 320], true)).toMatchObject({ h: 14, w: 20, prefix: 1 });
   });
 
   it('is null for what holds no grid', () => {
     expect(grid([1, 1000])).toBeNull();
     expect(grid([1, 2048, 1, 1])).toBeNull();
-    expect(grid([1, 56, 64, 96])).toBeNull(); // neither reading has the image's aspect
     expect(grid([1, 197, 768], null)).toBeNull(); // tokens need the image to be read
     expect(featureGrid([1, 'C', 7, 7], [224, 224])).toBeNull();
     expect(grid([2, 64, 7, 7])).toBeNull();
+    expect(grid([1, 1, 1024])).toBeNull(); // a class token sliced off: one "channel" is no grid
   });
 });
 
@@ -48,7 +64,7 @@ describe('[C, H, W] views', () => {
 
   it('transposes channels-last maps and drops prefix tokens, and writes them back', () => {
     // Tokens [1, 1 + 2·3, 4]: token t, channel k holds 10·t + k.
-    const g = featureGrid([1, 7, 4], [2, 3]);
+    const g = featureGrid([1, 7, 4], [2, 3], true);
     expect(g).toMatchObject({ channels: 4, height: 2, width: 3, prefix: 1 });
     if (!g) return;
     const native = Float32Array.from({ length: 28 }, (_, i) => 10 * Math.floor(i / 4) + (i % 4));
@@ -90,5 +106,43 @@ describe('[C, H, W] views', () => {
       const native = values(shape.reduce((a, d) => a * d, 1));
       expect(Array.from(fromChannelMajor(g, toChannelMajor(g, native), native, 1)), shape.join()).toEqual(Array.from(native));
     }
+  });
+});
+
+describe('tokens read from the ops around them', () => {
+  it('channels first after a feature map is flattened, last where a Linear layer reads them', async () => {
+    // A patch embedding: 32² image, 2×2 patches, 64 channels → [1, 64, 256] → Transpose → [1, 256, 64]
+    // → Linear. Both tensors read both ways on a 32² image (64 = 8×8, 256 = 16×16).
+    const model = buildModel({
+      inputs: [valueInfo('x', [1, 3, 32, 32])],
+      outputs: [valueInfo('y', [1, 256, 10])],
+      initializers: [
+        randomTensor('w', [64, 3, 2, 2], rng(1)),
+        randomTensor('fc', [64, 10], rng(2)),
+        int64Tensor('flat', [1, 64, 256]),
+      ],
+      nodes: [
+        node('Conv', ['x', 'w'], ['patches'], '/embed/Conv', [intsAttr('kernel_shape', [2, 2]), intsAttr('strides', [2, 2])]),
+        node('Reshape', ['patches', 'flat'], ['channels_first'], '/embed/Reshape'),
+        node('Transpose', ['channels_first'], ['tokens'], '/embed/Transpose', [intsAttr('perm', [0, 2, 1])]),
+        node('MatMul', ['tokens', 'fc'], ['y'], '/head/MatMul'),
+      ],
+    });
+    const analysis = await analyzeGraph(
+      describeModel(model, 'tokens.onnx', null),
+      new Map([['x' as TensorName, [1, 3, 32, 32]]]),
+    );
+    expect(layerGrid(analysis, 'channels_first' as TensorName)).toMatchObject({
+      channels: 64,
+      height: 16,
+      width: 16,
+      channelsFirst: true,
+    });
+    expect(layerGrid(analysis, 'tokens' as TensorName)).toMatchObject({
+      channels: 64,
+      height: 16,
+      width: 16,
+      channelsFirst: false,
+    });
   });
 });

@@ -457,7 +457,9 @@ const cases: Case[] = [
         node('Einsum', ['x', 'W'], ['a'], 'e1', [stringAttr('equation', 'ijk,jl->il')]),
         node('Einsum', ['x', 'V'], ['b'], 'e2', [stringAttr('equation', '...k,km')]),
         node('Einsum', ['b'], ['c'], 'e3', [stringAttr('equation', 'ijm->mi')]),
-        node('Einsum', ['a', 'c'], ['y'], 'e4', [stringAttr('equation', 'il,mi->lm')]),
+        node('Einsum', ['a', 'c'], ['d'], 'e4', [stringAttr('equation', 'il,mi->lm')]),
+        // d (no ellipsis) against a's: broadcast over it in the forward pass, summed over it backward.
+        node('Einsum', ['d', 'a'], ['y'], 'e5', [stringAttr('equation', 'lm,...l->...m')]),
       ],
       [2, 3, 4],
       { opset: 12, initializers: [weights('W', [3, 5]), weights('V', [4, 2])] },
