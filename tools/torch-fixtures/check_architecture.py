@@ -13,8 +13,8 @@ Checked this way (2026-11-27): alexnet (opsets 9, 10), convnext_tiny (13, 17), d
 efficientnet_b0 (15), efficientnet_v2_s (17), googlenet (11), inception_v3 (11), maxvit_t (17: Einsum
 attention), mnasnet0_5 (12), mobilenet_v2 (9), mobilenet_v3_small (13), regnet_x_400mf (13),
 regnet_y_400mf (13), resnet18 (8), resnet50 (17), resnext50_32x4d (17), shufflenet_v2_x0_5 (13),
-squeezenet1_1 (13), swin_t (17: channels-last stages [1, H, W, C]), vit_b_16 (14, 17: token stages
-[1, 197, 768] at blocks 2, 5, 8 and the last block's input), wide_resnet50_2 (10): every r ≥ 0.9999,
+squeezenet1_1 (13), swin_t and swin_s (17: channels-last stages [1, H, W, C]), vit_b_16 (14, 17: token
+stages [1, 197, 768] at blocks 2, 5, 8 and the last block's input), vit_b_32 (14), wide_resnet50_2 (10): every r ≥ 0.9999,
 except maps that cancel to rounding (reported as such: HiResCAM at ConvNeXt's stages 1-3, at Swin's last
 stage and at ViT's last block input, where a LayerNorm over channels follows). swin_v2_t does not export
 with this PyTorch (aten::zero).
