@@ -1,9 +1,10 @@
 /**
  * Which end of a tensor holds its channels, read from the ops around it, for shapes that read both ways
- * ([1, 16, 16, 16]: Swin's first stage on a 64² input; tokens [1, 1024, 196] of a ViT-L at 224²). Ops that fix the layout are looked for upstream and
- * downstream through element-wise ops, nearest first: convolutions, pools and BatchNormalization work on
- * NCHW; a Linear layer (MatMul/Gemm on the last axis) and a LayerNormalization over the last axis on
- * channels-last tensors; a Transpose says what it converts from or to.
+ * ([1, 16, 16, 16]: Swin's first stage on a 64² input; tokens [1, 1024, 196] of a ViT-L at 224²). Ops
+ * that fix the layout are looked for upstream and downstream through element-wise ops, nearest first:
+ * convolutions, pools and BatchNormalization work on NCHW; a Linear layer (MatMul/Gemm on the last axis)
+ * and a LayerNormalization over the last axis on channels-last tensors; a Transpose says what it converts
+ * from or to, and a Reshape that flattens a feature map into tokens keeps its channel axis.
  */
 import type { NodeProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
