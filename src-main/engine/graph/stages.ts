@@ -113,12 +113,60 @@ export function detectStages(
   // A stem of single layers (conv1 → relu) is not a stage when blocks or pools follow.
   const significant = (c: Candidate): boolean => !c.leaf || POOLS.has(c.op);
   while (stages.length > 1 && stages[0] && !significant(stages[0]) && stages.some(significant)) stages.shift();
-  if (groups.length <= 1 && tree.hierarchy === 'scopes') {
-    const blocks = repeatedBlocks(tree, cuts, gridOf);
+  if (groups.length <= 1) {
+    const blocks = tree.hierarchy === 'scopes' ? repeatedBlocks(tree, cuts, gridOf) : null;
     if (blocks)
       return blocks.map((m) => ({ module: m.path, tensor: m.output as TensorName, shape: shapeOf(m.output as TensorName) }));
+    const stream = residualStages(index, groups[0] ?? [], gridOf);
+    if (stream) return stream.map((c) => ({ module: c.module, tensor: c.tensor, shape: shapeOf(c.tensor) }));
   }
   return stages.map((s) => ({ module: s.module, tensor: s.tensor, shape: shapeOf(s.tensor) }));
+}
+
+/** Whether tokens are mixed after `tensor`: a MatMul or Einsum both of whose operands depend on it (attention). */
+function attentionFollows(index: GraphIndex, tensor: TensorName): boolean {
+  const reached = new Set<string>([tensor]);
+  const queue: TensorName[] = [tensor];
+  for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
+    for (const c of index.consumers.get(t) ?? []) {
+      const node = index.nodes[c];
+      if (!node) continue;
+      if (
+        (node.opType === 'MatMul' || node.opType === 'Einsum') &&
+        node.input.length >= 2 &&
+        node.input.every((i) => reached.has(i))
+      )
+        return true;
+      for (const out of node.output) {
+        if (!out || reached.has(out)) continue;
+        reached.add(out);
+        queue.push(out as TensorName);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Stages of a class-token transformer whose export has no module scopes (no blocks to count): the residual
+ * stream (the Adds every path passes through, on the token grid) at ¼, ½ and ¾ of its length, and the last
+ * point of it that attention still reads — later, only the class token reaches the head.
+ */
+function residualStages(
+  index: GraphIndex,
+  group: Candidate[],
+  gridOf: (tensor: TensorName) => FeatureGrid | null,
+): Candidate[] | null {
+  // The grid of the stream's end (its start may still be the patch embedding, without the class token).
+  const last = group.at(-1);
+  const grid = last ? gridOf(last.tensor) : null;
+  if (!grid || grid.prefix === 0) return null;
+  const stream = group.filter((c) => c.op === 'Add' && gridOf(c.tensor)?.shape.join() === grid.shape.join());
+  const attended = stream.filter((c) => attentionFollows(index, c.tensor));
+  const n = attended.length;
+  if (n < 4) return null;
+  const picks = [Math.round(n / 4) - 1, Math.round(n / 2) - 1, Math.round((3 * n) / 4) - 1, n - 1];
+  return [...new Set(picks)].map((i) => attended[i] as Candidate);
 }
 
 /**

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../../src-main/engine/engine';
 import { pathFromSegments, scopeOf } from '../../../../src-main/engine/graph/module-scopes';
 import { externalWeightModel } from '../../../helpers/onnx-builder';
-import { create } from '@bufbuild/protobuf';
-import { NodeProtoSchema } from 'onnx-buf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -54,6 +54,39 @@ describe('stages and shapes of PyTorch exports', () => {
     expect(graph.stages.map((s) => s.tensor)).toEqual(meta.stages.map((s) => s.tensor));
     if (dir !== 'noscope') expect(graph.stages.map((s) => s.module)).toEqual(meta.stages.map((s) => s.module));
     expect(graph.stages.map((s) => s.shape)).toEqual(meta.stages.map((s) => s.shape));
+  });
+
+  it('a ViT without module scopes: its residual stream at ¼, ½, ¾ and the last block’s input', async () => {
+    // The vit fixture with every node and intermediate tensor renamed (as some exporters and optimisers
+    // leave a graph): no blocks to count, so the stages come from the residual stream itself.
+    const meta = JSON.parse(await readFile('test/fixtures/torch/vit/meta.json', 'utf8')) as Meta;
+    const proto = fromBinary(ModelProtoSchema, await readFile('test/fixtures/torch/vit/model.onnx'));
+    const graph = proto.graph;
+    if (!graph) throw new Error('no graph');
+    const keep = new Set([
+      ...graph.input.map((v) => v.name),
+      ...graph.output.map((v) => v.name),
+      ...graph.initializer.map((t) => t.name),
+    ]);
+    const renamed = new Map<string, string>();
+    const rename = (t: string): string => {
+      if (!t || keep.has(t)) return t;
+      if (!renamed.has(t)) renamed.set(t, `t_${renamed.size}`);
+      return renamed.get(t) as string;
+    };
+    graph.node.forEach((n, i) => {
+      n.name = `node_${i}`;
+      n.input = n.input.map(rename);
+      n.output = n.output.map(rename);
+    });
+    graph.valueInfo = [];
+    const model = await engine.openModelBytes({ name: 'vit-noscope.onnx', bytes: toBinary(ModelProtoSchema, proto) });
+    const { graph: view } = await engine.getGraph({ modelId: model.id });
+    expect(view.hierarchy).toBe('structural');
+    expect(view.stages).toHaveLength(4);
+    for (const s of view.stages) expect(s.shape).toEqual([1, 65, 32]);
+    // The last stage is the last block's input (encoder_layer_6's output), as with scopes.
+    expect(view.stages.at(-1)?.tensor).toBe(renamed.get(meta.stages[3]?.tensor as string));
   });
 
   it('VGG: the pools are stages', async () => {
