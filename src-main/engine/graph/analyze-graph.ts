@@ -147,12 +147,8 @@ export async function analyzeGraph(
   const concreteShape = (t: TensorName) => inputShapes.get(t) ?? shapeOf(t);
   const gridOf = (t: TensorName): FeatureGrid | null => {
     if (!grids.has(t)) {
-      // The ops around the tensor settle a shape that reads both ways; else 4-D maps follow the input's
-      // layout and tokens are [1, T, C], the usual transformer layout.
-      const shape = concreteShape(t);
-      const fallback = shape?.length === 3 || channelsLast ? 'last' : 'first';
-      const isLast = () => (channelAxisHint(index, t, concreteShape) ?? fallback) === 'last';
-      grids.set(t, featureGrid(shape, imageSize, isLast));
+      const side = () => channelAxisHint(index, t, concreteShape);
+      grids.set(t, featureGrid(concreteShape(t), imageSize, side, channelsLast));
     }
     return grids.get(t) ?? null;
   };

@@ -8,6 +8,7 @@
  */
 import type { NodeProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
+import type { ChannelSide } from './feature-grid';
 import type { GraphIndex } from './graph-index';
 
 /** Ops whose output has their first input's layout (the other inputs broadcast onto it). */
@@ -53,7 +54,7 @@ const CHANNELS_FIRST = new Set([
 ]);
 const SEARCH_DEPTH = 6;
 
-type Verdict = 'first' | 'last' | null;
+type Verdict = ChannelSide;
 
 function ints(node: NodeProto, name: string): number[] | null {
   const a = node.attribute.find((x) => x.name === name);
@@ -63,7 +64,7 @@ function ints(node: NodeProto, name: string): number[] | null {
 type ShapeOf = (t: TensorName) => readonly unknown[] | null;
 
 /** What `node` says about the layout of `tensor`, which it reads (consumer) or writes (producer). */
-function verdict(node: NodeProto, tensor: TensorName, consumer: boolean, shapeOf: ShapeOf): Verdict {
+function verdict(index: GraphIndex, node: NodeProto, tensor: TensorName, consumer: boolean, shapeOf: ShapeOf): Verdict {
   if (CHANNELS_FIRST.has(node.opType)) return node.input[0] === tensor || !consumer ? 'first' : null;
   const rank = shapeOf(tensor)?.length ?? 4;
   if (node.opType === 'LayerNormalization') {
@@ -82,8 +83,11 @@ function verdict(node: NodeProto, tensor: TensorName, consumer: boolean, shapeOf
       to.every((d) => typeof d === 'number')
     ) {
       const [f, t] = [from as number[], to as number[]];
-      if (t[1] === f[1] && t[2] === (f[2] as number) * (f[3] as number)) return 'first';
-      if (t[2] === f[3] && t[1] === (f[1] as number) * (f[2] as number)) return 'last';
+      // Only where the ops say the source is such a map: attention's heads merged back,
+      // [1, T, h, d] → [1, T, h·d], has the same shapes as a map flattened.
+      const source = (): Verdict => channelAxisHint(index, node.input[0] as TensorName, shapeOf);
+      if (t[1] === f[1] && t[2] === (f[2] as number) * (f[3] as number) && source() === 'first') return 'first';
+      if (t[2] === f[3] && t[1] === (f[1] as number) * (f[2] as number) && source() === 'last') return 'last';
     }
     return null;
   }
@@ -109,14 +113,14 @@ export function channelAxisHint(index: GraphIndex, tensor: TensorName, shapeOf: 
       const producer = index.producer.get(t);
       const writer = producer === undefined ? undefined : index.nodes[producer];
       if (writer) {
-        const v = verdict(writer, t, false, shapeOf);
+        const v = verdict(index, writer, t, false, shapeOf);
         if (v) return v;
         if (ELEMENTWISE.has(writer.opType)) next.push(...(writer.input as TensorName[]));
       }
       for (const c of index.consumers.get(t) ?? []) {
         const reader = index.nodes[c];
         if (!reader) continue;
-        const v = verdict(reader, t, true, shapeOf);
+        const v = verdict(index, reader, t, true, shapeOf);
         if (v) return v;
         if (ELEMENTWISE.has(reader.opType)) next.push(...(reader.output as TensorName[]));
       }

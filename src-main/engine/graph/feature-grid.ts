@@ -56,40 +56,40 @@ function tokenGrid(count: number, image: [number, number]): { prefix: number; hw
   return null;
 }
 
+/** Which end holds the channels, when the ops around a tensor say so. */
+export type ChannelSide = 'first' | 'last' | null;
+
 /**
  * The grid a tensor of this shape holds for an image of `image` = [H, W], or null when it is not one (a
- * vector, logits, unknown dims). `channelsLast` settles shapes that read both ways ([1, 16, 16, 16], or
- * tokens [1, 1024, 196] — 1024 channels on 14×14, or 196 on 32×32); it is only asked then.
+ * vector, logits, unknown dims). `side` says where the channels are, from the ops around the tensor (a
+ * boolean: as given); it is only asked for shapes that read both ways ([1, 16, 16, 16]; tokens
+ * [1, 1024, 196]: 1024 channels on 14×14, or 196 on 32×32) or match the image in neither reading.
  *
- * A 4-D reading matched to the image wins over one that is not; when neither matches (strides that differ
- * per axis, unpadded convolutions: [1, 8, 2, 25] of a 32×100 text line) the tensor is still a feature map,
- * read the way `channelsLast` says. Tokens must match the image: a 1-D sequence is not a grid otherwise.
+ * A 4-D reading matched to the image wins over one that is not; read both ways, the ops decide, else the
+ * model input's layout (`inputChannelsLast`). When neither reading matches (strides that differ per axis,
+ * unpadded convolutions: [1, 8, 2, 25] of a 32×100 text line) it is a feature map only if the ops say
+ * where its channels are (a convolution made it): attention's [1, heads, T, d] stays no grid. Tokens must
+ * match the image, and default to [1, T, C], the usual transformer layout.
  */
 export function featureGrid(
   shape: readonly Dim[] | null,
   image: [number, number] | null,
-  channelsLast: boolean | (() => boolean) = false,
+  side: boolean | (() => ChannelSide) = false,
+  inputChannelsLast = false,
 ): FeatureGrid | null {
   if (!shape || !shape.every((d): d is number => typeof d === 'number' && d > 0)) return null;
   const dims = shape as number[];
-  const last = (): boolean => (typeof channelsLast === 'function' ? channelsLast() : channelsLast);
+  const told = (): ChannelSide => (typeof side === 'boolean' ? (side ? 'last' : 'first') : side());
   if (dims.length === 4 && dims[0] === 1) {
     const [, a, b, c] = dims as [number, number, number, number];
     const first: FeatureGrid = { channels: a, height: b, width: c, channelsFirst: true, prefix: 0, batchAxis: 0, shape: dims };
-    const lastGrid: FeatureGrid = {
-      channels: c,
-      height: a,
-      width: b,
-      channelsFirst: false,
-      prefix: 0,
-      batchAxis: 0,
-      shape: dims,
-    };
+    const last: FeatureGrid = { channels: c, height: a, width: b, channelsFirst: false, prefix: 0, batchAxis: 0, shape: dims };
     const size = image ?? [b, c];
     const [firstFits, lastFits] = [matchesImage(b, c, size), matchesImage(a, b, size)];
-    if (firstFits !== lastFits) return firstFits ? first : lastGrid;
-    const chosen = last() ? lastGrid : first;
-    return chosen.height * chosen.width > 1 ? chosen : null;
+    if (firstFits !== lastFits) return firstFits ? first : last;
+    const verdict = told() ?? (firstFits ? (inputChannelsLast ? 'last' : 'first') : null);
+    const chosen = verdict === 'last' ? last : verdict === 'first' ? first : null;
+    return chosen && chosen.height * chosen.width > 1 ? chosen : null;
   }
   if (dims.length === 3 && image) {
     const [a, b, c] = dims as [number, number, number];
@@ -100,7 +100,7 @@ export function featureGrid(
     if (a === 1) {
       const [tokensLast, tokensFirst] = [tokens(b, c, false, 0), tokens(c, b, true, 0)];
       if (!tokensLast || !tokensFirst) return tokensLast ?? tokensFirst;
-      return last() ? tokensLast : tokensFirst;
+      return told() === 'first' ? tokensFirst : tokensLast;
     }
     // Sequence-first [T, 1, C] (CLIP's and older PyTorch transformers' internal layout).
     if (b === 1) return tokens(a, c, false, 1);

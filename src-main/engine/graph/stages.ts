@@ -123,22 +123,21 @@ export function detectStages(
   return stages.map((s) => ({ module: s.module, tensor: s.tensor, shape: shapeOf(s.tensor) }));
 }
 
-/** Whether tokens are mixed after `tensor`: a MatMul or Einsum both of whose operands depend on it (attention). */
-function attentionFollows(index: GraphIndex, tensor: TensorName): boolean {
+/**
+ * Whether attention reads `tensor` before the residual stream's next point (`stream`): a MatMul or Einsum
+ * both of whose operands depend on it. True at a block's input, false between its attention and its MLP.
+ */
+function attentionFollows(index: GraphIndex, tensor: TensorName, stream: Set<TensorName>): boolean {
   const reached = new Set<string>([tensor]);
   const queue: TensorName[] = [tensor];
   for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
     for (const c of index.consumers.get(t) ?? []) {
       const node = index.nodes[c];
       if (!node) continue;
-      if (
-        (node.opType === 'MatMul' || node.opType === 'Einsum') &&
-        node.input.length >= 2 &&
-        node.input.every((i) => reached.has(i))
-      )
-        return true;
+      const mixes = node.opType === 'MatMul' || node.opType === 'Einsum';
+      if (mixes && node.input.length >= 2 && node.input.every((i) => reached.has(i))) return true;
       for (const out of node.output) {
-        if (!out || reached.has(out)) continue;
+        if (!out || reached.has(out) || stream.has(out as TensorName)) continue;
         reached.add(out);
         queue.push(out as TensorName);
       }
@@ -148,9 +147,10 @@ function attentionFollows(index: GraphIndex, tensor: TensorName): boolean {
 }
 
 /**
- * Stages of a class-token transformer whose export has no module scopes (no blocks to count): the residual
- * stream (the Adds every path passes through, on the token grid) at ¼, ½ and ¾ of its length, and the last
- * point of it that attention still reads — later, only the class token reaches the head.
+ * Stages of a class-token transformer whose export has no module scopes (no blocks to count): the block
+ * inputs along the residual stream (the Adds every path passes through, on the token grid, that attention
+ * reads next) give the depth; the stages are the outputs of the blocks at ¼, ½ and ¾ of it and the last
+ * block's input — after that, only the class token reaches the head.
  */
 function residualStages(
   index: GraphIndex,
@@ -162,11 +162,13 @@ function residualStages(
   const grid = last ? gridOf(last.tensor) : null;
   if (!grid || grid.prefix === 0) return null;
   const stream = group.filter((c) => c.op === 'Add' && gridOf(c.tensor)?.shape.join() === grid.shape.join());
-  const attended = stream.filter((c) => attentionFollows(index, c.tensor));
-  const n = attended.length;
+  const points = new Set(stream.map((c) => c.tensor));
+  // inputs[i] is block i's input, so block i's output is inputs[i + 1] (the last block's is not there).
+  const inputs = stream.filter((c) => attentionFollows(index, c.tensor, points));
+  const n = inputs.length;
   if (n < 4) return null;
-  const picks = [Math.round(n / 4) - 1, Math.round(n / 2) - 1, Math.round((3 * n) / 4) - 1, n - 1];
-  return [...new Set(picks)].map((i) => attended[i] as Candidate);
+  const picks = [Math.round(n / 4), Math.round(n / 2), Math.round((3 * n) / 4), n - 1].map((i) => Math.min(i, n - 1));
+  return [...new Set(picks)].map((i) => inputs[i] as Candidate);
 }
 
 /**

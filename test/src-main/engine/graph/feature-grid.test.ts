@@ -33,7 +33,7 @@ describe('featureGrid: where a tensor keeps its grid of image positions', () => 
   it('settles shapes that read both ways with the layout it is given', () => {
     expect(grid([1, 16, 16, 16], [64, 64])).toMatchObject({ first: true });
     expect(grid([1, 16, 16, 16], [64, 64], true)).toMatchObject({ first: false });
-    expect(featureGrid([1, 16, 16, 16], [64, 64], () => true)?.channelsFirst).toBe(false);
+    expect(featureGrid([1, 16, 16, 16], [64, 64], () => 'last')?.channelsFirst).toBe(false);
     // 1024 channels on 14×14 tokens, or 196 on 32×32.
     expect(grid([1, 1024, 196], [224, 224], false)).toMatchObject({ c: 1024, h: 14, w: 14, first: true });
     expect(grid([1, 1024, 196], [224, 224], true)).toMatchObject({ c: 196, h: 32, w: 32, first: false });
