@@ -145,4 +145,22 @@ describe('tokens read from the ops around them', () => {
       channelsFirst: false,
     });
   });
+
+  it('a map that matches the image in neither reading is one where a convolution made it', async () => {
+    // A text-line model: 32×100 input, strides 16×4 → [1, 8, 2, 25]; its Reshape to [1, 5, 10, 8] has no
+    // convolution around it and no image aspect: not a grid.
+    const model = buildModel({
+      inputs: [valueInfo('x', [1, 3, 32, 100])],
+      outputs: [valueInfo('y', [1, 5, 10, 8])],
+      initializers: [randomTensor('w', [8, 3, 3, 3], rng(3)), int64Tensor('to', [1, 5, 10, 8])],
+      nodes: [
+        node('Conv', ['x', 'w'], ['c'], '/conv/Conv', [intsAttr('pads', [1, 1, 1, 1]), intsAttr('strides', [16, 4])]),
+        node('Relu', ['c'], ['feat'], '/relu/Relu'),
+        node('Reshape', ['feat', 'to'], ['y'], '/reshape/Reshape'),
+      ],
+    });
+    const analysis = await analyzeGraph(describeModel(model, 'crnn.onnx', null), new Map([['x' as TensorName, [1, 3, 32, 100]]]));
+    expect(layerGrid(analysis, 'feat' as TensorName)).toMatchObject({ channels: 8, height: 2, width: 25, channelsFirst: true });
+    expect(layerGrid(analysis, 'y' as TensorName)).toBeNull();
+  });
 });
