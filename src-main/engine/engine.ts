@@ -54,7 +54,7 @@ import { runStats, type StatsRequest, type StatsResult } from './stats/stats-run
 import { softmax, topK } from './classify';
 import type { InputTensor } from './input-tensor';
 import type { PooledSession } from './inference/session-pool';
-import { analyzeGraph, concreteInputShapes, layerGrid, type GraphAnalysis } from './graph/analyze-graph';
+import { analyzeGraph, concreteInputShapes, type GraphAnalysis } from './graph/analyze-graph';
 import { toChannelMajor } from './graph/feature-grid';
 import { resolveLayers } from './graph/layers';
 import { weightStats } from './graph/weight-stats';
@@ -167,7 +167,7 @@ export class Engine implements EngineApi {
     const t = outputs[layer.tensor] as ort.Tensor;
     const dims = t.dims.map(Number);
     // Channels × the grid of positions whatever the layout (channels-last, tokens); anything else as a column.
-    const grid = layerGrid(analysis, layer.tensor);
+    const grid = analysis.gridOf(layer.tensor);
     const [c, h, w] = grid ? [grid.channels, grid.height, grid.width] : [dims.slice(1).reduce((a, b) => a * b, 1), 1, 1];
     const size = (c as number) * (h as number) * (w as number);
     if (size > MAX_VOLUME_VALUES) {

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
 import { EngineError, describeError } from '../errors';
-import { layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
@@ -154,7 +154,7 @@ export class CamRunner {
     let perturbationMs = 0;
     const results: LayerMaps[] = [];
     for (const layer of layers) {
-      const grid = layerGrid(analysis, layer.tensor);
+      const grid = analysis.gridOf(layer.tensor);
       const entry: LayerMaps = {
         label: layer.label,
         tensor: layer.tensor,

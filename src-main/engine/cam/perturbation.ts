@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { resizeMap } from '../../../src-shared/heatmap';
 import { EngineError } from '../errors';
-import { layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import type { GraphAnalysis } from '../graph/analyze-graph';
 import { fromChannelMajor, type FeatureGrid } from '../graph/feature-grid';
 import { constantTensors, cutTensors } from '../graph/cut-tensors';
 import { encodeModel } from '../onnx/rewrite';
@@ -145,7 +145,7 @@ export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: Te
   const graph = analysis.runnable.graph;
   if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
   const shape = analysis.shapes.get(tensor)?.shape ?? [];
-  const batchAxis = layerGrid(analysis, tensor)?.batchAxis ?? 0;
+  const batchAxis = analysis.gridOf(tensor)?.batchAxis ?? 0;
   const input = create(ValueInfoProtoSchema, {
     name: tensor,
     type: {

@@ -36,10 +36,6 @@ export interface GraphAnalysis {
   gridOf: (tensor: TensorName) => FeatureGrid | null;
 }
 
-export function layerGrid(analysis: GraphAnalysis, tensor: TensorName): FeatureGrid | null {
-  return analysis.gridOf(tensor);
-}
-
 function imageSizeOf(inputShapes: Map<TensorName, number[]>, channelsLast: boolean): [number, number] | null {
   for (const shape of inputShapes.values()) {
     if (shape.length !== 4) continue;

@@ -7,7 +7,7 @@ import { create } from '@bufbuild/protobuf';
 import { TensorShapeProto_DimensionSchema, ValueInfoProtoSchema, type ValueInfoProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
-import { knownShape, layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import { knownShape, type GraphAnalysis } from '../graph/analyze-graph';
 import type { ModelProto } from '../onnx/decode-model';
 import { defaultOpset } from '../onnx/model-summary';
 import { encodeModel } from '../onnx/rewrite';
@@ -152,7 +152,7 @@ export function buildHookedModel(
   if (options.maps && options.maps.length > 0) {
     const mapBuilder = new GraphBuilder(defaultOpset(model) ?? 13, 'layerlens/maps');
     for (const t of new Set(hooked)) {
-      const grid = layerGrid(analysis, t);
+      const grid = analysis.gridOf(t);
       if (!grid) continue;
       const made = appendMaps(mapBuilder, t, gradients?.get(t) ?? null, grid, options.maps);
       maps.set(t, made.maps);

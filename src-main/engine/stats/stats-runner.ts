@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
-import { layerGrid, type GraphAnalysis } from '../graph/analyze-graph';
+import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
 import type { HookedSessions } from '../hooks/hooked-sessions';
@@ -139,7 +139,7 @@ export async function runStats(
   const tensors = [...new Set(layers.map((l) => l.tensor))];
   // Layers whose grid is not NCHW (NCHW and flat outputs are scanned as they come).
   const grids = layers.map((l) => {
-    const grid = layerGrid(analysis, l.tensor);
+    const grid = analysis.gridOf(l.tensor);
     return grid && !(grid.channelsFirst && grid.prefix === 0) ? grid : null;
   });
   const plan = await planBatch(

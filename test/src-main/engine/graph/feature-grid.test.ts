@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TensorName } from '../../../../src-shared/api';
-import { analyzeGraph, layerGrid } from '../../../../src-main/engine/graph/analyze-graph';
+import { analyzeGraph } from '../../../../src-main/engine/graph/analyze-graph';
 import { featureGrid, fromChannelMajor, toChannelMajor } from '../../../../src-main/engine/graph/feature-grid';
 import { describeModel } from '../../../../src-main/engine/model-registry';
 import { randomTensor, rng } from '../../../helpers/gradcheck';
@@ -132,13 +132,13 @@ describe('tokens read from the ops around them', () => {
       describeModel(model, 'tokens.onnx', null),
       new Map([['x' as TensorName, [1, 3, 32, 32]]]),
     );
-    expect(layerGrid(analysis, 'channels_first' as TensorName)).toMatchObject({
+    expect(analysis.gridOf('channels_first' as TensorName)).toMatchObject({
       channels: 64,
       height: 16,
       width: 16,
       channelsFirst: true,
     });
-    expect(layerGrid(analysis, 'tokens' as TensorName)).toMatchObject({
+    expect(analysis.gridOf('tokens' as TensorName)).toMatchObject({
       channels: 64,
       height: 16,
       width: 16,
@@ -160,7 +160,7 @@ describe('tokens read from the ops around them', () => {
       ],
     });
     const analysis = await analyzeGraph(describeModel(model, 'crnn.onnx', null), new Map([['x' as TensorName, [1, 3, 32, 100]]]));
-    expect(layerGrid(analysis, 'feat' as TensorName)).toMatchObject({ channels: 8, height: 2, width: 25, channelsFirst: true });
-    expect(layerGrid(analysis, 'y' as TensorName)).toBeNull();
+    expect(analysis.gridOf('feat' as TensorName)).toMatchObject({ channels: 8, height: 2, width: 25, channelsFirst: true });
+    expect(analysis.gridOf('y' as TensorName)).toBeNull();
   });
 });
