@@ -44,39 +44,46 @@ const bytes = buildModel({
   ],
 });
 
+/** The hooked model's outputs for a random 24×24 input, explaining `classIndex` (of 5), Eigen maps in-graph. */
+async function eigenRun(model: Uint8Array, layers: TensorName[], classIndex: number) {
+  const analysis = await analyzeGraph(describeModel(model, 'eigen.onnx', null), new Map([['x' as TensorName, [1, 3, 24, 24]]]));
+  const hooked = buildHookedModel(analysis, layers, true, { maps: ['eigencam', 'eigengradcam'] });
+  const session = await ort.InferenceSession.create(hooked.bytes);
+  const seed = new Float32Array(5);
+  seed[classIndex] = 1;
+  const out = await session.run({
+    x: new ort.Tensor('float32', randomArray(3 * 24 * 24, r), [1, 3, 24, 24]),
+    [SEED_INPUT]: new ort.Tensor('float32', seed, [1, 5]),
+    [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(0), []),
+  });
+  await session.release();
+  return { hooked, out };
+}
+
+/** Both Eigen maps of one layer ([c, side, side]) are finite and match the JavaScript reference. */
+function expectEigenMaps(run: Awaited<ReturnType<typeof eigenRun>>, tensor: string, c: number, side: number): void {
+  const { hooked, out } = run;
+  const l = {
+    channels: c,
+    height: side,
+    width: side,
+    activation: out[tensor]?.data as Float32Array,
+    gradient: out[hooked.gradients?.get(tensor as TensorName) as string]?.data as Float32Array,
+  };
+  const maps = hooked.maps.get(tensor as TensorName);
+  const ours = (m: 'eigencam' | 'eigengradcam') => out[maps?.get(m) as string]?.data as Float32Array;
+  for (const m of ['eigencam', 'eigengradcam'] as const) expect(ours(m).every(Number.isFinite), `${tensor} ${m}`).toBe(true);
+  expect(pearson(ours('eigencam'), eigencam(l)), `${tensor} eigencam`).toBeGreaterThanOrEqual(0.999);
+  const reference = GRADIENT_MAPS.eigengradcam?.(l, l.gradient) as Float32Array;
+  expect(pearson(ours('eigengradcam'), reference), `${tensor} eigengradcam`).toBeGreaterThanOrEqual(0.999);
+}
+
 describe('Eigen maps computed in the graph', () => {
   it('match the reference for squared Gram matrices and for Lanczos', async () => {
-    const model = describeModel(bytes, 'eigen.onnx', null);
-    const analysis = await analyzeGraph(model, new Map([['x' as TensorName, [1, 3, 24, 24]]]));
-    const layers = ['a', 'b', 'c'] as TensorName[];
-    const hooked = buildHookedModel(analysis, layers, true, { maps: ['eigencam', 'eigengradcam'] });
-    const session = await ort.InferenceSession.create(hooked.bytes);
-    const seed = new Float32Array(5);
-    seed[2] = 1;
-    const out = await session.run({
-      x: new ort.Tensor('float32', randomArray(3 * 24 * 24, r), [1, 3, 24, 24]),
-      [SEED_INPUT]: new ort.Tensor('float32', seed, [1, 5]),
-      [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(0), []),
-    });
-    for (const [tensor, [c, side]] of [
-      ['a', [144, 24]],
-      ['b', [160, 12]],
-      ['c', [200, 6]],
-    ] as const) {
-      const l = {
-        channels: c,
-        height: side,
-        width: side,
-        activation: out[tensor]?.data as Float32Array,
-        gradient: out[hooked.gradients?.get(tensor as TensorName) as string]?.data as Float32Array,
-      };
-      const maps = hooked.maps.get(tensor as TensorName);
-      const ours = (m: 'eigencam' | 'eigengradcam') => out[maps?.get(m) as string]?.data as Float32Array;
-      expect(pearson(ours('eigencam'), eigencam(l)), `${tensor} eigencam`).toBeGreaterThanOrEqual(0.999);
-      const reference = GRADIENT_MAPS.eigengradcam?.(l, l.gradient) as Float32Array;
-      expect(pearson(ours('eigengradcam'), reference), `${tensor} eigengradcam`).toBeGreaterThanOrEqual(0.999);
-    }
-    await session.release();
+    const run = await eigenRun(bytes, ['a', 'b', 'c'] as TensorName[], 2);
+    expectEigenMaps(run, 'a', 144, 24);
+    expectEigenMaps(run, 'b', 160, 12);
+    expectEigenMaps(run, 'c', 200, 6);
   });
 
   it.each([
@@ -99,34 +106,6 @@ describe('Eigen maps computed in the graph', () => {
       ],
       opset,
     });
-    const analysis = await analyzeGraph(
-      describeModel(deficient, 'deficient.onnx', null),
-      new Map([['x' as TensorName, [1, 3, 24, 24]]]),
-    );
-    const hooked = buildHookedModel(analysis, ['d' as TensorName], true, { maps: ['eigencam', 'eigengradcam'] });
-    const session = await ort.InferenceSession.create(hooked.bytes);
-    const seed = new Float32Array(5);
-    seed[1] = 1;
-    const out = await session.run({
-      x: new ort.Tensor('float32', randomArray(3 * 24 * 24, r), [1, 3, 24, 24]),
-      [SEED_INPUT]: new ort.Tensor('float32', seed, [1, 5]),
-      [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(0), []),
-    });
-    const l = {
-      channels: 150,
-      height: 24,
-      width: 24,
-      activation: out['d']?.data as Float32Array,
-      gradient: out[hooked.gradients?.get('d' as TensorName) as string]?.data as Float32Array,
-    };
-    const maps = hooked.maps.get('d' as TensorName);
-    const ours = (m: 'eigencam' | 'eigengradcam') => out[maps?.get(m) as string]?.data as Float32Array;
-    for (const m of ['eigencam', 'eigengradcam'] as const) expect(ours(m).every(Number.isFinite), m).toBe(true);
-    expect(pearson(ours('eigencam'), eigencam(l)), 'eigencam').toBeGreaterThanOrEqual(0.999);
-    expect(
-      pearson(ours('eigengradcam'), GRADIENT_MAPS.eigengradcam?.(l, l.gradient) as Float32Array),
-      'eigengradcam',
-    ).toBeGreaterThanOrEqual(0.999);
-    await session.release();
+    expectEigenMaps(await eigenRun(deficient, ['d' as TensorName], 1), 'd', 150, 24);
   });
 });
