@@ -29,6 +29,24 @@ export function scaleMap(data: Float32Array, scaling: Scaling): Float32Array {
   return out;
 }
 
+/**
+ * The raw values at the two ends of the colour scale scaleMap uses: relu → [min, max] of max(x, 0); signed →
+ * [−max|x|, max|x|]. What a legend writes under the colorbar.
+ */
+export function scaleRange(data: Float32Array, scaling: Scaling): { low: number; high: number } {
+  if (data.length === 0) return { low: 0, high: 0 };
+  let low = Infinity;
+  let high = -Infinity;
+  let peak = 0;
+  for (const v of data) {
+    const r = Math.max(v, 0);
+    if (r < low) low = r;
+    if (r > high) high = r;
+    peak = Math.max(peak, Math.abs(v));
+  }
+  return scaling === 'relu' ? { low, high } : { low: -peak, high: peak };
+}
+
 /** Resamples a map to width × height. */
 export function resizeMap(map: RawMap, width: number, height: number, mode: Upsampling): Float32Array {
   const out = new Float32Array(width * height);
@@ -121,7 +139,8 @@ export function colorAt(map: Colormap, t: number): [number, number, number] {
 
 /**
  * RGBA pixels of a scaled map over an RGB image: relu maps in [0, 1] use t directly; signed maps in [−1, 1]
- * use (v + 1) / 2 so zero sits mid-colormap.
+ * use (v + 1) / 2 so zero sits mid-colormap, and are laid on with an opacity that grows with |v| (zero is
+ * transparent), so a diverging map does not wash the image out where it says nothing.
  */
 export function overlay(
   scaled: Float32Array,
@@ -131,10 +150,10 @@ export function overlay(
   options: { colormap: Colormap; opacity: number; signed: boolean },
 ): Uint8ClampedArray {
   const out = new Uint8ClampedArray(width * height * 4);
-  const alpha = rgb ? options.opacity : 1;
   for (let i = 0; i < width * height; i++) {
     const v = scaled[i] as number;
     const [r, g, b] = colorAt(options.colormap, options.signed ? (v + 1) / 2 : v);
+    const alpha = !rgb ? 1 : options.signed ? options.opacity * Math.min(1, Math.abs(v)) : options.opacity;
     const br = rgb ? (rgb[i * 3] as number) : 0;
     const bg = rgb ? (rgb[i * 3 + 1] as number) : 0;
     const bb = rgb ? (rgb[i * 3 + 2] as number) : 0;
@@ -142,6 +161,40 @@ export function overlay(
     out[i * 4 + 1] = bg * (1 - alpha) + g * alpha;
     out[i * 4 + 2] = bb * (1 - alpha) + b * alpha;
     out[i * 4 + 3] = 255;
+  }
+  return out;
+}
+
+/** An RGB image (3 bytes a pixel, row-major). */
+export interface RgbImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Bilinear resampling of an RGB image (half-pixel centres); the same array when the size already matches. */
+export function resizeRgb(image: RgbImage, width: number, height: number): Uint8Array {
+  if (image.width === width && image.height === height) return image.rgb;
+  const out = new Uint8Array(width * height * 3);
+  const sx = image.width / width;
+  const sy = image.height / height;
+  const at = (x: number, y: number, c: number): number => image.rgb[(y * image.width + x) * 3 + c] as number;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), image.height - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, image.height - 1);
+    const ay = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), image.width - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, image.width - 1);
+      const ax = fx - x0;
+      for (let c = 0; c < 3; c++) {
+        const top = (1 - ax) * at(x0, y0, c) + ax * at(x1, y0, c);
+        const bottom = (1 - ax) * at(x0, y1, c) + ax * at(x1, y1, c);
+        out[(y * width + x) * 3 + c] = Math.round((1 - ay) * top + ay * bottom);
+      }
+    }
   }
   return out;
 }

@@ -42,6 +42,8 @@ Options:
   --top K               how many classes (default 5)
   --device D            auto | cpu | cuda (default auto: CUDA when available)
   --json                print JSON instead of a table
+  --db FILE, --no-history
+                        accepted as by every command; a prediction is never stored as a run
 
 JSON output (stable):
   {"top": [{"class": k, "label": "…", "prob": p}, …],

@@ -6,12 +6,12 @@
  */
 import type { CamResponse, EngineApi, ImageSource, JobProgress, ModelId } from '../../../src-shared/api';
 import { CAM_METHODS, PERTURBATION_METHODS, type CamMethod, type LayerMaps, type RawMap } from '../../../src-shared/cam';
+import type { RgbImage } from '../../../src-shared/heatmap';
 import { CamSettings } from './cam-settings.svelte';
 import { rgbFromRgba } from './render-pane';
 
 export const FAST_METHODS: CamMethod[] = CAM_METHODS.filter((m) => !PERTURBATION_METHODS.includes(m));
 const CACHE_LIMIT = 32;
-export const PANE_SIZE = 224;
 
 export interface Subject {
   modelId: ModelId;
@@ -34,7 +34,8 @@ export class CamState {
   shownKey = $state<string | null>(null);
   /** Results of slow methods for the current subject, by method. */
   slow = $state.raw<Partial<Record<CamMethod, CamResponse>>>({});
-  base = $state.raw<Uint8Array | null>(null);
+  /** The model's view of the image at its own size; each pane resamples it to its size. */
+  base = $state.raw<RgbImage | null>(null);
   progress = $state<JobProgress | null>(null);
   pending = $state(false);
   error = $state<string | null>(null);
@@ -97,11 +98,12 @@ export class CamState {
       return;
     }
     const bitmap = await createImageBitmap(new Blob([view.bytes as BlobPart], { type: view.mime }));
-    const canvas = new OffscreenCanvas(PANE_SIZE, PANE_SIZE);
+    const { width, height } = bitmap;
+    const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d');
     if (!ctx || ticket !== this.request) return;
-    ctx.drawImage(bitmap, 0, 0, PANE_SIZE, PANE_SIZE);
-    this.base = rgbFromRgba(ctx.getImageData(0, 0, PANE_SIZE, PANE_SIZE).data);
+    ctx.drawImage(bitmap, 0, 0);
+    this.base = { rgb: rgbFromRgba(ctx.getImageData(0, 0, width, height).data), width, height };
   }
 
   /** Shows maps for a subject, from the cache when the answer is known. */

@@ -3,7 +3,17 @@
  * (no DOM) so it can be tested and reused for PNG export.
  */
 import type { RawMap } from '../../../src-shared/cam';
-import { argmax, overlay, resizeMap, scaleMap, type Colormap, type Scaling, type Upsampling } from '../../../src-shared/heatmap';
+import {
+  argmax,
+  overlay,
+  resizeMap,
+  resizeRgb,
+  scaleMap,
+  type Colormap,
+  type RgbImage,
+  type Scaling,
+  type Upsampling,
+} from '../../../src-shared/heatmap';
 
 export interface PaneOptions {
   colormap: Colormap;
@@ -20,10 +30,11 @@ export interface RenderedPane {
   hot: { x: number; y: number };
 }
 
-export function renderPane(map: RawMap, rgb: Uint8Array | null, width: number, height: number, o: PaneOptions): RenderedPane {
+/** The map over `base` (the model's view at any size: it is resampled to the pane), width × height. */
+export function renderPane(map: RawMap, base: RgbImage | null, width: number, height: number, o: PaneOptions): RenderedPane {
   const resized = resizeMap(map, width, height, o.upsampling);
   const scaled = scaleMap(resized, o.scaling);
-  const pixels = overlay(scaled, rgb, width, height, {
+  const pixels = overlay(scaled, base ? resizeRgb(base, width, height) : null, width, height, {
     colormap: o.colormap,
     opacity: o.opacity,
     signed: o.scaling === 'signed',

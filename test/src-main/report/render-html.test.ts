@@ -74,7 +74,7 @@ describe('report pictures', () => {
     for (const scaling of ['relu', 'signed'] as const) {
       for (const upsampling of ['bilinear', 'nearest'] as const) {
         const display = { ...DEFAULT_DISPLAY, scaling, upsampling };
-        const studio = renderPane(map, rgb, 9, 7, display).pixels;
+        const studio = renderPane(map, { rgb, width: 9, height: 7 }, 9, 7, display).pixels;
         expect(panePixels(map, rgb, 9, 7, display)).toEqual(studio);
       }
     }

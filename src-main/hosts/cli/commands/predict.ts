@@ -1,13 +1,21 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../../engine/engine';
+import { DATABASE_OPTIONS } from '../database-option';
 import { parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 export async function predictCommand(argv: string[], out: (text: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { top: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean', default: false } },
+    // A prediction is never stored, but --db / --no-history are accepted as by every other command, so one
+    // set of options can be passed to all of them.
+    options: {
+      top: { type: 'string' },
+      device: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      ...DATABASE_OPTIONS,
+    },
   });
   const [modelPath, inputPath, ...extra] = positionals;
   if (!modelPath || !inputPath || extra.length > 0) throw new UsageError('predict takes MODEL and INPUT');

@@ -57,6 +57,15 @@ describe('layerlens predict', () => {
     expect((await run(['frobnicate'])).status).toBe(2);
   });
 
+  it('accepts --no-history and --db as every command does (a prediction is never stored)', async () => {
+    for (const flags of [['--no-history'], ['--db', path.join(dir, 'unused.db')]]) {
+      const { status, out } = await run(['predict', model, path.join(dir, 'red.png'), '--json', ...flags]);
+      expect(status).toBe(0);
+      expect(JSON.parse(out.join('\n')).top[0]).toMatchObject({ label: 'red' });
+    }
+    expect(existsSync(path.join(dir, 'unused.db'))).toBe(false);
+  });
+
   it('documents its commands and JSON in --help', async () => {
     const main = await run(['--help']);
     expect(main.out.join('\n')).toMatch(/predict MODEL INPUT/);
