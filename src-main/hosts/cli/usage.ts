@@ -106,6 +106,8 @@ Options:
   --device D            auto | cpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
   --png DIR             write each map as a PNG overlay (magma, ReLU + min-max scaled) into DIR
+  --png-size N          the PNGs' longer side in pixels (default: the model's input size, at least 224;
+                        the model's view of the image is resized to it, its aspect ratio kept)
   --db FILE             run database (see "layerlens --help"); --no-history: none
 
 JSON output (stable):

@@ -13,7 +13,11 @@ import {
 import { overlay, resizeMap, scaleMap } from '../../../../src-shared/heatmap';
 import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
-import { cancelOnInterrupt, parseDevice, UsageError } from '../errors';
+import { paneSize } from '../../../report/pixels';
+import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
+
+/** The smallest default PNG side: a 96-px model's maps are unreadable at 96 px. */
+const MIN_DEFAULT_PNG = 224;
 
 /** Fast methods run by default; ScoreCAM/AblationCAM (one forward per channel) only when asked for. */
 export const DEFAULT_METHODS: CamMethod[] = ['cam', ...GRADIENT_METHODS, 'eigencam'];
@@ -109,6 +113,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
       device: { type: 'string' },
       json: { type: 'string' },
       png: { type: 'string' },
+      'png-size': { type: 'string' },
       ...DATABASE_OPTIONS,
     },
   });
@@ -120,6 +125,8 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     .filter(Boolean);
   const methods = parseMethods(values.methods);
   const classIndex = parseClass(values.class);
+  const pngSide = values['png-size'] === undefined ? null : parsePositiveInt('--png-size', values['png-size'], 0);
+  if (pngSide !== null && pngSide > 8192) throw new UsageError(`--png-size must be at most 8192 (got ${pngSide})`);
   const engine = await Engine.create({ device: parseDevice(values.device), database: databaseFrom(values) });
   const interrupt = cancelOnInterrupt();
   const jobId = 'cli-cam';
@@ -153,8 +160,13 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     }
     if (values.png !== undefined) {
       const view = answer.modelView;
-      const rgb = view.bytes.byteLength > 0 ? new Uint8Array(await sharp(view.bytes).removeAlpha().raw().toBuffer()) : null;
-      const [height, width] = rgb ? [view.height, view.width] : [result.inputShape[2] ?? 224, result.inputShape[3] ?? 224];
+      const hasView = view.bytes.byteLength > 0;
+      const [inputH, inputW] = [result.inputShape[2] ?? 224, result.inputShape[3] ?? 224];
+      const [viewW, viewH] = hasView ? [view.width, view.height] : [inputW, inputH];
+      const { width, height } = paneSize(viewW, viewH, pngSide ?? Math.max(MIN_DEFAULT_PNG, viewW, viewH));
+      const rgb = hasView
+        ? new Uint8Array(await sharp(view.bytes).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer())
+        : null;
       const files = await writePngs(values.png, result, rgb, width, height);
       if (values.json !== '-') out(`wrote ${files.length} PNG files to ${values.png}`);
     }

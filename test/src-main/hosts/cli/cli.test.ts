@@ -102,6 +102,27 @@ describe('layerlens stats', () => {
   });
 });
 
+describe('layerlens cam --png', () => {
+  const demo = 'resources/demo/layerlens-demo.onnx';
+  const sample = 'resources/demo/samples/02-circle.png';
+  const side = async (file: string): Promise<[number, number]> => {
+    const { default: sharp } = await import('sharp');
+    const meta = await sharp(file).metadata();
+    return [meta.width ?? 0, meta.height ?? 0];
+  };
+
+  it('writes PNGs of at least 224 px by default (the demo model sees 96 px) and of --png-size when given', async () => {
+    const dflt = path.join(dir, 'png-default');
+    expect((await run(['cam', demo, sample, '--methods', 'gradcam', '--no-history', '--png', dflt])).status).toBe(0);
+    expect(await side(path.join(dflt, 'layer4_gradcam.png'))).toEqual([224, 224]);
+    const big = path.join(dir, 'png-400');
+    const args = ['cam', demo, sample, '--methods', 'gradcam', '--no-history', '--png', big, '--png-size', '400'];
+    expect((await run(args)).status).toBe(0);
+    expect(await side(path.join(big, 'layer1_gradcam.png'))).toEqual([400, 400]);
+    expect((await run([...args.slice(0, -1), 'huge'])).status).toBe(2);
+  });
+});
+
 describe('the installed bin', () => {
   const built = existsSync('out/main/cli.js');
   it.skipIf(!built)('runs as `layerlens --help` from the built bundle', async () => {
