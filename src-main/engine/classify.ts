@@ -15,8 +15,13 @@ export function softmax(logits: Float32Array): Float32Array {
   return out;
 }
 
-export function topK(probs: Float32Array, k: number, labels: string[] | null): ClassScore[] {
-  const order = Array.from(probs.keys()).sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
+/**
+ * The k best classes, ordered by logit (then index) — the order the CAM grid's "top class" (the argmax of the
+ * logits) uses — not by probability: softmax rounds near-equal logits to equal float32 probabilities, and
+ * ordering those ties by index listed classes 0–4 while the grid explained another.
+ */
+export function topK(probs: Float32Array, k: number, labels: string[] | null, logits: Float32Array = probs): ClassScore[] {
+  const order = Array.from(probs.keys()).sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
   return order.slice(0, Math.min(k, probs.length)).map((index) => ({
     class: index,
     label: labels?.[index] ?? `class ${index}`,

@@ -664,7 +664,7 @@ function statsView(result: StatsResult, bins: number): StoredStats {
 function topClasses(model: OpenModel | null, logits: Float32Array, k: number): ClassScore[] {
   const outputName = model?.summary.outputs[0]?.name;
   const probs = model && outputName && endsInSoftmax(model, outputName) ? logits : softmax(logits);
-  return topK(probs, k, model?.summary.labels ?? null);
+  return topK(probs, k, model?.summary.labels ?? null, logits);
 }
 
 /** A model that already outputs probabilities must not be softmaxed again. */
