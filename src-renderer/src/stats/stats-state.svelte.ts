@@ -32,15 +32,25 @@ export class StatsState {
   private job: string | null = null;
 
   volume = $state.raw<ActivationVolume | null>(null);
+  /** What the last volume asked for is of: the image (by identity) and its name, and the layer. */
+  volumeOf = $state.raw<{ image: ImageSource; name: string; layer: string } | null>(null);
+  /** The name of the image the shown volume is of. */
+  volumeImage = $state('');
   volumeError = $state<string | null>(null);
 
   constructor(private readonly engine: EngineApi) {}
 
-  async loadVolume(modelId: ModelId, image: ImageSource, layer: string): Promise<void> {
+  async loadVolume(modelId: ModelId, image: ImageSource, name: string, layer: string): Promise<void> {
     this.volumeError = null;
+    const asked = { image, name, layer };
+    this.volumeOf = asked;
     try {
-      this.volume = await this.engine.getActivation({ modelId, image, layer });
+      const volume = await this.engine.getActivation({ modelId, image, layer });
+      if (this.volumeOf !== asked) return; // a later request (another image or layer) wins
+      this.volume = volume;
+      this.volumeImage = name;
     } catch (error) {
+      if (this.volumeOf !== asked) return;
       this.volume = null;
       this.volumeError = error instanceof Error ? error.message : String(error);
     }
