@@ -1,0 +1,115 @@
+/**
+ * How similar a map stays to the original when the model's weights are randomised (Adebayo et al. 2018):
+ * Spearman's rank correlation and SSIM (Wang et al. 2004), both on maps as they are shown — upsampled to
+ * the input, ReLU, min-max scaled to [0, 1].
+ */
+
+/** Ranks 1…n, ties given their average rank. */
+export function ranks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (values[a] as number) - (values[b] as number));
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && values[order[j + 1] as number] === values[order[i] as number]) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) out[order[k] as number] = rank;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Pearson's correlation; 0 when either side is constant (it then carries no ordering to keep). */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i] as number;
+    mb += b[i] as number;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = (a[i] as number) - ma;
+    const db = (b[i] as number) - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return pearson(ranks(a), ranks(b));
+}
+
+const SSIM_SIGMA = 1.5;
+const SSIM_RADIUS = 5;
+const C1 = 0.01 ** 2;
+const C2 = 0.03 ** 2;
+
+/** Separable "valid" filtering of a width × height plane with a 1-D kernel (no padding). */
+function filterValid(x: Float64Array, width: number, height: number, k: Float64Array): Float64Array {
+  const r = (k.length - 1) / 2;
+  const ow = width - 2 * r;
+  const oh = height - 2 * r;
+  const rows = new Float64Array(height * ow);
+  for (let y = 0; y < height; y++)
+    for (let i = 0; i < ow; i++) {
+      let s = 0;
+      for (let t = 0; t < k.length; t++) s += (k[t] as number) * (x[y * width + i + t] as number);
+      rows[y * ow + i] = s;
+    }
+  const out = new Float64Array(oh * ow);
+  for (let j = 0; j < oh; j++)
+    for (let i = 0; i < ow; i++) {
+      let s = 0;
+      for (let t = 0; t < k.length; t++) s += (k[t] as number) * (rows[(j + t) * ow + i] as number);
+      out[j * ow + i] = s;
+    }
+  return out;
+}
+
+/**
+ * Mean SSIM of two maps in [0, 1] (data range 1): local statistics under an 11 × 11 Gaussian window
+ * (σ = 1.5, normalised), over the positions where the window fits entirely (smaller windows on maps under
+ * 11 pixels across).
+ */
+export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, height: number): number {
+  const radius = Math.min(SSIM_RADIUS, Math.floor((Math.min(width, height) - 1) / 2));
+  const k = Float64Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * SSIM_SIGMA ** 2)));
+  const sum = k.reduce((s, v) => s + v, 0);
+  for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / sum;
+  const n = width * height;
+  const x = Float64Array.from(a);
+  const y = Float64Array.from(b);
+  const xx = new Float64Array(n);
+  const yy = new Float64Array(n);
+  const xy = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    xx[i] = (x[i] as number) ** 2;
+    yy[i] = (y[i] as number) ** 2;
+    xy[i] = (x[i] as number) * (y[i] as number);
+  }
+  const [mx, my, sxx, syy, sxy] = [x, y, xx, yy, xy].map((p) => filterValid(p, width, height, k)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  let total = 0;
+  for (let i = 0; i < mx.length; i++) {
+    const ux = mx[i] as number;
+    const uy = my[i] as number;
+    const vx = (sxx[i] as number) - ux * ux;
+    const vy = (syy[i] as number) - uy * uy;
+    const cxy = (sxy[i] as number) - ux * uy;
+    total += ((2 * ux * uy + C1) * (2 * cxy + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2));
+  }
+  return total / mx.length;
+}
