@@ -11,6 +11,7 @@ import * as v from 'valibot';
 import type { GraphView, WeightStats } from './graph';
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
 import type { PruneResult, RunId, RunList, RunSummary } from './runs';
+import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
 
 /** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
 export type ModelId = string & { readonly __brand: 'ModelId' };
@@ -147,6 +148,8 @@ export interface EngineApi {
   pruneRuns(req: { olderThanDays: number | null; unfinished: boolean; all: boolean }): Promise<PruneResult>;
   /** Computes an incomplete or cancelled run again from its stored parameters; the old one is replaced. */
   resumeRun(req: { id: RunId; jobId: string }): Promise<OpenedRun>;
+  /** Faithfulness metrics and sanity checks of the maps (a job; see trust.ts). Kept in the run history. */
+  evaluateTrust(req: TrustRequestMessage): Promise<TrustResponse>;
   /** A self-contained HTML or PDF report of stored runs (one model's), to save or hand on. */
   exportReport(req: { runIds: RunId[]; format: ReportFormat }): Promise<ExportedFile>;
 }
@@ -244,12 +247,13 @@ export interface OpenedRun {
   /** A CAM run's top classes, from its stored logits (nothing is run). */
   prediction: Prediction | null;
   stats: StatsResponse | null;
+  trust?: TrustResponse | null;
 }
 
 export interface JobProgress {
   jobId: string;
   layer: string;
-  method: CamMethod | 'stats';
+  method: CamMethod | 'stats' | 'trust';
   done: number;
   total: number;
 }
@@ -396,6 +400,7 @@ export const engineRequestSchemas = {
     }),
   ]),
   resumeRun: v.strictTuple([v.strictObject({ id: runIdSchema, jobId: jobIdSchema })]),
+  evaluateTrust: v.strictTuple([trustRequestSchema({ modelId: modelIdSchema, image: imageSourceSchema, jobId: jobIdSchema })]),
   exportReport: v.strictTuple([
     v.strictObject({
       runIds: v.pipe(v.array(runIdSchema), v.minLength(1), v.maxLength(1000)),

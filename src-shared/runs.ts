@@ -5,10 +5,11 @@
  */
 import type { CamMethod } from './cam';
 import type { ImageSource } from './api';
+import type { TrustRunParams } from './trust';
 
 /** Row id of a run in the run database. */
 export type RunId = number & { readonly __brand: 'RunId' };
-export type RunKind = 'cam' | 'stats';
+export type RunKind = 'cam' | 'stats' | 'trust';
 /**
  * running: being computed now; complete: finished; cancelled: stopped by the user (a partial statistics
  * result is kept); incomplete: its process died while computing it (crash, kill) — resume or delete it.
@@ -54,7 +55,8 @@ interface RunCommon {
   sizeBytes: number;
 }
 
-export type RunSummary = RunCommon & ({ kind: 'cam'; params: CamRunParams } | { kind: 'stats'; params: StatsRunParams });
+export type RunSummary = RunCommon &
+  ({ kind: 'cam'; params: CamRunParams } | { kind: 'stats'; params: StatsRunParams } | { kind: 'trust'; params: TrustRunParams });
 
 export interface RunList {
   runs: RunSummary[];

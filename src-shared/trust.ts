@@ -4,7 +4,8 @@
  * checks of Adebayo et al. (maps recomputed as the model's weights are randomised). Pure types and small
  * pure helpers: both the engine and the renderer import this file.
  */
-import type { CamMethod } from './cam';
+import * as v from 'valibot';
+import { CAM_METHODS, type CamMethod } from './cam';
 import type { ExecutionProvider, ImageSource, ModelId } from './api';
 import type { RunId, StoredImageSource } from './runs';
 
@@ -206,5 +207,32 @@ export function summariseFaithfulness(images: ImageFaithfulness[], methods: CamM
     const random = layers.map((l) => l.random).filter((x) => x !== null);
     if (random.length > 0) out.random = summarise(random);
     return out;
+  });
+}
+
+const MAX_TRUST_IMAGES = 10_000;
+const finite = v.pipe(v.number(), v.finite());
+const boxSchema = v.tuple([finite, finite, finite, finite]);
+
+/** The request's schema, given the shared primitives of api.ts (passed in: api.ts imports this file). */
+export function trustRequestSchema(shared: { modelId: v.GenericSchema; image: v.GenericSchema; jobId: v.GenericSchema }) {
+  return v.strictObject({
+    modelId: shared.modelId,
+    images: v.pipe(v.array(shared.image), v.minLength(1), v.maxLength(MAX_TRUST_IMAGES)),
+    boxes: v.nullable(v.pipe(v.array(v.nullable(boxSchema)), v.maxLength(MAX_TRUST_IMAGES))),
+    layers: v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))), v.maxLength(64)),
+    methods: v.pipe(v.array(v.picklist(CAM_METHODS)), v.minLength(1), v.maxLength(CAM_METHODS.length)),
+    classIndex: v.union([v.literal('top'), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000))]),
+    settings: v.strictObject({
+      steps: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000)),
+      baseline: v.variant('kind', [
+        v.strictObject({ kind: v.literal('blur'), sigma: v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(1000)) }),
+        v.strictObject({ kind: v.literal('zero') }),
+      ]),
+      seed: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+    }),
+    faithfulness: v.boolean(),
+    sanity: v.boolean(),
+    jobId: shared.jobId,
   });
 }

@@ -66,6 +66,8 @@ import { toInputTensor } from './input-tensor';
 import { ModelRegistry, type OpenModel } from './model-registry';
 import { loadSampleSet, type SampleSet } from './samples';
 import { ENGINE_VERSION } from './version';
+import type { TrustRequestMessage, TrustResponse } from '../../src-shared/trust';
+import { evaluateTrust, TRUST_CODEC, type TrustHost } from './trust/trust-service';
 
 /** Images are read whole into memory: refuse files that cannot be an image a model takes. */
 const MAX_IMAGE_FILE_BYTES = 512 * 1024 * 1024;
@@ -490,6 +492,30 @@ export class Engine implements EngineApi {
     return { ...answer.value, cached: answer.cached, run: answer.run };
   }
 
+  /** Faithfulness metrics and sanity checks (trust/): a job kept in the run history. */
+  async evaluateTrust(req: TrustRequestMessage, ctx?: CallContext): Promise<TrustResponse> {
+    return evaluateTrust(this.trustHost(), req, ctx);
+  }
+
+  private trustHost(): TrustHost {
+    return {
+      model: (id) => this.models.get(id as ModelId),
+      resolveImage: (source) => this.resolveImage(source),
+      analysis: (model, shape) => this.analysis(model, shape),
+      cam: (model, input, req, signal) => this.camTensor(model, input, req, undefined, signal),
+      plainSession: (model) => this.plainSession(model),
+      outputIsProbability: (model) => {
+        const output = model.summary.outputs[0]?.name;
+        return output !== undefined && endsInSoftmax(model, output);
+      },
+      session: (key, bytes, model) => this.sessions.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name),
+      blockedLayout: () => this.blockedLayout(),
+      stages: (model) => this.stageOverrides.get(model.id) ?? null,
+      runs: this.runs,
+      withJob: (jobId, work) => this.withJob(jobId, work),
+    };
+  }
+
   async listRuns(req: { modelHash: string | null }): Promise<RunList> {
     const store = this.runs.store;
     if (!store) return { runs: [], total: 0, diskBytes: 0, database: null, models: [] };
@@ -515,6 +541,9 @@ export class Engine implements EngineApi {
         const { logits, provider, inputShape } = stored.result;
         opened.prediction = { top: topClasses(model, logits, 5), logits, provider, inferenceMs: 0, inputShape };
       }
+    } else if (summary.kind === 'trust') {
+      const stored = this.runs.result(summary.id, TRUST_CODEC);
+      if (stored) opened.trust = { result: stored, cached: true, run: summary.id };
     } else {
       const stored = this.runs.result(summary.id, STATS_CODEC);
       if (stored) opened.stats = { ...stored, cached: true, run: summary.id };
@@ -556,19 +585,26 @@ export class Engine implements EngineApi {
     }
     const asSource = (s: (typeof sources)[number]): ImageSource => s as ImageSource;
     const rerun =
-      summary.kind === 'cam'
+      summary.kind === 'trust'
         ? (
-            await this.computeCam(
-              { modelId: model.id, ...summary.params, image: asSource(summary.params.image), jobId: req.jobId },
-              ctx,
-            )
-          ).run
-        : (
-            await this.computeStats(
+            await this.evaluateTrust(
               { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
               ctx,
             )
-          ).run;
+          ).run
+        : summary.kind === 'cam'
+          ? (
+              await this.computeCam(
+                { modelId: model.id, ...summary.params, image: asSource(summary.params.image), jobId: req.jobId },
+                ctx,
+              )
+            ).run
+          : (
+              await this.computeStats(
+                { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
+                ctx,
+              )
+            ).run;
     if (rerun !== null && rerun !== summary.id) store.delete([summary.id]);
     return this.openRun({ id: rerun ?? summary.id });
   }

@@ -67,7 +67,7 @@ export async function gatherRunsReport(engine: Engine, ids: RunId[], options: Ru
     display: options.display ?? DEFAULT_DISPLAY,
     stats: statsRun?.stats ?? null,
     timings: opened.map((o) => ({
-      label: `run #${o.summary.id}: ${o.summary.kind === 'cam' ? `CAM of ${o.summary.inputs.first ?? 'an image'}` : `statistics over ${o.summary.inputs.count} images`}`,
+      label: `run #${o.summary.id}: ${o.summary.kind === 'cam' ? `CAM of ${o.summary.inputs.first ?? 'an image'}` : o.summary.kind === 'trust' ? `trust of the maps of ${o.summary.inputs.count} images` : `statistics over ${o.summary.inputs.count} images`}`,
       ms: o.summary.durationMs ?? 0,
     })),
   };

@@ -71,6 +71,61 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_inputs_by_input ON run_inputs(input_hash);
     `,
   },
+  {
+    // SQLite cannot drop a CHECK: the tables are rebuilt (children first, so no ON DELETE CASCADE fires).
+    // The kind is no longer checked by the database: a new kind of run then needs no migration.
+    description: 'any kind of run (trust evaluations)',
+    sql: `
+      CREATE TABLE runs_next (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        model_hash TEXT NOT NULL REFERENCES models(hash),
+        params TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'cancelled', 'incomplete')),
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        duration_ms REAL,
+        provider TEXT,
+        engine_version TEXT NOT NULL,
+        result_bytes INTEGER NOT NULL DEFAULT 0,
+        owner_host TEXT NOT NULL,
+        owner_pid INTEGER NOT NULL,
+        name TEXT,
+        pinned INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO runs_next (id, key, kind, model_hash, params, status, created_at, finished_at, duration_ms, provider,
+                             engine_version, result_bytes, owner_host, owner_pid, name, pinned)
+        SELECT id, key, kind, model_hash, params, status, created_at, finished_at, duration_ms, provider,
+               engine_version, result_bytes, owner_host, owner_pid, name, pinned FROM runs;
+      CREATE TABLE run_inputs_next (
+        run_id INTEGER NOT NULL REFERENCES runs_next(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        input_hash TEXT NOT NULL REFERENCES inputs(hash),
+        PRIMARY KEY (run_id, position)
+      );
+      INSERT INTO run_inputs_next SELECT run_id, position, input_hash FROM run_inputs;
+      CREATE TABLE run_blobs_next (
+        run_id INTEGER NOT NULL REFERENCES runs_next(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+      );
+      INSERT INTO run_blobs_next SELECT run_id, name, data FROM run_blobs;
+      -- Ids of deleted runs are not handed out again.
+      DELETE FROM sqlite_sequence WHERE name = 'runs_next';
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'runs_next', seq FROM sqlite_sequence WHERE name = 'runs';
+      DROP TABLE run_inputs;
+      DROP TABLE run_blobs;
+      DROP TABLE runs;
+      ALTER TABLE runs_next RENAME TO runs;
+      ALTER TABLE run_inputs_next RENAME TO run_inputs;
+      ALTER TABLE run_blobs_next RENAME TO run_blobs;
+      CREATE INDEX runs_by_key ON runs(key, status);
+      CREATE INDEX runs_by_model ON runs(model_hash, created_at);
+      CREATE INDEX run_inputs_by_input ON run_inputs(input_hash);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

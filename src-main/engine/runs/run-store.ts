@@ -310,6 +310,8 @@ function toSummary(row: RunRow): RunSummary {
     sizeBytes: row.result_bytes,
   };
   const params: unknown = JSON.parse(row.params);
+  if (row.kind === 'trust')
+    return { ...common, kind: 'trust', params: params as Extract<RunSummary, { kind: 'trust' }>['params'] };
   return row.kind === 'cam'
     ? { ...common, kind: 'cam', params: params as Extract<RunSummary, { kind: 'cam' }>['params'] }
     : { ...common, kind: 'stats', params: params as Extract<RunSummary, { kind: 'stats' }>['params'] };

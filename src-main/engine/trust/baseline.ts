@@ -29,13 +29,15 @@ export function gaussianBlur(l: ImageLayout, x: Float32Array, sigma: number): Fl
     for (let y = 0; y < h; y++)
       for (let xx = 0; xx < w; xx++) {
         let s = 0;
-        for (let i = -r; i <= r; i++) s += (kernel[i + r] as number) * (x[at(c, y, Math.min(w - 1, Math.max(0, xx + i)))] as number);
+        for (let i = -r; i <= r; i++)
+          s += (kernel[i + r] as number) * (x[at(c, y, Math.min(w - 1, Math.max(0, xx + i)))] as number);
         row[y * w + xx] = s;
       }
     for (let y = 0; y < h; y++)
       for (let xx = 0; xx < w; xx++) {
         let s = 0;
-        for (let i = -r; i <= r; i++) s += (kernel[i + r] as number) * (row[Math.min(h - 1, Math.max(0, y + i)) * w + xx] as number);
+        for (let i = -r; i <= r; i++)
+          s += (kernel[i + r] as number) * (row[Math.min(h - 1, Math.max(0, y + i)) * w + xx] as number);
         out[at(c, y, xx)] = s;
       }
   }

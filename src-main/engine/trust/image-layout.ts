@@ -19,9 +19,7 @@ export function imageLayout(shape: number[], channelsLast: boolean): ImageLayout
     );
   }
   const [, a, b, c] = shape as [number, number, number, number];
-  return channelsLast
-    ? { channels: c, height: a, width: b, channelsLast }
-    : { channels: a, height: b, width: c, channelsLast };
+  return channelsLast ? { channels: c, height: a, width: b, channelsLast } : { channels: a, height: b, width: c, channelsLast };
 }
 
 export const pixelCount = (l: ImageLayout): number => l.height * l.width;

@@ -67,7 +67,8 @@ const mapKey = (layer: string, method: string): string => `${layer}\u0000${metho
 function states(modules: WeightModule[]): { kind: 'cascading' | 'independent'; step: number; random: Set<string> }[] {
   const names = modules.map((m) => m.weights.map((w) => w.name));
   const out: { kind: 'cascading' | 'independent'; step: number; random: Set<string> }[] = [];
-  for (let i = 0; i < modules.length; i++) out.push({ kind: 'cascading', step: i, random: new Set(names.slice(0, i + 1).flat()) });
+  for (let i = 0; i < modules.length; i++)
+    out.push({ kind: 'cascading', step: i, random: new Set(names.slice(0, i + 1).flat()) });
   for (let i = 1; i < modules.length; i++) out.push({ kind: 'independent', step: i, random: new Set(names[i]) });
   return out;
 }
@@ -240,7 +241,13 @@ export class SanityChecker {
         const head = camHead(analysis.index, constants, layer.tensor, meta.score, grid);
         const native = outputs[layer.tensor]?.data as Float32Array | undefined;
         if (head.ok && native) {
-          const activation = toChannelMajor(grid, native.subarray(0, grid.shape.reduce((a, d) => a * d, 1)));
+          const activation = toChannelMajor(
+            grid,
+            native.subarray(
+              0,
+              grid.shape.reduce((a, d) => a * d, 1),
+            ),
+          );
           const tensors = { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null };
           show(layer.label, 'cam', { ...size, data: cam(tensors, head.row(image.classIndex)) });
         } else if (!head.ok) unavailable.set(mapKey(layer.label, 'cam'), head.reason);
@@ -267,4 +274,3 @@ function constantsWith(analysis: GraphAnalysis, derived: GraphAnalysis, values: 
   });
   return new ConstantValues({ ...analysis.runnable, graph: graph ? { ...graph, initializer } : undefined } as never);
 }
-

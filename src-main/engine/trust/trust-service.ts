@@ -56,9 +56,13 @@ export function trustRunParams(req: TrustRequestMessage): TrustRunParams {
 
 export async function evaluateTrust(host: TrustHost, req: TrustRequestMessage, ctx?: CallContext): Promise<TrustResponse> {
   const model = host.model(req.modelId);
-  if (!req.faithfulness && !req.sanity) throw new EngineError('bad-input', 'Ask for the faithfulness metrics, the sanity check, or both.');
+  if (!req.faithfulness && !req.sanity)
+    throw new EngineError('bad-input', 'Ask for the faithfulness metrics, the sanity check, or both.');
   if (req.boxes && req.boxes.length !== req.images.length)
-    throw new EngineError('bad-input', `${req.boxes.length} boxes for ${req.images.length} images: give one (or null) per image.`);
+    throw new EngineError(
+      'bad-input',
+      `${req.boxes.length} boxes for ${req.images.length} images: give one (or null) per image.`,
+    );
   const params = trustRunParams(req);
   const resolved = await Promise.all(req.images.map((s) => host.resolveImage(s)));
   const inputs: RunInput[] = resolved.map((image, i) => ({
@@ -114,7 +118,10 @@ export async function evaluateTrust(host: TrustHost, req: TrustRequestMessage, c
 async function inputBox(model: OpenModel, bytes: Uint8Array, name: string, box: Box | null): Promise<Box | null> {
   if (!box) return null;
   if (!box.every(Number.isFinite) || box[2] <= box[0] || box[3] <= box[1])
-    throw new EngineError('bad-input', `The box of ${name}, [${box.join(', ')}], is not [x0, y0, x1, y1] with x0 < x1 and y0 < y1.`);
+    throw new EngineError(
+      'bad-input',
+      `The box of ${name}, [${box.join(', ')}], is not [x0, y0, x1, y1] with x0 < x1 and y0 < y1.`,
+    );
   if (isNpy(bytes)) return box;
   const size = await imageSize(bytes, name);
   return boxToInput(box, size, model.summary.preprocess);

@@ -5,6 +5,7 @@
 import { EngineError } from '../../engine/errors';
 import { ENGINE_VERSION } from '../../engine/version';
 import { camCommand } from './commands/cam';
+import { evaluateCommand } from './commands/evaluate';
 import { graphCommand } from './commands/graph';
 import { predictCommand } from './commands/predict';
 import { reportCommand } from './commands/report';
@@ -17,6 +18,7 @@ import { COMMAND_HELP, MAIN_HELP } from './usage';
 type Command = (argv: string[], out: (text: string) => void) => Promise<void>;
 const COMMANDS: Record<string, Command> = {
   cam: camCommand,
+  evaluate: evaluateCommand,
   graph: graphCommand,
   predict: predictCommand,
   report: reportCommand,

@@ -1,4 +1,5 @@
 /** The CLI's help text. The commands and JSON shapes here are contracts other tools script against. */
+import { EVALUATE_HELP } from './evaluate-help';
 export const MAIN_HELP = `layerlens — see why an image model predicted what it did (ONNX, no Python)
 
 Usage:
@@ -9,10 +10,12 @@ Commands:
   graph MODEL           opset, inputs/outputs, op histogram, module tree, stages
   predict MODEL INPUT   top-k classes for one input
   stats MODEL IMAGES... activation statistics of every layer over a set of images
+  evaluate MODEL IMAGES...
+                        can the maps be trusted? faithfulness metrics and sanity checks
   report --model MODEL --images IMAGES... --out FILE.html|FILE.pdf
                         a self-contained HTML or PDF report: model, predictions, CAM grids, statistics
   runs list|show|delete|prune
-                        the run history: every cam and stats answer is stored and never computed twice
+                        the run history: every cam, stats and evaluate answer is stored and never computed twice
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
   help [COMMAND]        help for a command
 
@@ -20,7 +23,7 @@ Global options:
   -h, --help            show help
   -v, --version         show the version
 
-Run history: cam and stats store each run in a SQLite database ($LAYERLENS_DB, else
+Run history: cam, stats and evaluate store each run in a SQLite database ($LAYERLENS_DB, else
 ~/.local/share/layerlens/layerlens.db on Linux, ~/Library/Application Support/LayerLens on macOS,
 %APPDATA%\\LayerLens on Windows — the desktop app uses the same file name in its user data folder).
 Asking again for a stored run answers from the database without running the model.
@@ -156,10 +159,10 @@ JSON output (stable):
 
 export const RUNS_HELP = `layerlens runs list|show ID|delete ID...|prune [options]
 
-The run history: every cam and stats answer, stored in the run database (see "layerlens --help").
+The run history: every cam, stats and evaluate answer, stored in the run database (see "layerlens --help").
 
   list                  every run, newest first (pinned first); --model HASH|NAME|PATH filters
-  show ID               one run's parameters and result (with --json: the same "result" as cam/stats JSON)
+  show ID               one run's parameters and result (with --json: the same "result" as cam/stats/evaluate JSON)
   delete ID...          delete runs (their stored inputs' thumbnails go when no run uses them)
   prune                 delete unpinned runs: --older-than DAYS, --unfinished (incomplete and cancelled
                         runs), --all
@@ -173,9 +176,9 @@ Options:
 
 JSON output (stable):
   list:   {"database": "…", "disk_bytes": n, "total": n, "runs": [RUN, …]}
-  show:   RUN + {"result": <cam or stats JSON as those commands print it, or null>}
+  show:   RUN + {"result": <cam, stats or evaluate JSON as those commands print it, or null>}
   delete, prune: {"deleted": n, "freed_bytes": n}
-  RUN:    {"id", "kind": "cam"|"stats", "status", "name", "pinned", "model": {"hash", "name", "path"},
+  RUN:    {"id", "kind": "cam"|"stats"|"trust", "status", "name", "pinned", "model": {"hash", "name", "path"},
            "inputs": n, "first_input", "created": ISO-8601, "duration_ms", "provider", "engine_version",
            "size_bytes", "params": {…the request: layers, methods, class, images…}}
 `;
@@ -227,6 +230,7 @@ export const COMMAND_HELP: Record<string, string> = {
   runs: RUNS_HELP,
   stats: STATS_HELP,
   cam: CAM_HELP,
+  evaluate: EVALUATE_HELP,
   graph: GRAPH_HELP,
   predict: PREDICT_HELP,
   serve: SERVE_HELP,

@@ -12,6 +12,8 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
 export function runTitle(run: RunSummary): string {
   if (run.name) return run.name;
   if (run.kind === 'stats') return `Statistics over ${run.inputs.count} image${run.inputs.count === 1 ? '' : 's'}`;
+  if (run.kind === 'trust')
+    return `Trust of the maps of ${run.inputs.count === 1 ? (run.inputs.first ?? 'an image') : `${run.inputs.count} images`}`;
   const cls = run.params.classIndex === 'top' ? 'top class' : `class ${run.params.classIndex}`;
   return `CAM of ${run.inputs.first ?? 'an image'} (${cls}${run.params.counterfactual ? ', counterfactual' : ''})`;
 }
@@ -20,6 +22,13 @@ export function runDetail(run: RunSummary): string {
   if (run.kind === 'stats') {
     const range = run.params.range ? `[${run.params.range.join(', ')}]` : 'auto range';
     return `${run.params.layers?.join(', ') ?? 'all layers'} · ${run.params.bins} bins · ${range}`;
+  }
+  if (run.kind === 'trust') {
+    const parts = [
+      run.params.faithfulness ? `${run.params.settings.steps} steps` : null,
+      run.params.sanity ? 'sanity check' : null,
+    ];
+    return `${run.params.layers.join(', ')} · ${run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ')} · ${parts.filter(Boolean).join(' · ')}`;
   }
   const layers = run.params.layers.join(', ');
   const methods = run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');

@@ -261,6 +261,10 @@ export class Studio {
       this.view = 'stats';
       return;
     }
+    if (summary.kind === 'trust')
+      throw new Error(
+        `Run ${summary.id} is a trust evaluation; the studio cannot show it yet: run "layerlens runs show ${summary.id}".`,
+      );
     const response = opened.cam;
     if (!response) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
     const stored = summary.params.image;

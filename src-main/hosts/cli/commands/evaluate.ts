@@ -41,7 +41,9 @@ export async function readBoxes(file: string): Promise<Map<string, Box>> {
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new UsageError(`--boxes ${file} is not a readable JSON file (${error instanceof Error ? error.message : String(error)})`);
+    throw new UsageError(
+      `--boxes ${file} is not a readable JSON file (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const out = new Map<string, Box>();
   const list = (data as { images?: unknown }).images;
@@ -80,7 +82,11 @@ const similarityJson = (s: Similarity): object => ({ spearman: s.spearman, ssim:
 export function deletionRanking(response: TrustResponse): { layer: string; method: CamMethod; deletion_auc: number }[] {
   return response.result.summary
     .flatMap((l) =>
-      Object.entries(l.methods).map(([method, s]) => ({ layer: l.label, method: method as CamMethod, deletion_auc: s.deletionAuc })),
+      Object.entries(l.methods).map(([method, s]) => ({
+        layer: l.label,
+        method: method as CamMethod,
+        deletion_auc: s.deletionAuc,
+      })),
     )
     .sort((a, b) => a.deletion_auc - b.deletion_auc);
 }
@@ -133,7 +139,9 @@ export function evaluateJson(modelName: string, response: TrustResponse, classIn
                 methods: Object.fromEntries(
                   Object.entries(l.methods).map(([m, s]) => [
                     m,
-                    s ? { cascading: similarityJson(s.cascading), independent: similarityJson(s.independent), verdict: s.verdict } : null,
+                    s
+                      ? { cascading: similarityJson(s.cascading), independent: similarityJson(s.independent), verdict: s.verdict }
+                      : null,
                   ]),
                 ),
                 unavailable: l.unavailable,
@@ -162,7 +170,9 @@ const num = (x: number | null, digits = 3): string => (x === null || !Number.isF
 function printTable(response: TrustResponse, out: (text: string) => void): void {
   const r = response.result;
   if (r.summary.length > 0) {
-    out(`${'layer'.padEnd(24)} ${'method'.padEnd(13)} ${'deletion'.padStart(9)} ${'insertion'.padStart(9)} ${'avg drop'.padStart(9)} ${'increase'.padStart(9)} ${'pointing'.padStart(9)}`);
+    out(
+      `${'layer'.padEnd(24)} ${'method'.padEnd(13)} ${'deletion'.padStart(9)} ${'insertion'.padStart(9)} ${'avg drop'.padStart(9)} ${'increase'.padStart(9)} ${'pointing'.padStart(9)}`,
+    );
     for (const l of r.summary) {
       const rows: [string, MetricSummary][] = Object.entries(l.methods).map(([m, s]) => [label(m), s]);
       if (l.random) rows.push(['(random map)', l.random]);
@@ -181,7 +191,11 @@ function printTable(response: TrustResponse, out: (text: string) => void): void 
           out(
             `${l.label.slice(0, 24).padEnd(24)} ${label(m).padEnd(13)} rank correlation ${s.cascading.spearman.map((x) => x.toFixed(2)).join(' ')}  ${s.verdict}`,
           );
-    out(`verdicts: ${Object.entries(r.sanity.verdicts).map(([m, v]) => `${label(m)} ${v}`).join(', ')}`);
+    out(
+      `verdicts: ${Object.entries(r.sanity.verdicts)
+        .map(([m, v]) => `${label(m)} ${v}`)
+        .join(', ')}`,
+    );
   }
   const t = r.timings;
   out(
@@ -215,7 +229,8 @@ export async function evaluateCommand(argv: string[], out: (text: string) => voi
   const steps = parsePositiveInt('--steps', values.steps, DEFAULT_TRUST_STEPS);
   if (steps < 2 || steps > 1000) throw new UsageError(`--steps must be between 2 and 1000 (got ${steps})`);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed must be an integer 0…2³²−1 (got "${values.seed}")`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new UsageError(`--seed must be an integer 0…2³²−1 (got "${values.seed}")`);
   const faithfulness = !values['no-faithfulness'];
   if (!faithfulness && !values.sanity) throw new UsageError('--no-faithfulness leaves nothing to do without --sanity');
   const baseline = parseBaseline(values.baseline);

@@ -5,6 +5,7 @@ import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
 import { UsageError } from '../errors';
 import { camJson } from './cam';
+import { evaluateJson } from './evaluate';
 import { statsJson } from './stats';
 
 export function runJson(run: RunSummary): object {
@@ -106,7 +107,17 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
       const [id, ...rest] = parseIds(args);
       if (rest.length > 0) throw new UsageError('show takes one run id');
       const opened = await engine.openRun({ id: id as RunId });
-      const result = opened.cam ? { ...camJson(opened.cam.result) } : opened.stats ? statsJson(opened.stats) : null;
+      const result = opened.cam
+        ? { ...camJson(opened.cam.result) }
+        : opened.stats
+          ? statsJson(opened.stats)
+          : opened.trust
+            ? evaluateJson(
+                opened.summary.model.name,
+                opened.trust,
+                opened.summary.kind === 'trust' ? opened.summary.params.classIndex : 'top',
+              )
+            : null;
       print({ ...runJson(opened.summary), result }, () => {
         out(line(opened.summary));
         out(
@@ -117,6 +128,17 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
           const r = opened.cam.result;
           out(
             `  explains ${r.label} (class ${r.classIndex}); ${r.layers.length} layers: ${r.layers.map((l) => l.label).join(', ')}`,
+          );
+        } else if (opened.trust) {
+          const r = opened.trust.result;
+          out(
+            `  ${r.images.length} images evaluated${
+              r.sanity
+                ? `, sanity check: ${Object.entries(r.sanity.verdicts)
+                    .map(([m, v]) => `${m} ${v}`)
+                    .join(', ')}`
+                : ''
+            }`,
           );
         } else if (opened.stats) {
           out(`  ${opened.stats.images}/${opened.stats.total} images, ${opened.stats.layers.length} layers`);

@@ -58,6 +58,45 @@ describe('run database schema', () => {
     db.close();
   });
 
+  it('stores trust runs after migrating a schema-2 database, keeping inputs, blobs, cascades and run ids', () => {
+    const file = tempDb();
+    const old = openRunDatabase(file, MIGRATIONS.slice(0, 2));
+    old.exec(`INSERT INTO models VALUES ('${'b'.repeat(64)}', 'old.onnx', NULL, 5, 13, '{}', 1, 1)`);
+    old.exec(`INSERT INTO inputs VALUES ('in', 'cat.png', '{}', '{}', NULL, 1)`);
+    const insert = old.prepare(
+      `INSERT INTO runs (key, kind, model_hash, params, status, created_at, engine_version, result_bytes, owner_host, owner_pid)
+       VALUES (?, 'cam', ?, '{}', 'complete', 1000, '0.0.1', 2, 'h', 1)`,
+    );
+    insert.run('kept', 'b'.repeat(64));
+    insert.run('gone', 'b'.repeat(64));
+    old.exec(`INSERT INTO run_inputs VALUES (1, 0, 'in')`);
+    old.prepare(`INSERT INTO run_blobs VALUES (1, 'result', ?)`).run(Buffer.from([7, 8]));
+    old.exec('DELETE FROM runs WHERE id = 2');
+    old.close();
+
+    const store = RunStore.open(file);
+    expect(store.list().runs.map((r) => [r.id, r.inputs.first])).toEqual([[1, 'cat.png']]);
+    expect([...(store.blobs(1 as RunId).get('result') ?? [])]).toEqual([7, 8]);
+    // A deleted run's id is not handed out again, and the kind is no longer limited to cam and stats.
+    const trust = store.begin({
+      key: 't',
+      kind: 'trust',
+      modelHash: 'b'.repeat(64),
+      params: { sanity: true },
+      inputHashes: ['in'],
+    });
+    expect(trust).toBe(3);
+    expect(store.summary(trust)).toMatchObject({ kind: 'trust', params: { sanity: true } });
+    // Deleting a run still deletes its blobs and inputs (the rebuilt tables kept ON DELETE CASCADE).
+    store.delete([1 as RunId]);
+    store.close();
+    const db = new Database(file);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM run_blobs').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM run_inputs WHERE run_id = 1').get()).toEqual({ n: 0 });
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
   it('refuses a database written by a newer LayerLens, saying what to do', () => {
     const file = tempDb();
     const db = new Database(file);
