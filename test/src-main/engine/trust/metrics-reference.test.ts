@@ -47,7 +47,8 @@ const TOLERANCE = 1e-6;
 
 function close(actual: ArrayLike<number>, expected: number[]): void {
   expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) expect(Math.abs((actual[i] as number) - (expected[i] as number))).toBeLessThan(TOLERANCE);
+  for (let i = 0; i < expected.length; i++)
+    expect(Math.abs((actual[i] as number) - (expected[i] as number))).toBeLessThan(TOLERANCE);
 }
 
 describe('trust metrics against the Python references', () => {

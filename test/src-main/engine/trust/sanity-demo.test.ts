@@ -21,7 +21,8 @@ function sobel(input: InputTensor): RawMap {
   const [, channels, height, width] = input.shape as [number, number, number, number];
   const plane = height * width;
   const gray = new Float32Array(plane);
-  for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) gray[p] = (gray[p] as number) + (input.data[c * plane + p] as number) / channels;
+  for (let c = 0; c < channels; c++)
+    for (let p = 0; p < plane; p++) gray[p] = (gray[p] as number) + (input.data[c * plane + p] as number) / channels;
   const at = (x: number, y: number): number =>
     gray[Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))] as number;
   const data = new Float32Array(plane);
