@@ -294,7 +294,9 @@ const bytesSchema = v.pipe(
   v.instance(Uint8Array),
   v.check((b) => b.byteLength <= MAX_UPLOAD_BYTES, 'too large'),
 );
-const dimension = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384));
+/** The largest side an input is resized to: 4096² RGB floats are 200 MB already. */
+export const MAX_INPUT_SIDE = 4096;
+const dimension = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_INPUT_SIDE));
 const finite = v.pipe(v.number(), v.finite());
 const positive = v.pipe(v.number(), v.finite(), v.gtValue(0));
 const preprocessSchema = v.strictObject({

@@ -1,5 +1,6 @@
 /** Turning a classifier's output into the top-k list users and scripts read. */
 import type { ClassScore } from '../../src-shared/api';
+import { EngineError } from './errors';
 
 export function softmax(logits: Float32Array): Float32Array {
   let max = -Infinity;
@@ -27,4 +28,23 @@ export function topK(probs: Float32Array, k: number, labels: string[] | null, lo
     label: labels?.[index] ?? `class ${index}`,
     prob: probs[index] as number,
   }));
+}
+
+/** The index of the first NaN or ±Infinity in `values`, or -1. */
+export function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i] as number)) return i;
+  return -1;
+}
+
+/**
+ * Class scores with a NaN or an infinity rank nothing (softmax turns them all to NaN): say so rather than
+ * answer with a top class and null probabilities. The input was finite, so the model computed it.
+ */
+export function checkFiniteScores(scores: Float32Array, modelName: string): void {
+  const at = firstNonFinite(scores);
+  if (at < 0) return;
+  throw new EngineError(
+    'inference-failed',
+    `${modelName} computed ${String(scores[at])} as the score of class ${at} for this input: its output is not finite, so there is no prediction to show or explain.`,
+  );
 }

@@ -2,8 +2,8 @@
  * The engine: everything the hosts expose, as plain Node (no Electron). Each host (Electron IPC, the
  * browser-mode server, the CLI) creates one Engine and forwards calls to it.
  */
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import './inference/runtime-env';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -51,7 +51,7 @@ import type { CamResult } from '../../src-shared/cam';
 import { CamRunner, type CamProgress, type CamRequest } from './cam/cam-runner';
 import { HookedSessions } from './hooks/hooked-sessions';
 import { runStats, type StatsRequest, type StatsResult } from './stats/stats-runner';
-import { softmax, topK } from './classify';
+import { checkFiniteScores, softmax, topK } from './classify';
 import type { InputTensor } from './input-tensor';
 import type { PooledSession } from './inference/session-pool';
 import { analyzeGraph, concreteInputShapes, type GraphAnalysis } from './graph/analyze-graph';
@@ -59,11 +59,12 @@ import { toChannelMajor } from './graph/feature-grid';
 import { resolveLayers } from './graph/layers';
 import { weightStats } from './graph/weight-stats';
 import { LruCache } from './lru-cache';
-import { EngineError, describeError } from './errors';
+import { EngineError, describeError, runtimeMessage } from './errors';
 import { imageSize } from './image/image-to-tensor';
 import { SessionPool, type DeviceChoice } from './inference/session-pool';
 import { toInputTensor } from './input-tensor';
 import { ModelRegistry, type OpenModel } from './model-registry';
+import { readRegularFile } from './regular-file';
 import { loadSampleSet, type SampleSet } from './samples';
 import { ENGINE_VERSION } from './version';
 import type { TrustRequestMessage, TrustResponse } from '../../src-shared/trust';
@@ -325,16 +326,13 @@ export class Engine implements EngineApi {
     const file = source.kind === 'sample' ? this.samples?.files.get(source.id) : path.resolve(source.path);
     if (!file) throw new EngineError('not-found', `There is no sample image "${source.kind === 'sample' ? source.id : ''}".`);
     const name = path.basename(file);
-    try {
-      const info = await stat(file);
-      if (!info.isFile()) throw new EngineError('bad-image', `${name} is not a file.`);
-      if (info.size > MAX_IMAGE_FILE_BYTES)
-        throw new EngineError('bad-image', `${name} is ${info.size} bytes: too large for an input image.`);
-      return { bytes: await readFile(file), name };
-    } catch (error) {
-      if (error instanceof EngineError) throw error;
-      throw new EngineError('not-found', `Cannot read ${file}: ${describeError(error)}`);
-    }
+    const bytes = await readRegularFile(file, {
+      what: 'image',
+      maxBytes: MAX_IMAGE_FILE_BYTES,
+      code: 'bad-image',
+      displayName: source.kind === 'sample' ? name : file,
+    });
+    return { bytes, name };
   }
 
   async getImage(req: { source: ImageSource }): Promise<ImageData> {
@@ -364,7 +362,7 @@ export class Engine implements EngineApi {
       const results = await session.run({ [input.name]: new ort.Tensor('float32', input.data, input.shape) }, [outputName]);
       output = results[outputName] as ort.Tensor;
     } catch (error) {
-      throw new EngineError('inference-failed', `Running ${model.summary.name} failed: ${describeError(error).split('\n')[0]}`);
+      throw new EngineError('inference-failed', `Running ${model.summary.name} failed: ${runtimeMessage(error)}`);
     }
     const inferenceMs = performance.now() - started;
     if (output.type !== 'float32') {
@@ -374,6 +372,7 @@ export class Engine implements EngineApi {
       );
     }
     const logits = new Float32Array(output.data as Float32Array);
+    checkFiniteScores(logits, model.summary.name);
     const nonUnit = output.dims.filter((d) => d !== 1).length;
     if (nonUnit > 1) {
       throw new EngineError(

@@ -61,6 +61,10 @@ export async function toInputTensor(model: OpenModel, bytes: Uint8Array, display
       `${model.summary.name}'s input ${input.name} has shape ${formatShape(input.shape)}, not an image batch; give a .npy tensor instead.`,
     );
   }
+  // Checked before resizing: a preprocessing size the model cannot take would only allocate, then fail.
+  const [height, width] = model.summary.preprocess.inputSize;
+  const planned = model.summary.preprocess.layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
+  checkShape(planned, input.shape, `${displayName} after preprocessing`);
   const tensor = await imageToTensor(bytes, model.summary.preprocess, displayName);
   checkShape(tensor.shape, input.shape, `${displayName} after preprocessing`);
   return {

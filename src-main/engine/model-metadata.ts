@@ -3,7 +3,8 @@
  * conventions a user of torchvision/timm models expects (ImageNet mean/std, resize + centre crop).
  */
 import * as v from 'valibot';
-import type { Preprocess, TensorInfo } from '../../src-shared/api';
+import { oneLine } from './errors';
+import { MAX_INPUT_SIDE, type Preprocess, type TensorInfo } from '../../src-shared/api';
 
 export const METADATA_KEYS = {
   labels: 'layerlens.labels',
@@ -18,16 +19,32 @@ export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 const DEFAULT_SIZE = 224;
 
-function labelsFromJson(text: string): string[] | null {
+/**
+ * No model has more classes than this; a label entry naming class 999999999 must not allocate a billion
+ * slots. Labels are further bounded by the model's class count where its output declares it.
+ */
+export const MAX_LABELS = 100_000;
+
+/** Index → name pairs (a sparse form) as a dense list below `limit`, gaps named by their index. */
+function denseLabels(pairs: Iterable<[number, string]>, limit: number): string[] {
+  const named = new Map<number, string>();
+  for (const [index, name] of pairs) if (Number.isSafeInteger(index) && index >= 0 && index < limit) named.set(index, name);
+  if (named.size === 0) return [];
+  const length = Math.max(...named.keys()) + 1;
+  return Array.from({ length }, (_, i) => named.get(i) ?? String(i));
+}
+
+function labelsFromJson(text: string, limit: number): string[] | null {
   try {
     const parsed: unknown = JSON.parse(text);
-    if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return parsed;
+    if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return parsed.slice(0, limit);
     if (parsed && typeof parsed === 'object') {
       const entries = Object.entries(parsed as Record<string, unknown>);
       if (entries.every(([k, val]) => /^\d+$/.test(k) && typeof val === 'string')) {
-        const out: string[] = [];
-        for (const [k, val] of entries) out[Number(k)] = val as string;
-        return Array.from(out, (x, i) => x ?? String(i));
+        return denseLabels(
+          entries.map(([k, val]) => [Number(k), val as string]),
+          limit,
+        );
       }
     }
   } catch {
@@ -37,21 +54,27 @@ function labelsFromJson(text: string): string[] | null {
 }
 
 /** Python-dict form ("{0: 'person', 1: 'bicycle'}") as written by some exporters. */
-function labelsFromPythonDict(text: string): string[] | null {
+function labelsFromPythonDict(text: string, limit: number): string[] | null {
   const matches = [...text.matchAll(/(\d+)\s*:\s*(['"])(.*?)\2/g)];
   if (matches.length === 0) return null;
-  const out: string[] = [];
-  for (const m of matches) out[Number(m[1])] = m[3] ?? '';
-  return Array.from(out, (x, i) => x ?? String(i));
+  return denseLabels(
+    matches.map((m) => [Number(m[1]), m[3] ?? '']),
+    limit,
+  );
 }
 
-export function labelsFromMetadata(metadata: Record<string, string>): string[] | null {
+/**
+ * Class names from the model's metadata, in any of the forms exporters write.
+ * @param classCount the model's number of classes where its output declares it: labels beyond it are ignored
+ */
+export function labelsFromMetadata(metadata: Record<string, string>, classCount: number | null = null): string[] | null {
+  const limit = classCount !== null && classCount > 0 ? Math.min(classCount, MAX_LABELS) : MAX_LABELS;
   for (const key of [METADATA_KEYS.labels, ...FOREIGN_LABEL_KEYS]) {
     const text = metadata[key];
     if (text === undefined) continue;
-    const labels = labelsFromJson(text) ?? labelsFromPythonDict(text);
+    const labels = labelsFromJson(text, limit) ?? labelsFromPythonDict(text, limit);
     if (labels && labels.length > 0) return labels;
-    if (text.includes(',')) return text.split(',').map((s) => s.trim());
+    if (text.includes(',')) return text.split(',', limit).map((s) => s.trim());
   }
   return null;
 }
@@ -62,7 +85,7 @@ const positiveTriple = v.tuple([
   v.pipe(v.number(), v.gtValue(0)),
   v.pipe(v.number(), v.gtValue(0)),
 ]);
-const size = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384));
+const size = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_INPUT_SIDE));
 
 const preprocessMetadataSchema = v.object({
   input_size: v.tuple([size, size]),
@@ -108,22 +131,29 @@ export function preprocessFromMetadata(metadata: Record<string, string>, input: 
     const parsed = v.safeParse(preprocessMetadataSchema, json);
     if (parsed.success) {
       const p = parsed.output;
-      return {
-        preprocess: {
-          inputSize: p.input_size,
-          resize: p.resize,
-          channelOrder: p.channel_order,
-          scale: p.scale,
-          mean: p.mean,
-          std: p.std,
-          layout: p.layout ?? layoutGuess,
-          source: 'metadata',
-        },
-        warning: null,
+      const layout = p.layout ?? layoutGuess;
+      const preprocess: Preprocess = {
+        inputSize: p.input_size,
+        resize: p.resize,
+        channelOrder: p.channel_order,
+        scale: p.scale,
+        mean: p.mean,
+        std: p.std,
+        layout,
+        source: 'metadata',
       };
+      // The model takes no other size: resizing to the metadata's would only allocate, then fail.
+      const fixed = staticSpatialSize(input, layout);
+      if (fixed && (fixed[0] !== p.input_size[0] || fixed[1] !== p.input_size[1])) {
+        return {
+          preprocess: { ...preprocess, inputSize: fixed },
+          warning: `The model's "${METADATA_KEYS.preprocess}" metadata asks for input_size [${p.input_size.join(', ')}] but its input takes ${fixed.join('×')}, which is used.`,
+        };
+      }
+      return { preprocess, warning: null };
     }
     warning = `The model's "${METADATA_KEYS.preprocess}" metadata is not valid (${
-      json === undefined ? 'not JSON' : v.summarize(parsed.issues)
+      json === undefined ? 'not JSON' : oneLine(v.summarize(parsed.issues).replace(/^× /gm, ''))
     }); ImageNet defaults are used instead.`;
   }
   return {

@@ -3,15 +3,15 @@
  * Bounded: the least recently used model is forgotten (its sessions are evicted by the session pool).
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelId, ModelSummary } from '../../src-shared/api';
-import { EngineError, describeError } from './errors';
+import type { Dim, ModelId, ModelSummary } from '../../src-shared/api';
+import { EngineError } from './errors';
 import { LruCache } from './lru-cache';
 import { labelsFromMetadata, METADATA_KEYS, preprocessFromMetadata } from './model-metadata';
 import { buildGraphIndex } from './graph/graph-index';
 import { decodeModel, type ModelProto } from './onnx/decode-model';
 import { resolveExternalPaths } from './onnx/external-data';
+import { readRegularFile } from './regular-file';
 import { graphOutputs, metadataRecord, opsetImports, producerString, realInputs } from './onnx/model-summary';
 
 /** Node cannot read a single file above 2 GiB into one buffer; such models keep their weights as external data. */
@@ -40,6 +40,7 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
   const proto = decodeModel(bytes, name);
   const metadata = metadataRecord(proto);
   const inputs = realInputs(proto);
+  const outputs = graphOutputs(proto);
   const { preprocess, warning } = preprocessFromMetadata(metadata, inputs[0]);
   const id = idOfDigest(sha256);
   const summary: ModelSummary = {
@@ -51,9 +52,9 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
     opsets: opsetImports(proto),
     producer: producerString(proto),
     inputs,
-    outputs: graphOutputs(proto),
+    outputs,
     nodeCount: proto.graph?.node.length ?? 0,
-    labels: labelsFromMetadata(metadata),
+    labels: labelsFromMetadata(metadata, classCount(outputs[0]?.shape)),
     preprocess,
     description: metadata[METADATA_KEYS.description] ?? (proto.docString || null),
     metadata,
@@ -71,24 +72,24 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
   };
 }
 
-export async function readModelFile(filePath: string): Promise<Uint8Array> {
-  const absolute = path.resolve(filePath);
-  let size: number;
-  try {
-    const info = await stat(absolute);
-    if (info.isDirectory()) throw new EngineError('bad-model', `${filePath} is a folder, not an ONNX model file.`);
-    size = info.size;
-  } catch (error) {
-    if (error instanceof EngineError) throw error;
-    throw new EngineError('not-found', `Cannot open ${filePath}: ${describeError(error)}`);
-  }
-  if (size > MAX_MODEL_FILE_BYTES) {
-    throw new EngineError(
-      'unsupported',
-      `${filePath} is ${(size / 2 ** 30).toFixed(1)} GiB in one file; ONNX files are limited to 2 GiB — save the weights as external data (onnx.save(..., save_as_external_data=True)).`,
-    );
-  }
-  return readFile(absolute);
+/** The number of classes a first output of [N, classes] (or [classes]) declares, when it is static. */
+function classCount(shape: Dim[] | undefined): number | null {
+  const last = shape?.[shape.length - 1];
+  return typeof last === 'number' && last > 0 ? last : null;
+}
+
+export function readModelFile(filePath: string): Promise<Uint8Array> {
+  return readRegularFile(path.resolve(filePath), {
+    what: 'ONNX model',
+    maxBytes: MAX_MODEL_FILE_BYTES,
+    code: 'bad-model',
+    displayName: filePath,
+    tooLarge: (size) =>
+      new EngineError(
+        'unsupported',
+        `${filePath} is ${(size / 2 ** 30).toFixed(1)} GiB in one file; ONNX files are limited to 2 GiB — save the weights as external data (onnx.save(..., save_as_external_data=True)).`,
+      ),
+  });
 }
 
 export class ModelRegistry {

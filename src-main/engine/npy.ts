@@ -2,6 +2,7 @@
  * Reads NumPy .npy files holding float32 tensors (little-endian, C order), the way users hand LayerLens an
  * input "fed exactly as is". Anything else is refused with the reason.
  */
+import { firstNonFinite } from './classify';
 import { EngineError } from './errors';
 
 export interface NpyArray {
@@ -57,7 +58,10 @@ export function readNpy(bytes: Uint8Array, displayName: string): NpyArray {
   // Copy: the file's bytes may sit at any offset (Node pools small reads), Float32Array needs 4-byte alignment.
   const raw = new Uint8Array(count * 4);
   raw.set(bytes.subarray(dataStart, dataStart + count * 4));
-  return { data: new Float32Array(raw.buffer, 0, count), shape };
+  const data = new Float32Array(raw.buffer, 0, count);
+  const bad = firstNonFinite(data);
+  if (bad >= 0) fail(`value ${bad} is ${String(data[bad])}; a model's input must be finite numbers`);
+  return { data, shape };
 }
 
 /** Writes a float32 .npy (used by tests and by exports). */

@@ -1,19 +1,27 @@
 /**
  * The malformed-model corpus: truncations, bit flips, files that are not ONNX, graphs with cycles, dangling
- * references, duplicate outputs, huge or negative dimensions, unknown ops, and external data that points
- * outside the model's folder. Generated deterministically from a small valid model; `npx tsx
- * test/helpers/malformed-corpus.ts DIR` writes it to disk for inspection.
+ * references, duplicate outputs, huge or negative dimensions, unknown ops, external data that points
+ * outside the model's folder, and hostile files: a named pipe or /dev/zero where the model should be, a
+ * folder or a pipe as external data, label and input-size bombs in the metadata. Generated
+ * deterministically from a small valid model; `npx tsx test/helpers/malformed-corpus.ts DIR` writes it to
+ * disk for inspection.
  */
-import { writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildModel, channelMeanClassifier, externalWeightModel, floatTensor, node, valueInfo } from './onnx-builder';
 import { rng } from './gradcheck';
 
+/** Something that is not a regular file: a named pipe (no writer ever comes), a folder, or a device. */
+export type HostileEntry = { kind: 'fifo' } | { kind: 'folder' } | { kind: 'link'; target: string };
+
 export interface MalformedCase {
   name: string;
   bytes: Uint8Array;
+  /** Instead of `bytes`, the model's path is this (a pipe, a link to /dev/zero). */
+  entry?: HostileEntry;
   /** Extra files next to the model (external data). */
-  siblings?: Record<string, Uint8Array>;
+  siblings?: Record<string, Uint8Array | HostileEntry>;
   /** What must happen: an error at open, or opening succeeds but analysis/prediction reports a problem. */
   expect: 'error' | 'opens-or-error';
 }
@@ -36,7 +44,7 @@ function externalCase(
   name: string,
   location: string,
   expect: MalformedCase['expect'] = 'error',
-  siblings?: Record<string, Uint8Array>,
+  siblings?: Record<string, Uint8Array | HostileEntry>,
 ): MalformedCase {
   const bytes = externalWeightModel(location, 0);
   return { name, bytes, expect, ...(siblings ? { siblings } : {}) };
@@ -153,12 +161,76 @@ export function malformedCorpus(): MalformedCase[] {
   cases.push(externalCase('external-windows-absolute', 'C:\\Windows\\win.ini'));
   cases.push(externalCase('external-missing', 'weights.bin'));
   cases.push(externalCase('external-truncated', 'weights.bin', 'error', { 'weights.bin': new Uint8Array(8) }));
+  cases.push(...hostileCases());
   return cases;
+}
+
+/** Files that hang, exhaust memory or confuse a reader that trusts them (issue 17). */
+function hostileCases(): MalformedCase[] {
+  const none = new Uint8Array(0);
+  const withMetadata = (name: string, metadata: Record<string, string>): MalformedCase => ({
+    name,
+    bytes: channelMeanClassifier(8, metadata),
+    expect: 'opens-or-error',
+  });
+  const dynamicInput = (name: string, preprocess: object): MalformedCase => ({
+    name,
+    expect: 'opens-or-error',
+    bytes: buildModel({
+      inputs: [valueInfo('input', ['batch', 3, 'h', 'w'])],
+      outputs: [{ name: 'y' }],
+      nodes: [node('GlobalAveragePool', ['input'], ['y'])],
+      metadata: { 'layerlens.preprocess': JSON.stringify(preprocess) },
+    }),
+  });
+  return [
+    { name: 'model-is-fifo', bytes: none, entry: { kind: 'fifo' }, expect: 'error' },
+    { name: 'model-is-dev-zero', bytes: none, entry: { kind: 'link', target: '/dev/zero' }, expect: 'error' },
+    { name: 'model-is-folder', bytes: none, entry: { kind: 'folder' }, expect: 'error' },
+    externalCase('external-is-folder', 'weights.bin', 'error', { 'weights.bin': { kind: 'folder' } }),
+    externalCase('external-is-fifo', 'weights.bin', 'error', { 'weights.bin': { kind: 'fifo' } }),
+    {
+      ...externalCase('external-fifo-no-length', 'weights.bin', 'error', { 'weights.bin': { kind: 'fifo' } }),
+      bytes: unboundedExternal('weights.bin'),
+    },
+    externalCase('external-is-dev-zero', 'weights.bin', 'error', { 'weights.bin': { kind: 'link', target: '/dev/zero' } }),
+    withMetadata('labels-sparse-bomb', { 'layerlens.labels': '{"999999999":"x"}' }),
+    withMetadata('labels-python-bomb', { 'layerlens.labels': "{999999999: 'x', 0: 'zero'}" }),
+    withMetadata('labels-comma-bomb', { 'layerlens.labels': ','.repeat(1_000_000) }),
+    withMetadata('preprocess-size-bomb', { 'layerlens.preprocess': JSON.stringify({ input_size: [4096, 4096] }) }),
+    withMetadata('preprocess-size-above-cap', { 'layerlens.preprocess': JSON.stringify({ input_size: [8192, 8192] }) }),
+    dynamicInput('preprocess-size-bomb-dynamic', { input_size: [16384, 16384] }),
+  ];
+}
+
+/** x [1, 4] + w, with w read from `location` to its end (no length): a pipe there would never end. */
+function unboundedExternal(location: string): Uint8Array {
+  return buildModel({
+    inputs: [valueInfo('x', [1, 4])],
+    outputs: [{ name: 'y' }],
+    nodes: [node('Add', ['x', 'w'], ['y'])],
+    initializers: [{ name: 'w', dims: [4n], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: location }] }],
+  });
+}
+
+/** Writes a case's model (or hostile entry) and its siblings into `dir`; returns the model's path. */
+export async function writeCase(c: MalformedCase, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${c.name}.onnx`);
+  await place(file, c.entry ?? c.bytes);
+  for (const [sibling, content] of Object.entries(c.siblings ?? {})) await place(path.join(dir, sibling), content);
+  return file;
+}
+
+async function place(file: string, content: Uint8Array | HostileEntry): Promise<void> {
+  if (content instanceof Uint8Array) return writeFile(file, content);
+  if (content.kind === 'folder') return void (await mkdir(file, { recursive: true }));
+  if (content.kind === 'link') return symlink(content.target, file);
+  execFileSync('mkfifo', [file]);
 }
 
 if (process.argv[1]?.endsWith('malformed-corpus.ts') && process.argv[2]) {
   const dir = process.argv[2];
-  await mkdir(dir, { recursive: true });
-  for (const c of malformedCorpus()) await writeFile(path.join(dir, `${c.name}.onnx`), c.bytes);
+  for (const c of malformedCorpus()) await writeCase(c, c.siblings ? path.join(dir, c.name) : dir);
   console.log(`wrote ${malformedCorpus().length} cases to ${dir}`);
 }

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
+import { checkFiniteScores } from '../classify';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor } from '../graph/feature-grid';
@@ -144,6 +145,7 @@ export class CamRunner {
     const classes = meta.scoreShape.at(-1) ?? 0;
     const hookedRunMs = performance.now() - hookedStart;
     const logits = new Float32Array((outputs[meta.score]?.data as Float32Array).subarray(0, classes));
+    checkFiniteScores(logits, model.summary.name);
     let classIndex = req.classIndex === 'top' ? 0 : req.classIndex;
     if (req.classIndex === 'top')
       for (let i = 1; i < classes; i++) if ((logits[i] as number) > (logits[classIndex] as number)) classIndex = i;

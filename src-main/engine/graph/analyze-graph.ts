@@ -25,6 +25,8 @@ export interface GraphAnalysis {
   shapes: Map<TensorName, TensorShape>;
   view: GraphView;
   warnings: string[];
+  /** Why onnxruntime could not run the model at all (the probe run failed), or null. */
+  probeFailure: string | null;
   /** The model with external data inlined, ready to be rewritten and run from memory. */
   runnable: OpenModel['proto'];
   /** The concrete shape of each graph input this analysis was made at. */
@@ -134,7 +136,7 @@ export async function analyzeGraph(
   if (!graph) throw new EngineError('bad-model', `${name} has no graph.`);
   const initializerSize = new Map(graph.initializer.map((t) => [t.name as TensorName, elementCount(t)]));
   const tree = buildModuleTree(index, (t) => initializerSize.get(t) ?? 0);
-  const { shapes, warning } = await probeShapes(runnable, index, inputShapes);
+  const { shapes, warning, failure } = await probeShapes(runnable, index, inputShapes);
   const shapeOf = (t: TensorName) => shapes.get(t)?.shape ?? null;
   const channelsLast = model.summary.preprocess.layout === 'NHWC';
   const imageSize = imageSizeOf(inputShapes, channelsLast);
@@ -202,6 +204,7 @@ export async function analyzeGraph(
     shapes,
     view,
     warnings: warning ? [warning] : [],
+    probeFailure: failure,
     runnable,
     inputShapes,
     imageSize,

@@ -51,6 +51,12 @@ export function resolveLayers(analysis: GraphAnalysis, specs: string[], modelNam
   const out: ResolvedLayer[] = [];
   for (const spec of specs) {
     if (spec === 'stages') {
+      if (analysis.view.stages.length === 0 && analysis.probeFailure) {
+        throw new EngineError(
+          'bad-model',
+          `onnxruntime cannot run ${modelName} (${analysis.probeFailure}), so no heatmap can be made.`,
+        );
+      }
       if (analysis.view.stages.length === 0) {
         throw new EngineError(
           'unsupported',

@@ -4,8 +4,9 @@
  * caller per model and input shape.
  */
 import * as ort from 'onnxruntime-node';
+import '../inference/runtime-env';
 import type { Dim, TensorName } from '../../../src-shared/api';
-import { describeError } from '../errors';
+import { runtimeMessage } from '../errors';
 import type { ModelProto } from '../onnx/decode-model';
 import { tensorInfo } from '../onnx/model-summary';
 import { encodeModel, withExtraOutputs } from '../onnx/rewrite';
@@ -47,6 +48,8 @@ const MAX_PROBE_ELEMENTS = 2 ** 28;
 export interface ProbeResult {
   shapes: Map<TensorName, TensorShape>;
   warning: string | null;
+  /** onnxruntime's reason when the model could not be loaded or run at all (first line). */
+  failure: string | null;
 }
 
 /**
@@ -64,12 +67,17 @@ export async function probeShapes(
     const dtype = shapes.get(name)?.dtype ?? 'float32';
     const make = ZERO_INPUTS[dtype];
     if (!shape || !make)
-      return { shapes, warning: `Input "${name}" (${dtype}) cannot be probed; only declared shapes are shown.` };
+      return {
+        shapes,
+        warning: `Input "${name}" (${dtype}) cannot be probed; only declared shapes are shown.`,
+        failure: null,
+      };
     const n = shape.reduce((a, b) => a * b, 1);
     if (shape.some((d) => !Number.isSafeInteger(d) || d < 0) || n > MAX_PROBE_ELEMENTS) {
       return {
         shapes,
         warning: `Input "${name}" has shape [${shape.join(', ')}], too large to probe; only declared shapes are shown.`,
+        failure: null,
       };
     }
     feeds[name] = new ort.Tensor(dtype as 'float32', make(n) as Float32Array, shape);
@@ -79,18 +87,18 @@ export async function probeShapes(
   try {
     session = await ort.InferenceSession.create(encodeModel(withExtraOutputs(model, wanted)), {
       graphOptimizationLevel: 'disabled',
+      // Its failure is reported as a warning; onnxruntime's own coloured log lines must not reach the terminal.
+      logSeverityLevel: 4,
     });
     const results = await session.run(feeds);
     for (const [name, tensor] of Object.entries(results)) {
       shapes.set(name as TensorName, { dtype: tensor.type, shape: [...tensor.dims], source: 'probe' });
       tensor.dispose();
     }
-    return { shapes, warning: null };
+    return { shapes, warning: null, failure: null };
   } catch (error) {
-    return {
-      shapes,
-      warning: `The shape probe run failed (${describeError(error).split('\n')[0]}); only declared shapes are shown.`,
-    };
+    const failure = runtimeMessage(error);
+    return { shapes, warning: `The shape probe run failed (${failure}); only declared shapes are shown.`, failure };
   } finally {
     await session?.release();
   }

@@ -20,6 +20,15 @@ export interface ImageTensor {
   height: number;
 }
 
+/**
+ * libvips's complaint in a user's words: its first line (it repeats each decoder message several times),
+ * without the name of the libvips loader.
+ */
+function decoderMessage(error: unknown): string {
+  const first = describeError(error).split('\n')[0] ?? '';
+  return first.replace(/\bVips\w*:\s*/g, '').replace(/^Input (buffer|file) has corrupt header:\s*/, 'corrupt header: ');
+}
+
 function openImage(bytes: Uint8Array) {
   return sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' }).rotate();
 }
@@ -40,7 +49,7 @@ export async function imageSize(
     return { width: meta.width, height: meta.height, format: meta.format ?? 'unknown' };
   } catch (error) {
     if (error instanceof EngineError) throw error;
-    throw new EngineError('bad-image', `${displayName} could not be read as an image (${describeError(error)}).`);
+    throw new EngineError('bad-image', `${displayName} could not be read as an image (${decoderMessage(error)}).`);
   }
 }
 
@@ -93,7 +102,7 @@ export async function imageToTensor(bytes: Uint8Array, p: Preprocess, displayNam
   try {
     resized = await resizedRgb(bytes, p);
   } catch (error) {
-    throw new EngineError('bad-image', `${displayName} could not be decoded (${describeError(error)}).`);
+    throw new EngineError('bad-image', `${displayName} could not be decoded (${decoderMessage(error)}).`);
   }
   const { rgb, width, height } = resized;
   const data = rgbToTensor(rgb, width, height, p);

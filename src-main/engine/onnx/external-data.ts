@@ -3,10 +3,11 @@
  * to the model's folder; a location that escapes it (absolute, or through "..", or a symlink pointing out)
  * is refused, because a model file must not make LayerLens read arbitrary files.
  */
-import { open, realpath, stat } from 'node:fs/promises';
+import { realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { TensorProto } from 'onnx-buf';
 import { EngineError, describeError } from '../errors';
+import { openRegularFile } from '../regular-file';
 import type { ModelProto } from './decode-model';
 
 const EXTERNAL = 1;
@@ -83,7 +84,14 @@ export async function resolveExternalPaths(
     ) {
       throw new EngineError('bad-model', `${displayName}: tensor "${ref.tensor}" has an invalid external data offset or length.`);
     }
-    const size = (await stat(file)).size;
+    const info = await stat(file);
+    if (!info.isFile()) {
+      throw new EngineError(
+        'bad-model',
+        `${displayName}: the external data "${loc}" (tensor "${ref.tensor}") is ${info.isDirectory() ? 'a folder' : 'not a regular file'}; external data must be a file beside the model.`,
+      );
+    }
+    const size = info.size;
     if (ref.offset + (ref.length ?? 0) > size) {
       throw new EngineError(
         'bad-model',
@@ -101,7 +109,7 @@ export async function inlineExternalData(model: ModelProto, modelDir: string | n
   const graph = model.graph;
   if (files.size === 0 || !graph) return model;
   let total = 0;
-  const handles = new Map<string, Awaited<ReturnType<typeof open>>>();
+  const handles = new Map<string, FileHandle>();
   try {
     const initializer: TensorProto[] = [];
     for (const t of graph.initializer) {
@@ -113,7 +121,13 @@ export async function inlineExternalData(model: ModelProto, modelDir: string | n
       const ref = externalRefs({ ...model, graph: { ...graph, initializer: [t] } })[0] as ExternalRef;
       let handle = handles.get(file);
       if (!handle) {
-        handle = await open(file, 'r');
+        // Checked again on the handle: the file may have been swapped for a pipe since resolveExternalPaths.
+        ({ handle } = await openRegularFile(file, {
+          what: 'external data',
+          maxBytes: Number.MAX_SAFE_INTEGER,
+          code: 'bad-model',
+          displayName: `${displayName}'s external data "${ref.location}"`,
+        }));
         handles.set(file, handle);
       }
       const size = (await handle.stat()).size;

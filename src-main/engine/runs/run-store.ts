@@ -244,13 +244,18 @@ export class RunStore {
 
   prune(req: PruneRequest): PruneResult {
     const clauses: string[] = [];
+    const params: number[] = [];
     if (req.all) clauses.push('1');
     if (req.unfinished) clauses.push(`status IN ('incomplete', 'cancelled')`);
-    if (req.olderThanDays !== null) clauses.push(`created_at < ${Date.now() - req.olderThanDays * 86_400_000}`);
+    if (req.olderThanDays !== null) {
+      // 1e308 days is before any run (the product overflows to -Infinity, which SQLite cannot bind).
+      clauses.push('created_at < ?');
+      params.push(Math.max(Date.now() - req.olderThanDays * 86_400_000, Number.MIN_SAFE_INTEGER));
+    }
     if (clauses.length === 0) return { deleted: 0, freedBytes: 0 };
     const ids = this.db
       .prepare(`SELECT id FROM runs WHERE pinned = 0 AND status != 'running' AND (${clauses.join(' OR ')})`)
-      .all() as { id: number }[];
+      .all(...params) as { id: number }[];
     return this.delete(ids.map((r) => r.id as RunId));
   }
 

@@ -2,7 +2,7 @@
  * The `layerlens` command. Each command lives in commands/; this file only dispatches and turns errors into
  * one line on stderr and an exit status (1: the model or input cannot be used, 2: bad usage).
  */
-import { EngineError } from '../../engine/errors';
+import { EngineError, describeError, oneLine } from '../../engine/errors';
 import { ENGINE_VERSION } from '../../engine/version';
 import { camCommand } from './commands/cam';
 import { evaluateCommand } from './commands/evaluate';
@@ -31,6 +31,7 @@ export async function runCli(
   argv: string[],
   out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
 ): Promise<number> {
+  endQuietlyOnClosedPipe();
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help') {
     out(MAIN_HELP);
@@ -69,10 +70,26 @@ export async function runCli(
       process.stderr.write(`layerlens: ${error.message}\n`);
       return 1;
     }
-    process.stderr.write(
-      `layerlens: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    // A bug, still one line; LAYERLENS_DEBUG=1 shows where it happened.
+    const detail = error instanceof Error && process.env.LAYERLENS_DEBUG ? `\n${error.stack ?? ''}` : '';
+    process.stderr.write(`layerlens: internal error: ${oneLine(describeError(error))}${detail}\n`);
     return 1;
+  }
+}
+
+/**
+ * `layerlens runs list --json | head -c 100`: once the reader has gone, the rest of the output has nowhere to
+ * go. End as Unix tools do, silently, instead of dying on an unhandled EPIPE with a stack trace.
+ */
+const closedPipeHandled = new WeakSet<NodeJS.WriteStream>();
+function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (closedPipeHandled.has(stream)) continue;
+    closedPipeHandled.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   }
 }
 

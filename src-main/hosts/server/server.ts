@@ -63,6 +63,24 @@ function cookieToken(header: string | undefined): string | null {
   return null;
 }
 
+/** The request's URL, or null when it cannot be parsed ("//"): a client's mistake, answered 400, never a crash. */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', `http://${LOOPBACK}`);
+  } catch {
+    return null;
+  }
+}
+
+/** A URL path with its percent-escapes decoded, or null when they are not valid UTF-8 ("/%E0%A4%A"). */
+function decodedPath(pathname: string): string | null {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const log = options.log ?? (() => {});
@@ -81,7 +99,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const url = requestUrl(req);
+    if (!url) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request: the address is not a valid URL.\n');
+      return;
+    }
     if (!allowedHosts().has(req.headers.host ?? '')) {
       res.writeHead(421, { 'content-type': 'text/plain' }).end('Misdirected request: LayerLens answers on 127.0.0.1 only.\n');
       return;
@@ -96,7 +118,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    const relative = decodedPath(url.pathname === '/' ? '/index.html' : url.pathname);
+    if (relative === null) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request: the path has invalid percent-encoding.\n');
+      return;
+    }
     const file = path.resolve(rendererDir, `.${relative}`);
     if (!file.startsWith(rendererDir + path.sep)) {
       res.writeHead(404).end();
@@ -126,10 +152,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const url = requestUrl(req);
     const origin = req.headers.origin;
     const originOk = origin === undefined || allowedHosts().has(origin.replace(/^http:\/\//, ''));
-    if (url.pathname !== '/api' || !allowedHosts().has(req.headers.host ?? '') || !originOk || !authorised(req, url)) {
+    if (!url || url.pathname !== '/api' || !allowedHosts().has(req.headers.host ?? '') || !originOk || !authorised(req, url)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
     }

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../src-main/engine/engine';
 import { EngineError } from '../../../src-main/engine/errors';
 import { writeNpy } from '../../../src-main/engine/npy';
-import { channelMeanClassifier } from '../../helpers/onnx-builder';
+import sharp from 'sharp';
+import { buildModel, channelMeanClassifier, floatTensor, intAttr, node, valueInfo } from '../../helpers/onnx-builder';
 import { solidPng } from '../../helpers/images';
 
 let engine: Engine;
@@ -107,5 +108,81 @@ describe('engine predict', () => {
     await expect(
       engine.predict({ modelId: summary.id, image: { kind: 'bytes', name: 'huge.png', bytes: huge } }),
     ).rejects.toThrow(/huge\.png/);
+  });
+});
+
+describe('non-finite numbers (issue 17, item 7)', () => {
+  const red = async () => ({ kind: 'bytes' as const, name: 'r.png', bytes: await solidPng(8, 8, [255, 0, 0]) });
+
+  it('refuses a .npy input holding NaN or an infinity, naming the value', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const t = new Float32Array(192);
+      t[5] = bad;
+      const image = { kind: 'bytes' as const, name: 'bad.npy', bytes: writeNpy(t, [1, 3, 8, 8]) };
+      await expect(engine.predict({ modelId: summary.id, image })).rejects.toThrow(
+        `bad.npy is not a usable .npy tensor: value 5 is ${String(bad)}; a model's input must be finite numbers.`,
+      );
+      await expect(
+        engine.computeCam({
+          modelId: summary.id,
+          image,
+          methods: ['gradcam'],
+          classIndex: 'top',
+          counterfactual: false,
+          jobId: 'nan-cam',
+        }),
+      ).rejects.toThrow(/must be finite/);
+    }
+  });
+
+  it("says so when the model's own output is not finite, instead of ranking null probabilities", async () => {
+    // An identity 1×1 convolution gives CAM a spatial layer to explain.
+    const withConv = buildModel({
+      inputs: [valueInfo('input', [1, 3, 8, 8])],
+      outputs: [valueInfo('logits', [1, 3])],
+      initializers: [
+        floatTensor('K', [3, 3, 1, 1], [1, 0, 0, 0, 1, 0, 0, 0, 1]),
+        floatTensor('W', [3, 3], [1, 0, 0, 0, NaN, 0, 0, 0, 1]),
+        floatTensor('B', [3], [0, 0, 0]),
+      ],
+      nodes: [
+        node('Conv', ['input', 'K'], ['features'], '/conv/Conv'),
+        node('GlobalAveragePool', ['features'], ['pooled'], '/pool/GlobalAveragePool'),
+        node('Flatten', ['pooled'], ['flat'], '/Flatten'),
+        node('Gemm', ['flat', 'W', 'B'], ['logits'], '/fc/Gemm', [intAttr('transB', 1)]),
+      ],
+    });
+    const summary = await engine.openModelBytes({ name: 'nan-weights.onnx', bytes: withConv });
+    const expected = /^nan-weights\.onnx computed NaN as the score of class 1 for this input: its output is not finite/;
+    await expect(engine.predict({ modelId: summary.id, image: await red() })).rejects.toThrow(expected);
+    await expect(
+      engine.computeCam({
+        modelId: summary.id,
+        image: await red(),
+        methods: ['gradcam', 'layercam'],
+        classIndex: 'top',
+        counterfactual: false,
+        jobId: 'nan-output-cam',
+      }),
+    ).rejects.toThrow(expected);
+  });
+});
+
+describe('broken images (issue 17, item 8)', () => {
+  it('a truncated JPEG gives one short line, not libvips repeating itself', async () => {
+    const summary = await engine.openModelPath({ path: modelPath });
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+      .jpeg()
+      .toBuffer();
+    for (const cut of [20, 200, jpeg.byteLength - 40]) {
+      const image = { kind: 'bytes' as const, name: 'cut.jpg', bytes: new Uint8Array(jpeg.subarray(0, cut)) };
+      const error = await engine.predict({ modelId: summary.id, image }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineError);
+      const message = (error as Error).message;
+      expect(message).toMatch(/^cut\.jpg could not be (read as an image|decoded) \(/);
+      expect(message).not.toMatch(/\n|Vips/);
+      expect(message.length).toBeLessThan(160);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,24 @@ describe('browser-mode server', () => {
     expect((await fetch(`${base()}/`)).status).toBe(401);
     expect((await fetch(`${base()}/app.js`)).status).toBe(401);
     expect((await fetch(`${base()}/?token=wrong`)).status).toBe(401);
+  });
+
+  it('answers 400 to a path that is not valid percent-encoding or not a URL, and keeps serving', async () => {
+    const raw = (requestPath: string, headers: http.OutgoingHttpHeaders = {}) =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: server.port, path: requestPath, headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
+    expect(await raw(`/%E0%A4%A?token=${server.token}`)).toBe(400);
+    expect(await raw(`/%ZZ.js?token=${server.token}`)).toBe(400);
+    expect(await raw(`//`, { cookie: `layerlens_token=${server.token}` })).toBe(400);
+    // The same addresses on the WebSocket upgrade path are refused, not a crash of the server.
+    expect(await raw('//', { connection: 'Upgrade', upgrade: 'websocket' }).catch(() => 0)).not.toBe(101);
+    expect((await fetch(`${base()}/?token=${server.token}`)).status).toBe(200);
   });
 
   it('serves the app with the token, then by cookie, with a strict CSP', async () => {

@@ -170,6 +170,16 @@ describe('run store', () => {
     store.close();
   });
 
+  it('prunes by an age of any size: 1e308 days is older than every run, not an SQL error', () => {
+    const store = RunStore.open(tempDb());
+    const id = seed(store, 'old');
+    store.finish(id, 'complete', { blobs: { result: new Uint8Array(10) }, durationMs: 1, provider: 'cpu' });
+    expect(store.prune({ olderThanDays: 1e308, unfinished: false, all: false })).toEqual({ deleted: 0, freedBytes: 0 });
+    expect(store.prune({ olderThanDays: Number.MAX_VALUE, unfinished: false, all: false }).deleted).toBe(0);
+    expect(store.list().runs.map((r) => r.id)).toEqual([id]);
+    store.close();
+  });
+
   it('stays under its size limit by dropping the oldest unpinned runs', () => {
     const store = RunStore.open(tempDb(), { maxResultBytes: 250 });
     const ids = ['1', '2', '3', '4'].map((k, i) => {
