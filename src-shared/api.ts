@@ -63,6 +63,9 @@ export interface ModelSummary {
   outputs: TensorInfo[];
   nodeCount: number;
   labels: string[] | null;
+  /** Where the labels come from: the model's metadata, a file the user picked, or ImageNet-1k's names
+   * assumed for a 1000-class model without labels. */
+  labelSource: 'model' | 'user' | 'imagenet' | null;
   preprocess: Preprocess;
   description: string | null;
   metadata: Record<string, string>;
@@ -108,6 +111,8 @@ export interface StartupState {
   version: string;
   model: ModelSummary | null;
   samples: Sample[];
+  /** The model the samples were drawn for (the demo's): with another model open they are only examples. */
+  samplesModel: ModelId | null;
 }
 
 /** What the renderer may ask of the engine. */

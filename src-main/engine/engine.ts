@@ -63,7 +63,7 @@ import { EngineError, describeError, runtimeMessage } from './errors';
 import { imageSize } from './image/image-to-tensor';
 import { SessionPool, type DeviceChoice } from './inference/session-pool';
 import { toInputTensor } from './input-tensor';
-import { ModelRegistry, type OpenModel } from './model-registry';
+import { ModelRegistry, modelIdOfFile, type OpenModel } from './model-registry';
 import { readRegularFile } from './regular-file';
 import { loadSampleSet, type SampleSet } from './samples';
 import { ENGINE_VERSION } from './version';
@@ -289,7 +289,8 @@ export class Engine implements EngineApi {
   }
 
   async getStartupState(): Promise<StartupState> {
-    return { version: ENGINE_VERSION, model: this.initial?.summary ?? null, samples: this.samples?.samples ?? [] };
+    const samplesModel = this.samples ? await modelIdOfFile(this.samples.modelPath).catch(() => null) : null;
+    return { version: ENGINE_VERSION, model: this.initial?.summary ?? null, samples: this.samples?.samples ?? [], samplesModel };
   }
 
   async openModelPath(req: { path: string }): Promise<ModelSummary> {
@@ -313,7 +314,11 @@ export class Engine implements EngineApi {
 
   async setLabels(req: { modelId: ModelId; labels: string[] | null }): Promise<ModelSummary> {
     const model = this.models.get(req.modelId);
-    model.summary = { ...model.summary, labels: req.labels ?? model.originalLabels };
+    model.summary = {
+      ...model.summary,
+      labels: req.labels ?? model.originalLabels,
+      labelSource: req.labels ? 'user' : model.originalLabelSource,
+    };
     return model.summary;
   }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Dim, ModelId, ModelSummary } from '../../src-shared/api';
 import { EngineError } from './errors';
 import { LruCache } from './lru-cache';
+import { IMAGENET_LABELS, looksLikeImagenet } from './imagenet-labels';
 import { labelsFromMetadata, METADATA_KEYS, preprocessFromMetadata } from './model-metadata';
 import { buildGraphIndex } from './graph/graph-index';
 import { decodeModel, type ModelProto } from './onnx/decode-model';
@@ -30,10 +31,16 @@ export interface OpenModel {
   /** What the file itself says, to return to after the user's overrides. */
   originalPreprocess: ModelSummary['preprocess'];
   originalLabels: string[] | null;
+  originalLabelSource: ModelSummary['labelSource'];
 }
 
 const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const idOfDigest = (sha256: string): ModelId => sha256.slice(0, 32) as ModelId;
+
+/** The id a model file gets when opened (its bytes' digest), without opening it. */
+export async function modelIdOfFile(filePath: string): Promise<ModelId> {
+  return idOfDigest(sha256Of(await readModelFile(filePath)));
+}
 
 /** `sha256`: the bytes' digest where the caller has it already (hashing a large model takes a while). */
 export function describeModel(bytes: Uint8Array, name: string, filePath: string | null, sha256 = sha256Of(bytes)): OpenModel {
@@ -43,6 +50,8 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
   const outputs = graphOutputs(proto);
   const { preprocess, warning } = preprocessFromMetadata(metadata, inputs[0]);
   const id = idOfDigest(sha256);
+  const own = labelsFromMetadata(metadata, classCount(outputs[0]?.shape));
+  const imagenet = !own && looksLikeImagenet(outputs);
   const summary: ModelSummary = {
     id,
     name,
@@ -54,7 +63,8 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
     inputs,
     outputs,
     nodeCount: proto.graph?.node.length ?? 0,
-    labels: labelsFromMetadata(metadata, classCount(outputs[0]?.shape)),
+    labels: own ?? (imagenet ? [...IMAGENET_LABELS] : null),
+    labelSource: own ? 'model' : imagenet ? 'imagenet' : null,
     preprocess,
     description: metadata[METADATA_KEYS.description] ?? (proto.docString || null),
     metadata,
@@ -69,6 +79,7 @@ export function describeModel(bytes: Uint8Array, name: string, filePath: string 
     warnings: warning ? [warning] : [],
     originalPreprocess: summary.preprocess,
     originalLabels: summary.labels,
+    originalLabelSource: summary.labelSource,
   };
 }
 

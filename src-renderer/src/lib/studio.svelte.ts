@@ -8,6 +8,7 @@ import type {
   EngineApi,
   ImageSource,
   JobProgress,
+  ModelId,
   ModelSummary,
   OpenedRun,
   Prediction,
@@ -42,6 +43,8 @@ export class Studio {
   version = $state('');
   model = $state<ModelSummary | null>(null);
   samples = $state<Sample[]>([]);
+  /** The model the samples were drawn for (the demo's). */
+  samplesModel = $state<ModelId | null>(null);
   image = $state<ShownImage | null>(null);
   prediction = $state<Prediction | null>(null);
   busy = $state(false);
@@ -99,6 +102,7 @@ export class Studio {
       this.version = state.version;
       this.model = state.model;
       this.samples = state.samples;
+      this.samplesModel = state.samplesModel;
       if (state.model) void this.loadGraph(state.model);
       await Promise.all(state.samples.map(async (s) => this.loadThumbnail(s)));
       const first = state.samples[0];
@@ -407,6 +411,11 @@ export class Studio {
         )
       : this.samples.map((s) => ({ kind: 'sample' as const, id: s.id }));
     await this.stats.run(model.id, images);
+  }
+
+  /** Whether the samples (and their ground truth) belong to the open model; elsewhere they are only examples. */
+  get samplesFitModel(): boolean {
+    return this.model !== null && this.model.id === this.samplesModel;
   }
 
   sampleFor(source: ImageSource | StoredImageSource | undefined): Sample | undefined {

@@ -21,6 +21,9 @@ export class StudioPage {
   }
 
   async pickSample(id: string): Promise<void> {
+    // With a model other than the demo's open, the demo's samples are folded away.
+    const folded = this.page.getByTestId('samples-other-model');
+    if ((await folded.count()) > 0 && (await folded.getAttribute('open')) === null) await folded.locator('summary').click();
     await this.page.locator(`[data-testid="sample"][data-sample-id="${id}"]`).click();
   }
 
