@@ -21,10 +21,14 @@ export class StudioPage {
   }
 
   async pickSample(id: string): Promise<void> {
-    // With a model other than the demo's open, the demo's samples are folded away.
+    // With a model other than the demo's open, the demo's samples are folded away (the model may still be
+    // changing when this is called, so the check is retried until the click lands).
+    const sample = this.page.locator(`[data-testid="sample"][data-sample-id="${id}"]`);
     const folded = this.page.getByTestId('samples-other-model');
-    if ((await folded.count()) > 0 && (await folded.getAttribute('open')) === null) await folded.locator('summary').click();
-    await this.page.locator(`[data-testid="sample"][data-sample-id="${id}"]`).click();
+    await expect(async () => {
+      if ((await folded.count()) > 0 && (await folded.getAttribute('open')) === null) await folded.locator('summary').click();
+      await sample.click({ timeout: 1000 });
+    }).toPass();
   }
 
   async topLabels(): Promise<string[]> {
