@@ -9,17 +9,12 @@
  */
 import * as v from 'valibot';
 import type { GraphView, WeightStats } from './graph';
+import type { Dim, ExecutionProvider, ImageSource, ModelId, TensorName, ViewName } from './primitives';
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
 import type { PruneResult, RunId, RunList, RunSummary } from './runs';
 import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
 
-/** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
-export type ModelId = string & { readonly __brand: 'ModelId' };
-/** Name of a tensor in an ONNX graph. */
-export type TensorName = string & { readonly __brand: 'TensorName' };
-
-/** A dimension: a number when static, the symbolic name (e.g. "batch") or null when dynamic. */
-export type Dim = number | string | null;
+export type { Dim, ExecutionProvider, ImageSource, ModelId, TensorName, ViewName } from './primitives';
 
 export interface TensorInfo {
   name: TensorName;
@@ -81,9 +76,6 @@ export interface Sample {
   box: [number, number, number, number];
 }
 
-export type ImageSource =
-  { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };
-
 export interface ImageData {
   mime: string;
   bytes: Uint8Array;
@@ -96,8 +88,6 @@ export interface ClassScore {
   label: string;
   prob: number;
 }
-
-export type ExecutionProvider = 'cpu' | 'cuda';
 
 export interface Prediction {
   top: ClassScore[];
@@ -272,6 +262,8 @@ export interface GraphAnalysisView {
   graph: GraphView;
   /** Things the user should know (e.g. the shape probe could not run). */
   warnings: string[];
+  /** SHA-256 of the model file and its external data: what its runs are keyed by (the history's filter). */
+  modelHash: string;
 }
 
 /** What the engine may push to the renderer (events, no answers expected). */
@@ -286,7 +278,7 @@ export interface RendererApi {
 export type AppCommand =
   | { kind: 'open-model'; path: string }
   | { kind: 'open-images'; paths: string[] }
-  | { kind: 'view'; view: 'studio' | 'graph' | 'stats' | 'history' }
+  | { kind: 'view'; view: ViewName }
   | { kind: 'export-report'; format: ReportFormat };
 
 export const MAX_PATH_LENGTH = 4096;

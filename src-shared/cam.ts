@@ -3,7 +3,7 @@
  * signed and unscaled, so that the renderer and the CLI decide how to display them (ReLU or signed, scaling,
  * upsampling) without recomputing anything.
  */
-import type { ExecutionProvider, TensorName } from './api';
+import type { ExecutionProvider, TensorName } from './primitives';
 
 export const CAM_METHODS = [
   'cam',

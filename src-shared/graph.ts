@@ -2,7 +2,7 @@
  * The layer graph as the renderer and the CLI see it: nodes, the tensors between them, the module
  * hierarchy recovered from node-name scopes, and the detected stages. Plain data (no Node, no DOM).
  */
-import type { Dim, TensorName } from './api';
+import type { Dim, TensorName } from './primitives';
 
 /** Dotted module path as PyTorch names it: "layer1.0.conv1", "features.denseblock2". "" is the root. */
 export type ModulePath = string & { readonly __brand: 'ModulePath' };

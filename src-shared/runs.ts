@@ -4,11 +4,11 @@
  * question is never computed twice and any earlier answer reopens as it was.
  */
 import type { CamMethod } from './cam';
-import type { ImageSource } from './api';
+import type { ImageSource, RunId, StoredImageSource } from './primitives';
 import type { TrustRunParams } from './trust';
 
-/** Row id of a run in the run database. */
-export type RunId = number & { readonly __brand: 'RunId' };
+export type { RunId, StoredImageSource } from './primitives';
+
 export type RunKind = 'cam' | 'stats' | 'trust';
 /**
  * running: being computed now; complete: finished; cancelled: stopped by the user (a partial statistics
@@ -16,9 +16,6 @@ export type RunKind = 'cam' | 'stats' | 'trust';
  */
 export type RunStatus = 'running' | 'complete' | 'cancelled' | 'incomplete';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'complete', 'cancelled', 'incomplete'];
-
-/** An input as it was given, minus uploaded bytes (only their name is kept; the bytes are not stored). */
-export type StoredImageSource = { kind: 'sample'; id: string } | { kind: 'path'; path: string } | { kind: 'bytes'; name: string };
 
 export interface CamRunParams {
   image: StoredImageSource;

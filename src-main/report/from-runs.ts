@@ -2,10 +2,9 @@
  * A report of stored runs (the history's CAM runs on several images, and a statistics run), gathered without
  * computing anything: maps, predictions and statistics are what the run database kept.
  */
-import type { ImageSource, OpenedRun } from '../../src-shared/api';
+import type { EngineApi, ImageSource, OpenedRun } from '../../src-shared/api';
 import type { CamMethod } from '../../src-shared/cam';
 import type { RunId, StoredImageSource } from '../../src-shared/runs';
-import type { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { ENGINE_VERSION } from '../engine/version';
 import { DEFAULT_MAX_IMAGES, modelSectionOf } from './gather';
@@ -17,7 +16,7 @@ export interface RunsReportOptions {
   maxImages?: number;
 }
 
-export async function gatherRunsReport(engine: Engine, ids: RunId[], options: RunsReportOptions = {}): Promise<ReportData> {
+export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options: RunsReportOptions = {}): Promise<ReportData> {
   if (ids.length === 0) throw new EngineError('bad-input', 'A report needs at least one run.');
   const opened: OpenedRun[] = [];
   for (const id of ids) opened.push(await engine.openRun({ id }));
@@ -73,7 +72,7 @@ export async function gatherRunsReport(engine: Engine, ids: RunId[], options: Ru
   };
 }
 
-async function storedImage(engine: Engine, run: OpenedRun): Promise<ReportImage> {
+async function storedImage(engine: EngineApi, run: OpenedRun): Promise<ReportImage> {
   const cam = run.cam as NonNullable<OpenedRun['cam']>;
   const stored = run.summary.kind === 'cam' ? run.summary.params.image : null;
   const source = stored ? readable(stored) : null;

@@ -5,11 +5,9 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ExecutionProvider, ImageSource, ModelId, ModelSummary, StatsResponse } from '../../src-shared/api';
+import type { EngineApi, ExecutionProvider, ImageSource, ModelId, ModelSummary, StatsResponse } from '../../src-shared/api';
 import type { CamMethod } from '../../src-shared/cam';
-import type { Engine } from '../engine/engine';
 import { EngineError, type EngineErrorCode } from '../engine/errors';
-import { modelContentHash } from '../engine/runs/content-hash';
 import { ENGINE_VERSION } from '../engine/version';
 import {
   DEFAULT_DISPLAY,
@@ -47,18 +45,18 @@ export interface GatherOptions {
   signal?: AbortSignal;
 }
 
-async function modelSection(engine: Engine, modelPath: string): Promise<ReportModel> {
+async function modelSection(engine: EngineApi, modelPath: string): Promise<ReportModel> {
   return modelSectionOf(engine, await engine.openModelPath({ path: modelPath }));
 }
 
 /** The report's model section for a model the engine has open. */
-export async function modelSectionOf(engine: Engine, summary: ModelSummary): Promise<ReportModel> {
-  const { graph, warnings } = await engine.getGraph({ modelId: summary.id });
+export async function modelSectionOf(engine: EngineApi, summary: ModelSummary): Promise<ReportModel> {
+  const { graph, warnings, modelHash } = await engine.getGraph({ modelId: summary.id });
   const root = graph.modules.find((m) => m.path === '');
   return {
     name: summary.name,
     id: summary.id,
-    sha256: await modelContentHash(engine.models.get(summary.id)),
+    sha256: modelHash,
     irVersion: summary.irVersion,
     producer: summary.producer,
     opsets: summary.opsets,
@@ -85,7 +83,7 @@ function checkCancelled(signal: AbortSignal | undefined): void {
 }
 
 async function imageSection(
-  engine: Engine,
+  engine: EngineApi,
   modelId: ModelId,
   file: string,
   index: number,
@@ -125,7 +123,7 @@ async function imageSection(
 }
 
 async function statsSection(
-  engine: Engine,
+  engine: EngineApi,
   modelId: ModelId,
   request: ReportRequest,
   signal: AbortSignal | undefined,
@@ -149,7 +147,7 @@ async function statsSection(
   }
 }
 
-export async function gatherReport(engine: Engine, request: ReportRequest, options: GatherOptions = {}): Promise<ReportData> {
+export async function gatherReport(engine: EngineApi, request: ReportRequest, options: GatherOptions = {}): Promise<ReportData> {
   const { progress, signal } = options;
   if (request.images.length === 0) throw new EngineError('bad-input', 'A report needs at least one image.');
   const timings: ReportData['timings'] = [];

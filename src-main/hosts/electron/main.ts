@@ -2,7 +2,7 @@
  * The Electron host: one window running the shared renderer, and the engine in a utility process (so long
  * work never blocks this process's event loop). The window's single IPC channel carries the same binary
  * frames as browser mode's WebSocket; this process only relays them (the engine process validates every
- * one). This is the only place (with the preload and menu) that imports Electron.
+ * one). Only the files of this folder (src-main/hosts/electron/) import Electron.
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -4,6 +4,7 @@
  */
 import { app, dialog, Menu, shell, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
 import type { AppCommand } from '../../../src-shared/api';
+import { VIEWS } from '../../../src-shared/primitives';
 import { logFile } from './logging';
 
 export const MODEL_FILTERS = [{ name: 'ONNX models', extensions: ['onnx'] }];
@@ -56,10 +57,11 @@ export function installMenu(
       {
         label: 'View',
         submenu: [
-          { label: 'Studio', accelerator: 'CmdOrCtrl+1', click: () => send({ kind: 'view', view: 'studio' }) },
-          { label: 'Graph', accelerator: 'CmdOrCtrl+2', click: () => send({ kind: 'view', view: 'graph' }) },
-          { label: 'Statistics', accelerator: 'CmdOrCtrl+3', click: () => send({ kind: 'view', view: 'stats' }) },
-          { label: 'History', accelerator: 'CmdOrCtrl+4', click: () => send({ kind: 'view', view: 'history' }) },
+          ...VIEWS.map((view, i): MenuItemConstructorOptions => ({
+            label: view.label,
+            accelerator: `CmdOrCtrl+${i + 1}`,
+            click: () => send({ kind: 'view', view: view.id }),
+          })),
           { type: 'separator' },
           { role: 'zoomIn' },
           { role: 'zoomOut' },

@@ -7,6 +7,7 @@
  * argv[2] is JSON: { demoSamples, initialModel, database, resources }.
  */
 import { Engine } from '../../engine/engine';
+import { reportWriter } from '../../report/export-report';
 import { describeError } from '../../engine/errors';
 import { hostEngine, MainProcessPrinter } from './engine-host';
 import { PathGrants } from './path-grants';
@@ -57,7 +58,7 @@ try {
     demoSamples: options.demoSamples,
     initialModel: options.initialModel,
     database: options.database,
-    printToPdf: printer.print,
+    reports: reportWriter(printer.print),
   });
   const grants = new PathGrants();
   options.resources.forEach((folder) => grants.grantFolder(folder));

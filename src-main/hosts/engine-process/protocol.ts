@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { MAX_PATH_LENGTH, type AppCommand } from '../../../src-shared/api';
+import { VIEW_NAMES } from '../../../src-shared/primitives';
 
 export type ToEngine =
   | { kind: 'frame'; frame: Uint8Array }
@@ -26,7 +27,7 @@ const path = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH));
 const command = v.variant('kind', [
   v.object({ kind: v.literal('open-model'), path }),
   v.object({ kind: v.literal('open-images'), paths: v.array(path) }),
-  v.object({ kind: v.literal('view'), view: v.picklist(['studio', 'graph', 'stats', 'history']) }),
+  v.object({ kind: v.literal('view'), view: v.picklist(VIEW_NAMES) }),
   v.object({ kind: v.literal('export-report'), format: v.picklist(['html', 'pdf']) }),
 ]);
 

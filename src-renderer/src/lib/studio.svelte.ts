@@ -1,9 +1,10 @@
 /**
- * The studio's state and the actions that change it. Components read this and call its methods; only this
- * file talks to the engine.
+ * The studio's state and the actions that change it. Components read this and call its methods; the engine
+ * is reached only through the `EngineApi` this class (and the stores it creates) hold.
  */
 import type {
   AppCommand,
+  ViewName,
   Preprocess,
   EngineApi,
   ImageSource,
@@ -54,7 +55,7 @@ export class Studio {
   /** The open model's layer graph (large and immutable: not deeply reactive). */
   graph = $state.raw<GraphView | null>(null);
   /** Which view is shown: the CAM studio, the layer graph, the activation statistics or the run history. */
-  view = $state<'studio' | 'graph' | 'stats' | 'history'>('studio');
+  view = $state<ViewName>('studio');
   /** A stage row the CAM grid should bring into view (set from the graph). */
   focusedLayer = $state<string | null>(null);
   graphWarnings = $state.raw<string[]>([]);

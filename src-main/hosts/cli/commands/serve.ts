@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Engine } from '../../../engine/engine';
+import { reportWriter } from '../../../report/export-report';
 import { defaultPaths } from '../../paths';
 import { startServer } from '../../server/server';
 import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
@@ -24,6 +25,7 @@ export async function serveCommand(argv: string[], out: (text: string) => void):
     initialModel: positionals[0] ?? null,
     device: parseDevice(values.device),
     database: databaseFrom(values),
+    reports: reportWriter(),
   });
   const server = await startServer({
     engine,

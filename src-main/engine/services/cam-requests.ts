@@ -1,0 +1,105 @@
+/** CAM requests: the run's key, the answer from the run history or a computed one, the image as the model saw it. */
+import sharp from 'sharp';
+import type { CallContext, CamRequestMessage, CamResponse, ImageData } from '../../../src-shared/api';
+import type { CamResult } from '../../../src-shared/cam';
+import { toStoredSource, type CamRunParams } from '../../../src-shared/runs';
+import { CamRunner, type CamProgress, type CamRequest } from '../cam/cam-runner';
+import { toInputTensor, type InputTensor } from '../input-tensor';
+import type { ModelRegistry, OpenModel } from '../model-registry';
+import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
+import { decodeCam, encodeCam, type StoredCam } from '../runs/result-codec';
+import type { Codec, RunCache, RunInput } from '../runs/run-cache';
+import type { Graphs } from './graphs';
+import type { Images } from './images';
+import type { Jobs } from './jobs';
+import type { Sessions } from './sessions';
+
+export const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam };
+
+export interface CamRequestDeps {
+  models: ModelRegistry;
+  images: Images;
+  sessions: Sessions;
+  graphs: Graphs;
+  runs: RunCache;
+  jobs: Jobs;
+}
+
+export class CamRequests {
+  readonly runner: CamRunner;
+
+  constructor(private readonly deps: CamRequestDeps) {
+    const { sessions, graphs } = deps;
+    this.runner = new CamRunner({
+      analysis: (model, inputShape) => graphs.analysis(model, inputShape),
+      session: (key, bytes, model) =>
+        key === `${model.id}|plain` ? sessions.plain(model) : sessions.rewritten(key, bytes, model),
+      blockedLayout: () => sessions.blockedLayout(),
+    });
+  }
+
+  /** CAM maps for one input: one hooked run for every layer and gradient method, plus any perturbation methods. */
+  camTensor(
+    model: OpenModel,
+    input: InputTensor,
+    req: CamRequest,
+    onProgress?: CamProgress,
+    signal?: AbortSignal,
+  ): Promise<CamResult> {
+    return this.runner.run(model, input, req, onProgress, signal);
+  }
+
+  async computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse> {
+    const { models, images, graphs, runs, jobs } = this.deps;
+    const model = models.get(req.modelId);
+    const image = await images.resolve(req.image);
+    const params: CamRunParams = {
+      image: toStoredSource(req.image),
+      layers: req.layers && req.layers.length > 0 ? req.layers : ['stages'],
+      methods: [...req.methods].sort(),
+      classIndex: req.classIndex,
+      counterfactual: req.counterfactual,
+    };
+    const input: RunInput = {
+      hash: inputContentHash(image.bytes, model.summary.preprocess),
+      name: image.name,
+      source: params.image,
+      bytes: image.bytes,
+    };
+    const { image: _source, ...settings } = params;
+    const key = runKey('cam', {
+      model: await modelContentHash(model),
+      input: input.hash,
+      ...settings,
+      // Labels name the class in the answer; a stage override changes what "stages" means.
+      labels: model.summary.labels,
+      stages: graphs.stageOverride(model),
+    });
+    const answer = await runs.getOrCompute({ kind: 'cam', key, model, params, inputs: [input] }, CAM_CODEC, () =>
+      jobs.run(req.jobId, async (signal) => {
+        const tensor = await toInputTensor(model, image.bytes, image.name);
+        const result = await this.camTensor(
+          model,
+          tensor,
+          { layers: params.layers, methods: req.methods, classIndex: req.classIndex, counterfactual: req.counterfactual },
+          (p) => ctx?.progress({ jobId: req.jobId, ...p }),
+          signal,
+        );
+        return { value: { result, modelView: await modelViewImage(tensor) }, cancelled: false, provider: result.provider };
+      }),
+    );
+    return { ...answer.value, cached: answer.cached, run: answer.run };
+  }
+}
+
+/** The image as the model saw it (after resizing/cropping), so overlays line up exactly. */
+async function modelViewImage(input: InputTensor): Promise<ImageData> {
+  const view = input.rgb ?? null;
+  if (!view) return { mime: 'image/png', bytes: new Uint8Array(0), width: input.shape[3] ?? 0, height: input.shape[2] ?? 0 };
+  const png = await sharp(Buffer.from(view.data.buffer, view.data.byteOffset, view.data.byteLength), {
+    raw: { width: view.width, height: view.height, channels: 3 },
+  })
+    .png()
+    .toBuffer();
+  return { mime: 'image/png', bytes: png, width: view.width, height: view.height };
+}

@@ -1,0 +1,151 @@
+/** The run history: listing, reopening, editing, pruning and resuming stored CAM and statistics runs. */
+import type {
+  CallContext,
+  CamRequestMessage,
+  CamResponse,
+  ImageSource,
+  OpenedRun,
+  StatsRequestMessage,
+  StatsResponse,
+} from '../../../src-shared/api';
+import type { PruneResult, RunId, RunList, RunSummary } from '../../../src-shared/runs';
+import type { TrustRequestMessage, TrustResponse } from '../../../src-shared/trust';
+import { EngineError, describeError } from '../errors';
+import type { ModelRegistry, OpenModel } from '../model-registry';
+import { modelContentHash } from '../runs/content-hash';
+import type { RunCache } from '../runs/run-cache';
+import type { RunStore } from '../runs/run-store';
+import { CAM_CODEC } from './cam-requests';
+import { topClasses } from './predictions';
+import { STATS_CODEC } from './statistics';
+import { TRUST_CODEC } from '../trust/trust-service';
+
+export interface HistoryDeps {
+  models: ModelRegistry;
+  runs: RunCache;
+  /** How a resumed run is computed again: the same calls a new one goes through. */
+  computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse>;
+  computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse>;
+  evaluateTrust(req: TrustRequestMessage, ctx?: CallContext): Promise<TrustResponse>;
+}
+
+export class History {
+  constructor(private readonly deps: HistoryDeps) {}
+
+  async listRuns(req: { modelHash: string | null }): Promise<RunList> {
+    const store = this.deps.runs.store;
+    if (!store) return { runs: [], total: 0, diskBytes: 0, database: null, models: [] };
+    return store.list({ modelHash: req.modelHash });
+  }
+
+  async openRun(req: { id: RunId }): Promise<OpenedRun> {
+    const store = this.requireStore();
+    const summary = store.summary(req.id);
+    const { model, problem } = await this.reopenModel(summary);
+    const opened: OpenedRun = {
+      summary,
+      model: model?.summary ?? null,
+      modelProblem: problem,
+      cam: null,
+      prediction: null,
+      stats: null,
+    };
+    if (summary.kind === 'cam') {
+      const stored = this.deps.runs.result(summary.id, CAM_CODEC);
+      if (stored) {
+        opened.cam = { ...stored, cached: true, run: summary.id };
+        const { logits, provider, inputShape } = stored.result;
+        opened.prediction = { top: topClasses(model, logits, 5), logits, provider, inferenceMs: 0, inputShape };
+      }
+    } else if (summary.kind === 'trust') {
+      const stored = this.deps.runs.result(summary.id, TRUST_CODEC);
+      if (stored) opened.trust = { result: stored, cached: true, run: summary.id };
+    } else {
+      const stored = this.deps.runs.result(summary.id, STATS_CODEC);
+      if (stored) opened.stats = { ...stored, cached: true, run: summary.id };
+    }
+    return opened;
+  }
+
+  async updateRun(req: { id: RunId; name?: string | null; pinned?: boolean }): Promise<RunSummary> {
+    return this.requireStore().update(req.id, req);
+  }
+
+  async deleteRuns(req: { ids: RunId[] }): Promise<PruneResult> {
+    const result = this.requireStore().delete(req.ids);
+    this.deps.runs.forget();
+    return result;
+  }
+
+  async pruneRuns(req: { olderThanDays: number | null; unfinished: boolean; all: boolean }): Promise<PruneResult> {
+    const result = this.requireStore().prune(req);
+    this.deps.runs.forget();
+    return result;
+  }
+
+  async resumeRun(req: { id: RunId; jobId: string }, ctx?: CallContext): Promise<OpenedRun> {
+    const store = this.requireStore();
+    const summary = store.summary(req.id);
+    if (summary.status === 'complete' || summary.status === 'running') {
+      throw new EngineError('invalid-request', `Run ${summary.id} is ${summary.status}: there is nothing to resume.`);
+    }
+    const { model, problem } = await this.reopenModel(summary);
+    if (!model) throw new EngineError('not-found', `Run ${summary.id} cannot be resumed: ${problem}`);
+    const sources = summary.kind === 'cam' ? [summary.params.image] : summary.params.images;
+    const uploaded = sources.find((s) => s.kind === 'bytes');
+    if (uploaded) {
+      throw new EngineError(
+        'unsupported',
+        `Run ${summary.id} used an uploaded image (${uploaded.kind === 'bytes' ? uploaded.name : ''}) whose bytes were not kept: open it again and run the analysis.`,
+      );
+    }
+    const asSource = (s: (typeof sources)[number]): ImageSource => s as ImageSource;
+    const rerun =
+      summary.kind === 'trust'
+        ? (
+            await this.deps.evaluateTrust(
+              { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
+              ctx,
+            )
+          ).run
+        : summary.kind === 'cam'
+          ? (
+              await this.deps.computeCam(
+                { modelId: model.id, ...summary.params, image: asSource(summary.params.image), jobId: req.jobId },
+                ctx,
+              )
+            ).run
+          : (
+              await this.deps.computeStats(
+                { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
+                ctx,
+              )
+            ).run;
+    if (rerun !== null && rerun !== summary.id) store.delete([summary.id]);
+    return this.openRun({ id: rerun ?? summary.id });
+  }
+
+  private requireStore(): RunStore {
+    const store = this.deps.runs.store;
+    if (!store)
+      throw new EngineError('unsupported', 'Run history is off for this LayerLens (it was started without a database).');
+    return store;
+  }
+
+  /** The run's model, opened again from its file if it is not open, and only if its bytes are unchanged. */
+  private async reopenModel(summary: RunSummary): Promise<{ model: OpenModel | null; problem: string | null }> {
+    const { models } = this.deps;
+    for (const open of models.values()) {
+      if ((await modelContentHash(open)) === summary.model.hash) return { model: open, problem: null };
+    }
+    const file = summary.model.path;
+    if (!file) return { model: null, problem: `${summary.model.name} was sent as bytes, not opened from a file: open it again.` };
+    try {
+      const model = await models.openPath(file);
+      if ((await modelContentHash(model)) === summary.model.hash) return { model, problem: null };
+      return { model: null, problem: `${file} has changed since this run was made.` };
+    } catch (error) {
+      return { model: null, problem: describeError(error) };
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/** onnxruntime sessions of open models on the chosen device: the plain model's and hooked rewrites'. */
+import { SessionPool, type DeviceChoice, type PooledSession } from '../inference/session-pool';
+import type { OpenModel } from '../model-registry';
+
+export class Sessions {
+  readonly pool = new SessionPool();
+
+  constructor(readonly device: DeviceChoice) {}
+
+  /** The unmodified model's session (predictions, ScoreCAM's masked inputs). */
+  plain(model: OpenModel): Promise<PooledSession> {
+    const source = model.path ? { path: model.path } : { bytes: model.bytes };
+    return this.pool.get(model.id, source, this.device, model.summary.name);
+  }
+
+  /** A session of a rewritten model (hooks), built from its bytes the first time `key` is asked for. */
+  rewritten(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession> {
+    return this.pool.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name);
+  }
+
+  /** onnxruntime keeps convolutions in a channel-blocked layout on x86 CPUs only (see vjp/blocked-layout.ts). */
+  blockedLayout(): boolean {
+    return process.arch === 'x64' && this.pool.runsOnCpu(this.device);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The shared primitives every other src-shared module names: identifiers, tensor names, dimensions, image
+ * sources, providers, views. This file imports nothing, so no module that needs one of them can form an
+ * import cycle through it.
+ */
+
+/** Content-derived identifier of an opened model (hex prefix of its SHA-256). */
+export type ModelId = string & { readonly __brand: 'ModelId' };
+/** Name of a tensor in an ONNX graph. */
+export type TensorName = string & { readonly __brand: 'TensorName' };
+
+/** A dimension: a number when static, the symbolic name (e.g. "batch") or null when dynamic. */
+export type Dim = number | string | null;
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export type ImageSource =
+  { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };
+
+/** An input as it was given, minus uploaded bytes (only their name is kept; the bytes are not stored). */
+export type StoredImageSource = { kind: 'sample'; id: string } | { kind: 'path'; path: string } | { kind: 'bytes'; name: string };
+
+/** Row id of a run in the run database. */
+export type RunId = number & { readonly __brand: 'RunId' };
+
+/** The studio's views, in the order of its tabs and the View menu. */
+export const VIEWS = [
+  { id: 'studio', label: 'Studio' },
+  { id: 'graph', label: 'Graph' },
+  { id: 'stats', label: 'Statistics' },
+  { id: 'history', label: 'History' },
+] as const;
+export type ViewName = (typeof VIEWS)[number]['id'];
+export const VIEW_NAMES: readonly ViewName[] = VIEWS.map((v) => v.id);
