@@ -19,7 +19,7 @@ import type { ModelRegistry, OpenModel } from '../model-registry';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeStats, encodeStats, type StoredStats } from '../runs/result-codec';
 import type { Codec, RunCache, RunInput } from '../runs/run-cache';
-import { runStats, type StatsRequest, type StatsResult } from '../stats/stats-runner';
+import { runStats, type StatsDeps, type StatsRequest, type StatsResult } from '../stats/stats-runner';
 import type { Graphs } from './graphs';
 import type { Images } from './images';
 import type { Jobs } from './jobs';
@@ -50,6 +50,17 @@ export class Statistics {
     );
   }
 
+  /** What a stats run needs: its graph form runs where the device is not the CPU (stats-runner.ts). */
+  private runDeps(): StatsDeps {
+    const { sessions, graphs } = this.deps;
+    return {
+      analysis: (m, shape) => graphs.analysis(m, shape),
+      hooked: this.hooked,
+      session: (key, bytes, model) => sessions.rewritten(key, bytes, model),
+      onCpu: () => sessions.pool.runsOnCpu(sessions.device),
+    };
+  }
+
   /** Activation statistics over image files (streamed one by one; cancelling keeps what was done). */
   async statsFiles(
     model: OpenModel,
@@ -59,7 +70,7 @@ export class Statistics {
     signal?: AbortSignal,
   ): Promise<StatsResult> {
     return runStats(
-      { analysis: (m, shape) => this.deps.graphs.analysis(m, shape), hooked: this.hooked },
+      this.runDeps(),
       model,
       { count: files.length, load: (i) => this.load(model, { kind: 'path', path: files[i] as string }) },
       req,
@@ -126,7 +137,7 @@ export class Statistics {
     const answer = await runs.getOrCompute({ kind: 'stats', key, model, params, inputs }, STATS_CODEC, () =>
       jobs.run(req.jobId, async (signal) => {
         const result = await runStats(
-          { analysis: (m, shape) => graphs.analysis(m, shape), hooked: this.hooked },
+          this.runDeps(),
           model,
           { count: req.images.length, load: (i) => this.load(model, req.images[i] as ImageSource) },
           {

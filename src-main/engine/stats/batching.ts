@@ -16,7 +16,7 @@ export const MAX_STATS_BATCH = 16;
  * follows each run reads what onnxruntime just wrote while it is still in the CPU cache (on the demo model,
  * 4 images per run scanned faster than 16; plain inference gained as much either way).
  */
-const MAX_BATCH_ACTIVATION_BYTES = 16 * 1024 * 1024;
+export const MAX_BATCH_ACTIVATION_BYTES = 16 * 1024 * 1024;
 
 export interface BatchPlan {
   size: number;
@@ -37,17 +37,20 @@ export async function planBatch(
   remaining: number,
   analyse: (shape: number[]) => Promise<GraphAnalysis>,
   maxBatch = MAX_STATS_BATCH,
+  /** What one image costs in memory, from its hooked tensors' sizes (default: the activations themselves). */
+  bytesOf: (sizes: number[]) => number = (sizes) => 4 * sizes.reduce((a, b) => a + b, 0),
+  maxBytes = MAX_BATCH_ACTIVATION_BYTES,
 ): Promise<BatchPlan> {
   const single: BatchPlan = { size: 1, analysis, inputShape };
   const declared = model.summary.inputs[0]?.shape[0];
   if ((typeof declared === 'number' && declared > 0) || inputShape[0] !== 1) return single;
-  let bytesPerImage = 0;
+  const sizes: number[] = [];
   for (const t of tensors) {
     const s = knownShape(analysis, t);
     if (!s || s[0] !== 1) return single;
-    bytesPerImage += 4 * s.reduce((a, b) => a * b, 1);
+    sizes.push(s.reduce((a, b) => a * b, 1));
   }
-  const limit = Math.min(maxBatch, remaining, Math.floor(MAX_BATCH_ACTIVATION_BYTES / Math.max(1, bytesPerImage)));
+  const limit = Math.min(maxBatch, remaining, Math.floor(maxBytes / Math.max(1, bytesOf(sizes))));
   if (limit < 2) return single;
   const size = 2 ** Math.floor(Math.log2(limit));
   const batchedShape = [size, ...inputShape.slice(1)];

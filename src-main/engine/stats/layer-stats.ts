@@ -77,10 +77,21 @@ export class LayerStatsAccumulator {
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
-      const margin = (hi - lo) * 0.1 || 1;
-      this.range = [lo - margin, hi + margin];
+      this.setAutoRange(lo, hi);
     }
+    return this.range as [number, number];
+  }
+
+  /** The range once fixed (always for a fixed range; for "auto" after the first image). */
+  knownRange(): [number, number] | null {
     return this.range;
+  }
+
+  /** Fixes the automatic range from the first image's min and max (computed elsewhere, e.g. in the graph). */
+  setAutoRange(min: number, max: number): void {
+    if (this.range) return;
+    const margin = (max - min) * 0.1 || 1;
+    this.range = [min - margin, max + margin];
   }
 
   /** One image's activation; `channels` splits it as [C, rest] (1 for flat outputs; see addScanned). */
@@ -103,13 +114,11 @@ export class LayerStatsAccumulator {
     const channelSum = this.channelSum;
     const channelNear = this.channelNear;
     let sum = 0;
-    let sumSq = 0;
     let near = 0;
     for (let c = 0; c < channels; c++) {
       const cs = out.channelSum[c] as number;
       const cz = out.channelNear[c] as number;
       sum += cs;
-      sumSq += out.channelSumSq[c] as number;
       near += cz;
       channelSum[c] = (channelSum[c] as number) + cs;
       channelNear[c] = (channelNear[c] as number) + cz;
@@ -118,8 +127,15 @@ export class LayerStatsAccumulator {
     let inside = 0;
     for (let k = 0; k < bins; k++) inside += out.hist[k] as number;
     const mean = n ? sum / n : 0;
-    // Float64 sums over one image are exact enough for the variance of that image.
-    const m2 = Math.max(0, sumSq - n * mean * mean);
+    // Σ(v − mean)² as each channel's own spread plus the spread of the channel means: sums of squares
+    // lose to cancellation where a mean is large against its spread, far less within a channel than
+    // across an image (and the graph form's sums are float32).
+    let m2 = 0;
+    for (let c = 0; c < channels && per > 0; c++) {
+      const cs = out.channelSum[c] as number;
+      const channelMean = cs / per;
+      m2 += Math.max(0, (out.channelSumSq[c] as number) - cs * channelMean) + per * (channelMean - mean) ** 2;
+    }
     this.perImage.push({ mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0, near_zero: n ? near / n : 0 });
     [this.n, this.mean, this.m2] = combine(this.n, this.mean, this.m2, n, mean, m2);
     this.near += near;
