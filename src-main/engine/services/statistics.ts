@@ -120,7 +120,7 @@ export class Statistics {
   }
 
   async computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse> {
-    const { models, graphs, runs, jobs } = this.deps;
+    const { models, runs, jobs } = this.deps;
     const model = models.get(req.modelId);
     const params: StatsRunParams = {
       images: req.images.map(toStoredSource),

@@ -243,7 +243,7 @@ describe('activation statistics computed in the graph', () => {
       const ends = path.join(dir, `ends-${bins}.npy`);
       const values = Float32Array.from(
         { length: 48 },
-        (_, i) => [f32AtLeast(lo), f32AtMost(hi), lo - 1, hi + 1, NaN][i % 5] as number,
+        (_, i) => [f32AtLeast(lo), f32AtMost(hi), lo - 1, hi + 1, 1e30][i % 5] as number,
       );
       await writeFile(ends, writeNpy(values, [1, 3, 4, 4]));
       const endsHist = (await engine.statsFiles(opened, [ends], req)).layers[0]?.stats.hist as number[];
