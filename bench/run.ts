@@ -8,6 +8,7 @@ import { predictBenchmark } from './predict.bench';
 import { runsBenchmark } from './runs.bench';
 import { statsBenchmark } from './stats.bench';
 import { studioBenchmark } from './studio.bench';
+import { trustBenchmark } from './trust.bench';
 
 export interface Figure {
   name: string;
@@ -24,6 +25,7 @@ const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'studio (click to painted CAM grid, Chromium)', run: studioBenchmark },
   { name: 'stats (activation statistics run)', run: statsBenchmark },
   { name: 'runs (history: reopen a stored run)', run: runsBenchmark },
+  { name: 'trust (faithfulness metrics and sanity check, demo model)', run: trustBenchmark },
 ];
 
 const filter = process.argv[2];

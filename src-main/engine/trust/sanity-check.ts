@@ -27,7 +27,7 @@ import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
-import { ssim, spearman } from './similarity';
+import { pearson, ranks, ssim } from './similarity';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { weightsAsInputs } from './weights-as-inputs';
 
@@ -59,7 +59,7 @@ export interface SanityDeps {
   blockedLayout: boolean;
 }
 
-/** Maps of every (layer, method) of one run, as compared: upsampled to the input, ReLU, min-max. */
+/** Maps of every (layer, method) of one run, as compared: upsampled (see compareSize), ReLU, min-max. */
 type ShownMaps = Map<string, Float32Array>;
 const mapKey = (layer: string, method: string): string => `${layer}\u0000${method}`;
 
@@ -135,9 +135,11 @@ export class SanityChecker {
         return shown;
       };
       const reference = await run(new Set());
+      const referenceRanks = new Map<string, Float64Array>();
       for (const state of compared) {
         const maps = await run(state.random);
-        const { width, height } = shape(image.input, analysis.channelsLast);
+        const grids = layers.map((l) => analysis.gridOf(l.tensor)).filter((g) => g !== null);
+        const { width, height } = compareSize(image.input, analysis.channelsLast, grids);
         for (const [k, ref] of reference) {
           const now = maps.get(k);
           if (!now) continue;
@@ -147,7 +149,12 @@ export class SanityChecker {
             sums.set(k, s);
           }
           const at = compared.indexOf(state);
-          s.spearman[at] = (s.spearman[at] as number) + spearman(ref, now);
+          let refRanks = referenceRanks.get(k);
+          if (!refRanks) {
+            refRanks = ranks(ref);
+            referenceRanks.set(k, refRanks);
+          }
+          s.spearman[at] = (s.spearman[at] as number) + pearson(refRanks, ranks(now));
           s.ssim[at] = (s.ssim[at] as number) + ssim(ref, now, width, height);
         }
       }
@@ -222,7 +229,8 @@ export class SanityChecker {
     } catch (error) {
       throw new EngineError('inference-failed', `The sanity check's run failed: ${describeError(error).split('\n')[0]}`);
     }
-    const { width, height } = shape(input, analysis.channelsLast);
+    const grids = layers.map((l) => analysis.gridOf(l.tensor)).filter((g) => g !== null);
+    const { width, height } = compareSize(input, analysis.channelsLast, grids);
     const shown: ShownMaps = new Map();
     const show = (layer: string, method: string, map: RawMap): void => {
       shown.set(mapKey(layer, method), scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu'));
@@ -258,9 +266,24 @@ export class SanityChecker {
   }
 }
 
-function shape(input: InputTensor, channelsLast: boolean): { width: number; height: number } {
+/** Compared maps never drop below this many pixels a side (SSIM's window is 11 wide), the input's size permitting. */
+const MIN_COMPARED = 32;
+
+/**
+ * Where maps are compared: the finest of the layers' grids (no map has detail finer than its grid, so
+ * nothing is lost; coarser maps are upsampled to it), at least MIN_COMPARED pixels a side, at most the
+ * input. Comparing at the input's full size would cost ~10× more for the same answer.
+ */
+export function compareSize(
+  input: InputTensor,
+  channelsLast: boolean,
+  grids: { width: number; height: number }[],
+): { width: number; height: number } {
   const [, a, b, c] = input.shape as [number, number, number, number];
-  return channelsLast ? { width: b, height: a } : { width: c, height: b };
+  const full = channelsLast ? { width: b, height: a } : { width: c, height: b };
+  const finest = (d: 'width' | 'height'): number =>
+    Math.min(full[d], Math.max(Math.min(MIN_COMPARED, full[d]), ...grids.map((g) => g[d])));
+  return { width: finest('width'), height: finest('height') };
 }
 
 /** The constants CAM's head reads, with the fed (possibly randomised) weight values in place. */

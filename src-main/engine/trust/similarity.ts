@@ -4,17 +4,31 @@
  * the input, ReLU, min-max scaled to [0, 1].
  */
 
-/** Ranks 1…n, ties given their average rank. */
+/**
+ * Ranks 1…n, ties given their average rank: a native numeric sort of the values, then each value's first
+ * and last position among them by binary search (a comparator sort of indices is ~30× slower).
+ */
 export function ranks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (values[a] as number) - (values[b] as number));
+  const sorted = Float64Array.from(values).sort();
   const out = new Float64Array(n);
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j + 1 < n && values[order[j + 1] as number] === values[order[i] as number]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) out[order[k] as number] = rank;
-    i = j + 1;
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    const first = lo;
+    hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] as number) <= v) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = (first + lo - 1) / 2 + 1;
   }
   return out;
 }
