@@ -24,6 +24,7 @@ import type { LayerTarget } from '../graph/visible-graph';
 import { PromiseCache } from './promise-cache';
 import { CamState } from '../cam/cam-state.svelte';
 import { StatsState } from '../stats/stats-state.svelte';
+import { TrustState } from '../trust/trust-state.svelte';
 import { droppedPaths, type HostKind } from './transport';
 
 export type { LayerTarget } from '../graph/visible-graph';
@@ -72,6 +73,8 @@ export class Studio {
   readonly stats: StatsState;
   /** The History tab: every stored run. */
   readonly history: HistoryState;
+  /** The Trust tab: faithfulness metrics of the shown maps and the sanity check of the methods. */
+  readonly trust: TrustState;
   private imageSerial = 0;
   private imageRequests = 0;
 
@@ -82,6 +85,7 @@ export class Studio {
     this.cam = new CamState(engine);
     this.stats = new StatsState(engine);
     this.history = new HistoryState(engine);
+    this.trust = new TrustState(engine);
   }
 
   private async attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -266,10 +270,12 @@ export class Studio {
       this.view = 'stats';
       return;
     }
-    if (summary.kind === 'trust')
-      throw new Error(
-        `Run ${summary.id} is a trust evaluation; the studio cannot show it yet: run "layerlens runs show ${summary.id}".`,
-      );
+    if (summary.kind === 'trust') {
+      if (!opened.trust) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
+      this.trust.showStored(opened.trust, null);
+      this.view = 'trust';
+      return;
+    }
     const response = opened.cam;
     if (!response) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
     const stored = summary.params.image;
@@ -349,6 +355,7 @@ export class Studio {
   onProgress(event: JobProgress): void {
     this.cam.onProgress(event);
     this.stats.onProgress(event);
+    this.trust.onProgress(event);
   }
 
   /** Sets the stages by module path or tensor name (null: back to the detected ones); the maps follow. */
