@@ -8,7 +8,7 @@ import { layoutClient } from './layout-client';
 import { prepareLayout, type TextMeasure } from './layout-input';
 import type { LayoutResult, Point } from './layout-messages';
 import { assemble, hitItemIds, LayoutCache, NO_MODULES, withModule, type ShownGraph } from './shown-graph';
-import { centerOn, fitView, initialView, zoomAt, type Size, type View } from './viewport';
+import { centerOn, initialView, LEGIBLE_ZOOM, zoomAt, type Size, type View } from './viewport';
 import {
   buildVisibleGraph,
   defaultExpanded,
@@ -42,7 +42,11 @@ export class GraphExplorer {
   readonly hits: SearchHit[] = $derived.by(() => searchGraph(this.index, this.query));
   hitCursor = $state(-1);
 
-  private readonly cache = new LayoutCache<{ layout: LayoutResult; texts: Map<string, ItemText> }>(LAYOUT_CACHE_SIZE);
+  private readonly cache = new LayoutCache<{
+    layout: LayoutResult;
+    texts: Map<string, ItemText>;
+    edgeLabels: Map<string, string>;
+  }>(LAYOUT_CACHE_SIZE);
   private requested = 0;
   private placed = false;
   /** What to do with the view once the next layout is in. */
@@ -89,7 +93,7 @@ export class GraphExplorer {
       try {
         const prepared = prepareLayout(this.index, visible, measure);
         const layout = await layoutClient().layout(prepared.input);
-        entry = { layout, texts: prepared.texts };
+        entry = { layout, texts: prepared.texts, edgeLabels: prepared.edgeLabels };
         this.cache.set(visible.key, entry);
       } catch (error) {
         if (ticket === this.requested) {
@@ -102,7 +106,7 @@ export class GraphExplorer {
     if (ticket !== this.requested) return;
     this.layingOut = false;
     this.layoutError = null;
-    this.shown = assemble(visible, entry.texts, entry.layout, measure);
+    this.shown = assemble(visible, entry.texts, entry.layout, measure, entry.edgeLabels);
     this.placeView();
   }
 
@@ -131,8 +135,9 @@ export class GraphExplorer {
     if (!this.placed) this.placeView();
   }
 
+  /** The whole graph when its text stays legible so; else as much as fits at a legible zoom, from the top. */
   fit(): void {
-    if (this.shown) this.view = fitView(this.shown.bounds, this.viewport);
+    if (this.shown) this.view = initialView(this.shown.bounds, this.viewport, LEGIBLE_ZOOM);
   }
 
   zoom(factor: number, at: Point = { x: this.viewport.width / 2, y: this.viewport.height / 2 }): void {

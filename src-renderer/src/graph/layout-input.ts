@@ -4,7 +4,8 @@
  */
 import type { GraphIndex } from './graph-index';
 import type { LayoutInput } from './layout-messages';
-import { itemText, type ItemText, type VisibleGraph, type VisibleItem } from './visible-graph';
+import { formatDims } from './format-dims';
+import { itemText, type ItemText, type VisibleEdge, type VisibleGraph, type VisibleItem } from './visible-graph';
 
 export type TextStyle = 'title' | 'subtitle' | 'mono';
 export type TextMeasure = (text: string, style: TextStyle) => number;
@@ -30,12 +31,32 @@ export const ITEM = {
   /** Room on a collapsed module for its expand toggle. */
   toggle: 18,
   groupMinHeight: 40,
+  /** A stage badge (GraphCanvas draws them inside the box of what they mark). */
+  badgeWidth: 58,
+  badgeHeight: 17,
+  badgeGap: 4,
+  /** Height of an edge's shape label. */
+  edgeLabelHeight: 13,
 } as const;
+
+/** The shape written along an edge: its tensor's, or how many tensors a collapsed box's edge carries. */
+export function edgeLabel(index: GraphIndex, edge: VisibleEdge): string | null {
+  if (edge.tensors.length > 1) return `${edge.tensors.length} tensors`;
+  const shape = index.shapeOf(edge.tensors[0] ?? null);
+  return shape ? formatDims(shape) : null;
+}
+
+/** Width of a row of `n` stage badges, with a margin on each side. */
+export function badgeRowWidth(n: number): number {
+  return n === 0 ? 0 : n * (ITEM.badgeWidth + ITEM.badgeGap) + ITEM.badgeGap + 4;
+}
 
 export interface PreparedLayout {
   input: LayoutInput;
   /** Display text per item id, already shortened to fit. */
   texts: Map<string, ItemText>;
+  /** The shape written along each edge that has one, by edge id. */
+  edgeLabels: Map<string, string>;
 }
 
 /** Shortens `text` with an ellipsis until it fits in `max` pixels. */
@@ -68,14 +89,20 @@ function sizeOf(item: VisibleItem, text: ItemText, measure: TextMeasure): { widt
     fitted.subtitle === null ? 0 : measure(fitted.subtitle, 'subtitle'),
     fitted.detail === null ? 0 : measure(fitted.detail, 'mono'),
   ];
+  // Stage badges sit inside the box: in a group's header, on their own row at the bottom of anything else.
+  const badges = badgeRowWidth(item.stages.length);
   if (item.kind === 'group') {
-    // The header: toggle, path and count on one line.
-    const header = ITEM.toggle + widths[0]! + 10 + widths[1]! + 2 * ITEM.padX;
+    // The header: toggle, path and count on one line, then the badges.
+    const header = ITEM.toggle + widths[0]! + 10 + widths[1]! + 2 * ITEM.padX + badges;
     return { width: Math.ceil(header), height: ITEM.groupMinHeight, text: fitted };
   }
   const extra = item.kind === 'module' ? ITEM.toggle : 0;
-  const width = Math.min(ITEM.maxWidth, Math.max(ITEM.minWidth, Math.ceil(Math.max(...widths) + 2 * ITEM.padX + extra)));
-  const height =
+  const width = Math.max(
+    badges,
+    Math.min(ITEM.maxWidth, Math.max(ITEM.minWidth, Math.ceil(Math.max(...widths) + 2 * ITEM.padX + extra))),
+  );
+  const badgeRow = item.stages.length > 0 ? ITEM.badgeHeight + 6 : 0;
+  const body =
     item.kind === 'module'
       ? ITEM.moduleHeight
       : item.kind === 'node'
@@ -83,7 +110,7 @@ function sizeOf(item: VisibleItem, text: ItemText, measure: TextMeasure): { widt
           ? ITEM.nodeHeightTwoLines
           : ITEM.nodeHeight
         : ITEM.ioHeight;
-  return { width, height, text: fitted };
+  return { width, height: body + badgeRow, text: fitted };
 }
 
 export function prepareLayout(index: GraphIndex, visible: VisibleGraph, measure: TextMeasure): PreparedLayout {
@@ -93,6 +120,11 @@ export function prepareLayout(index: GraphIndex, visible: VisibleGraph, measure:
     texts.set(item.id, text);
     return { id: item.id, parent: item.parent, width, height, group: item.kind === 'group' };
   });
-  const edges = visible.edges.map((e) => ({ id: e.id, source: e.source, target: e.target }));
-  return { input: { boxes, edges }, texts };
+  const edgeLabels = new Map<string, string>();
+  const edges = visible.edges.map((e) => {
+    const text = edgeLabel(index, e);
+    if (text) edgeLabels.set(e.id, text);
+    return { id: e.id, source: e.source, target: e.target };
+  });
+  return { input: { boxes, edges }, texts, edgeLabels };
 }

@@ -4,8 +4,8 @@
  */
 import type { ModulePath } from '../../../src-shared/graph';
 import type { GraphIndex } from './graph-index';
-import { fitText, ITEM, type TextMeasure } from './layout-input';
-import type { LayoutResult, Rect } from './layout-messages';
+import { badgeRowWidth, fitText, ITEM, type TextMeasure } from './layout-input';
+import type { LayoutResult, Point, Rect } from './layout-messages';
 import { boundsOf, roundedPath } from './paths';
 import { itemForTarget, type ItemText, type SearchHit, type VisibleGraph, type VisibleItem } from './visible-graph';
 
@@ -22,6 +22,8 @@ export interface ShownEdge {
   tensors: VisibleGraph['edges'][number]['tensors'];
   path: string;
   bounds: Rect;
+  /** The tensor's shape written along the edge, and where. */
+  label: { text: string; box: Rect } | null;
 }
 
 /** A laid-out visible graph, ready to draw. */
@@ -52,11 +54,29 @@ function fitHeader(text: ItemText, width: number, measure: TextMeasure): ItemTex
   return { title, subtitle, detail: null };
 }
 
+/**
+ * Where an edge's shape is written: beside the middle of its longest vertical run (the gap between two
+ * layers), when that run is tall enough for a line of text; null otherwise.
+ */
+export function labelPlace(points: readonly Point[]): Point | null {
+  let best: { x: number; y0: number; y1: number } | null = null;
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1] as Point;
+    const b = points[i] as Point;
+    if (Math.abs(a.x - b.x) > 0.5) continue;
+    const [y0, y1] = a.y < b.y ? [a.y, b.y] : [b.y, a.y];
+    if (!best || y1 - y0 > best.y1 - best.y0) best = { x: a.x, y0, y1 };
+  }
+  if (!best || best.y1 - best.y0 < ITEM.edgeLabelHeight + 6) return null;
+  return { x: best.x + 5, y: (best.y0 + best.y1) / 2 - ITEM.edgeLabelHeight / 2 };
+}
+
 export function assemble(
   visible: VisibleGraph,
   texts: Map<string, ItemText>,
   layout: LayoutResult,
   measure: TextMeasure,
+  edgeLabels: ReadonlyMap<string, string> = new Map(),
 ): ShownGraph {
   const byId = new Map<string, ShownItem>();
   const groups: ShownItem[] = [];
@@ -65,7 +85,8 @@ export function assemble(
     const box = layout.boxes[item.id];
     if (!box) continue;
     const text = texts.get(item.id) ?? { title: item.id, subtitle: null, detail: null };
-    const shown: ShownItem = { item, box, text: item.kind === 'group' ? fitHeader(text, box.width, measure) : text };
+    const header = box.width - badgeRowWidth(item.stages.length); // the stage badges share the header
+    const shown: ShownItem = { item, box, text: item.kind === 'group' ? fitHeader(text, header, measure) : text };
     byId.set(item.id, shown);
     (item.kind === 'group' ? groups : leaves).push(shown);
   }
@@ -74,7 +95,14 @@ export function assemble(
   for (const e of visible.edges) {
     const points = layout.edges[e.id];
     if (!points) continue;
-    edges.push({ ...e, path: roundedPath(points), bounds: boundsOf(points) });
+    const text = edgeLabels.get(e.id);
+    const at = text ? labelPlace(points) : null;
+    edges.push({
+      ...e,
+      path: roundedPath(points),
+      bounds: boundsOf(points),
+      label: text && at ? { text, box: { x: at.x, y: at.y, width: measure(text, 'mono'), height: ITEM.edgeLabelHeight } } : null,
+    });
   }
   return {
     visible,

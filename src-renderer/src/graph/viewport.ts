@@ -13,6 +13,8 @@ export interface Size {
 }
 
 export const MIN_ZOOM = 0.02;
+/** The smallest zoom at which the graph's 11–12 px text reads (~7 px on screen). */
+export const LEGIBLE_ZOOM = 0.6;
 export const MAX_ZOOM = 3;
 
 const clampK = (k: number): number => Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, k));
@@ -33,10 +35,10 @@ export function fitView(bounds: Rect, viewport: Size, margin = 24, maxK = 1.25):
  * The first view of a graph: fitted when that keeps text readable; otherwise (a long chain) as wide as
  * the viewport allows at a readable zoom, from the top.
  */
-export function initialView(bounds: Rect, viewport: Size, readable = 0.6, margin = 24): View {
+export function initialView(bounds: Rect, viewport: Size, readable = LEGIBLE_ZOOM, margin = 24): View {
   const fit = fitView(bounds, viewport, margin, 1);
   if (fit.k >= readable) return fit;
-  const k = clampK(Math.max(fit.k, Math.min(1, (viewport.width - 2 * margin) / Math.max(1, bounds.width))));
+  const k = clampK(Math.max(readable, Math.min(1, (viewport.width - 2 * margin) / Math.max(1, bounds.width))));
   return { k, x: (viewport.width - bounds.width * k) / 2 - bounds.x * k, y: margin - bounds.y * k };
 }
 

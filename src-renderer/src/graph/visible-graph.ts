@@ -142,7 +142,8 @@ export function buildVisibleGraph(index: GraphIndex, expanded: ReadonlySet<Modul
     else if (!edge.tensors.includes(tensor)) edge.tensors.push(tensor);
   };
   for (const t of graph.tensors) {
-    if (t.kind === 'initializer') continue;
+    // Weights (initializers, folded constants) are a node's inputs, shown in the inspector, not edges.
+    if (index.isWeight(t.name)) continue;
     const source = t.kind === 'input' ? inputItemId(t.name) : t.producer !== null ? itemOfNode[t.producer] : undefined;
     for (const c of t.consumers) link(source, itemOfNode[c], t.name);
     if (t.kind === 'output') link(source, outputItemId(t.name), t.name);
@@ -339,7 +340,6 @@ export function itemText(index: GraphIndex, visible: VisibleGraph, item: Visible
       const m = index.modules.get(path);
       const ops = index
         .moduleOps(path)
-        .filter(([op]) => op !== 'Constant')
         .slice(0, 3)
         .map(([op, n]) => (n > 1 ? `${op}×${n}` : op))
         .join(' ');

@@ -5,6 +5,7 @@ import type { GraphNodeView, GraphView, ModulePath, ModuleView, TensorView } fro
 import { fromElkGraph, LAYOUT_OPTIONS, toElkGraph } from '../../../src-renderer/src/graph/elk-graph';
 import { buildGraphIndex } from '../../../src-renderer/src/graph/graph-index';
 import { estimateText, fitText, prepareLayout } from '../../../src-renderer/src/graph/layout-input';
+import { labelPlace } from '../../../src-renderer/src/graph/shown-graph';
 import { centerOn, fitView, zoomAt } from '../../../src-renderer/src/graph/viewport';
 import {
   buildVisibleGraph,
@@ -309,5 +310,97 @@ describe('constants', () => {
     expect(g.itemOfNode[8]).toBe('');
     expect(g.edges.some((e) => e.tensors.includes(T('fc.scale')))).toBe(false);
     expect(itemForTarget(idx, g, { kind: 'node', index: 8 })).toBeUndefined();
+  });
+});
+
+describe('PyTorch’s Identity aliases of parameters', () => {
+  /** tinyResNet with fc's bias reached through Identity (a deduplicated parameter) and an Identity of data. */
+  function withAliases(): GraphView {
+    const base = tinyResNet();
+    const node = (index: number, opType: string, inputs: string[], output: string, module = ''): GraphNodeView => ({
+      index,
+      name: `${opType}_${index}`,
+      opType,
+      domain: '',
+      inputs: inputs.map(T),
+      outputs: [T(output)],
+      module: M(module),
+      attributes: {},
+      subgraphs: [],
+    });
+    const tensor = (
+      name: string,
+      kind: TensorView['kind'],
+      producer: number | null,
+      consumers: number[],
+      shape: Dim[],
+    ): TensorView => ({
+      name: T(name),
+      dtype: 'float32',
+      shape,
+      shapeSource: 'probe',
+      kind,
+      producer,
+      consumers,
+    });
+    const gemm = base.nodes[7] as GraphNodeView;
+    return {
+      ...base,
+      nodes: [
+        ...base.nodes.slice(0, 7),
+        { ...gemm, inputs: [...gemm.inputs, T('onnx::Gemm_9')] },
+        node(8, 'Identity', ['shared.b'], 'onnx::Gemm_9'),
+        node(9, 'Identity', ['b1.out'], 'copy', 'fc'),
+      ],
+      tensors: [
+        ...base.tensors.map((t) => (t.name === 'b1.out' ? { ...t, consumers: [...t.consumers, 9] } : t)),
+        tensor('shared.b', 'initializer', null, [8], [6]),
+        tensor('onnx::Gemm_9', 'intermediate', 8, [7], [6]),
+        tensor('copy', 'intermediate', 9, [], [1, 4, 8, 8]),
+      ],
+      modules: base.modules.map((m) => (m.path === '' ? { ...m, nodes: [...m.nodes, 8] } : m)),
+    };
+  }
+
+  it('fold into the op they feed: not drawn, no edge, the weight (and its parameters) is the op’s', () => {
+    const idx = buildGraphIndex(withAliases());
+    expect(idx.isConstant(idx.graph.nodes[8] as GraphNodeView)).toBe(true);
+    expect(idx.isConstant(idx.graph.nodes[9] as GraphNodeView)).toBe(false); // an Identity of data stays an op
+    expect(idx.isWeight(T('onnx::Gemm_9'))).toBe(true);
+    expect(idx.initializerOf(T('onnx::Gemm_9'))).toBe('shared.b');
+    expect(idx.initializerOf(T('copy'))).toBeNull();
+    expect(idx.nodeParameterCount(idx.graph.nodes[7] as GraphNodeView)).toBe(4 * 4 * 3 * 3 + 6);
+    const g = buildVisibleGraph(idx, new Set(expandableModules(idx)));
+    expect(g.byId.has('n:8')).toBe(false);
+    expect(g.edges.some((e) => e.tensors.includes(T('onnx::Gemm_9')))).toBe(false);
+    expect(idx.moduleOps(M('')).find(([op]) => op === 'Identity')?.[1]).toBe(1); // only the data one
+  });
+
+  it('leave edges their shapes, and stage badges room inside their box', () => {
+    const idx = buildGraphIndex(withAliases());
+    const collapsed = buildVisibleGraph(idx, new Set());
+    const { input, edgeLabels } = prepareLayout(idx, collapsed, estimateText);
+    expect(edgeLabels.get('m:block->n:7')).toBe('1 × 4 × 8 × 8');
+    // Written beside the longest vertical run of the edge, where there is room for a line.
+    expect(
+      labelPlace([
+        { x: 0, y: 0 },
+        { x: 0, y: 10 },
+        { x: 30, y: 10 },
+        { x: 30, y: 50 },
+      ]),
+    ).toEqual({ x: 35, y: 23.5 });
+    expect(
+      labelPlace([
+        { x: 0, y: 0 },
+        { x: 0, y: 12 },
+      ]),
+    ).toBeNull();
+    const block = input.boxes.find((b) => b.id === 'm:block');
+    const unstaged = buildGraphIndex({ ...withAliases(), stages: [] });
+    const plain = prepareLayout(unstaged, buildVisibleGraph(unstaged, new Set()), estimateText);
+    const unmarked = plain.input.boxes.find((b) => b.id === 'm:block');
+    expect(block && unmarked && block.height > unmarked.height).toBe(true);
+    expect(block?.width).toBeGreaterThanOrEqual(58 + 8);
   });
 });
