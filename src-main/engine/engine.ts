@@ -19,7 +19,8 @@ import type { RunId } from '../../src-shared/runs';
 import type { TrustRequestMessage, TrustResponse } from '../../src-shared/trust';
 import { EngineError } from './errors';
 import type { DeviceChoice } from './inference/session-pool';
-import { modelIdOfFile } from './model-registry';
+import { cacheBudget, cacheLimitFromEnv, historyLimitFromEnv } from './limits';
+import { modelIdOfFile, type ModelRegistry } from './model-registry';
 import { RunCache } from './runs/run-cache';
 import { RunStore } from './runs/run-store';
 import { loadSampleSet } from './samples';
@@ -51,19 +52,23 @@ export interface EngineOptions {
   device?: DeviceChoice;
   /** The run database file; null or absent: history off (answers are still remembered in memory). */
   database?: string | null;
+  /** In-memory caches' budget in bytes (default: LAYERLENS_CACHE_MB, else 1 GiB; see limits.ts). */
+  cacheLimitBytes?: number;
+  /** The run database's size limit in bytes (default: LAYERLENS_HISTORY_MB, else 2 GiB). */
+  historyLimitBytes?: number;
   /** How `exportReport` writes reports (absent: this engine refuses to). */
   reports?: ReportWriter;
 }
 
 export class Engine implements EngineApi {
-  private readonly modelsService = new Models();
-  readonly models = this.modelsService.registry;
+  private readonly modelsService: Models;
+  readonly models: ModelRegistry;
   private readonly sessionService: Sessions;
   /** Every CAM and statistics answer: from memory, else the run database, else computed and stored. */
   readonly runs: RunCache;
   private readonly jobs = new Jobs();
   private readonly images: Images;
-  private readonly graphs = new Graphs(this.models);
+  private readonly graphs: Graphs;
   private readonly predictions: Predictions;
   private readonly camRequests: CamRequests;
   private readonly statistics: Statistics;
@@ -71,8 +76,13 @@ export class Engine implements EngineApi {
   private readonly reports: ReportWriter | null;
 
   private constructor(options: EngineOptions, images: Images) {
-    this.sessionService = new Sessions(options.device ?? 'auto');
-    this.runs = new RunCache(options.database ? RunStore.open(options.database) : null);
+    const budget = cacheBudget(options.cacheLimitBytes ?? cacheLimitFromEnv());
+    this.modelsService = new Models(budget.models);
+    this.models = this.modelsService.registry;
+    this.graphs = new Graphs(this.models, budget.analyses);
+    this.sessionService = new Sessions(options.device ?? 'auto', budget.sessions);
+    const maxBytes = options.historyLimitBytes ?? historyLimitFromEnv();
+    this.runs = new RunCache(options.database ? RunStore.open(options.database, { maxBytes }) : null, budget.answers);
     this.reports = options.reports ?? null;
     this.images = images;
     const shared = {

@@ -106,8 +106,9 @@ export function readModelFile(filePath: string): Promise<Uint8Array> {
 export class ModelRegistry {
   private readonly models: LruCache<ModelId, OpenModel>;
 
-  constructor(capacity = 4) {
-    this.models = new LruCache(capacity);
+  /** Bounded by count and by bytes: a model is weighed at twice its file (the bytes and the decoded graph). */
+  constructor(capacity = 4, maxBytes = 256 * 1024 * 1024) {
+    this.models = new LruCache(capacity, () => {}, { maxBytes, sizeOf: (m) => 2 * m.bytes.byteLength });
   }
 
   async openPath(filePath: string): Promise<OpenModel> {

@@ -3,7 +3,7 @@
  * all day does not accumulate native memory. CUDA is used when asked for ("auto" or "cuda") and available;
  * "auto" falls back to the CPU and remembers that CUDA is missing instead of retrying on every model.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -43,10 +43,15 @@ export class SessionPool {
   private readonly sessions: LruCache<string, Promise<PooledSession>>;
   private cudaUnavailable: string | null = cudaProviderMissing();
 
-  constructor(capacity = 8) {
-    this.sessions = new LruCache(capacity, (pending) => {
-      pending.then((s) => s.session.release()).catch(() => {});
-    });
+  /** `maxBytes`: sessions are weighed at twice their graph's bytes (onnxruntime's weights and prepacked copy). */
+  constructor(capacity = 8, maxBytes = 512 * 1024 * 1024) {
+    this.sessions = new LruCache(
+      capacity,
+      (pending) => {
+        pending.then((s) => s.session.release()).catch(() => {});
+      },
+      { maxBytes },
+    );
   }
 
   get size(): number {
@@ -64,10 +69,14 @@ export class SessionPool {
     const cached = this.sessions.get(cacheKey);
     if (cached) return cached;
     // The source may be expensive to build (a rewritten model): only build it on a miss.
-    const pending = Promise.resolve().then(() =>
-      this.create(typeof source === 'function' ? source() : source, device, displayName),
-    );
-    this.sessions.set(cacheKey, pending);
+    let resolved: ModelSource;
+    try {
+      resolved = typeof source === 'function' ? source() : source;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const pending = Promise.resolve().then(() => this.create(resolved, device, displayName));
+    this.sessions.set(cacheKey, pending, 2 * sourceBytes(resolved));
     // A failed creation must not stay cached: the next request should try again (the file may be fixed).
     pending.catch(() => this.sessions.delete(cacheKey));
     return pending;
@@ -115,6 +124,15 @@ function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSe
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)
     : ort.InferenceSession.create(source.bytes, options);
+}
+
+function sourceBytes(source: ModelSource): number {
+  if ('bytes' in source) return source.bytes.byteLength;
+  try {
+    return statSync(source.path).size;
+  } catch {
+    return 0;
+  }
 }
 
 function firstLine(text: string): string {

@@ -51,13 +51,19 @@ const RESULT_BLOB = 'result';
 
 export class RunCache {
   /** Small recent answers, so flipping between images costs no decoding. */
-  private readonly recent = new LruCache<string, Answer<unknown>>(32);
+  private readonly recent: LruCache<string, Answer<unknown>>;
 
   private readonly inflight = new Map<string, Promise<Answer<unknown>>>();
   /** Why the last run could not be stored, if one could not (the answer was still given). */
   lastStorageError: string | null = null;
 
-  constructor(readonly store: RunStore | null) {}
+  /** `maxRecentBytes`: the decoded answers kept in memory, weighed by their arrays and strings. */
+  constructor(
+    readonly store: RunStore | null,
+    maxRecentBytes = 64 * 1024 * 1024,
+  ) {
+    this.recent = new LruCache(32, () => {}, { maxBytes: maxRecentBytes, sizeOf: (answer) => approximateBytes(answer.value) });
+  }
 
   async getOrCompute<T>(spec: RunSpec, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
     const hot = this.recent.get(spec.key) as Answer<T> | undefined;
@@ -189,4 +195,14 @@ async function thumbnail(bytes: Uint8Array): Promise<Uint8Array | null> {
   } catch {
     return null;
   }
+}
+
+/** Roughly what a decoded answer holds: its typed arrays and strings (the rest is small). */
+export function approximateBytes(value: unknown, depth = 0): number {
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (typeof value === 'string') return 2 * value.length;
+  if (value === null || typeof value !== 'object' || depth > 8) return 8;
+  let total = 0;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) total += approximateBytes(item, depth + 1);
+  return total;
 }

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import os from 'node:os';
 import type { PruneRequest, PruneResult, RunId, RunKind, RunList, RunStatus, RunSummary } from '../../../src-shared/runs';
 import { EngineError } from '../errors';
+import { formatBytes } from '../regular-file';
 import { ENGINE_VERSION } from '../version';
 import { openRunDatabase, type RunDatabase } from './database';
 
@@ -42,8 +43,11 @@ export interface FinishedRun {
   provider: string;
 }
 
-/** Results beyond this many bytes make the oldest unpinned runs go (a studio left open must not fill the disk). */
-export const DEFAULT_MAX_RESULT_BYTES = 2 * 1024 ** 3;
+/**
+ * The database beyond this many bytes (everything in it: results, thumbnails, inputs, models) makes the oldest
+ * unpinned runs go, so a studio left open does not fill the disk. A setting: `--history-limit MB`.
+ */
+export const DEFAULT_MAX_DATABASE_BYTES = 2 * 1024 ** 3;
 
 interface RunRow {
   id: number;
@@ -81,11 +85,11 @@ export class RunStore {
   private constructor(
     readonly file: string,
     private readonly db: RunDatabase,
-    private readonly maxResultBytes: number,
+    readonly maxBytes: number,
   ) {}
 
-  static open(file: string, options: { maxResultBytes?: number } = {}): RunStore {
-    const store = new RunStore(file, openRunDatabase(file), options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+  static open(file: string, options: { maxBytes?: number } = {}): RunStore {
+    const store = new RunStore(file, openRunDatabase(file), options.maxBytes ?? DEFAULT_MAX_DATABASE_BYTES);
     store.recoverAbandoned();
     return store;
   }
@@ -173,6 +177,14 @@ export class RunStore {
   finish(id: RunId, status: 'complete' | 'cancelled', done: FinishedRun): void {
     const put = this.db.prepare(`INSERT OR REPLACE INTO run_blobs (run_id, name, data) VALUES (?, ?, ?)`);
     const bytes = Object.values(done.blobs).reduce((a, b) => a + b.byteLength, 0);
+    if (bytes > this.maxBytes) {
+      // Stored, it would evict every other run and then itself: refuse it (the answer was still given).
+      this.discard(id);
+      throw new EngineError(
+        'storage',
+        `This run's result is ${formatBytes(bytes)}, more than the run history's whole limit of ${formatBytes(this.maxBytes)}, so it was not kept; raise the limit (--history-limit MB, or LAYERLENS_HISTORY_MB for the studio) to keep runs this large.`,
+      );
+    }
     this.db.transaction(() => {
       for (const [name, data] of Object.entries(done.blobs))
         put.run(id, name, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
@@ -180,7 +192,7 @@ export class RunStore {
         .prepare(`UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, provider = ?, result_bytes = ? WHERE id = ?`)
         .run(status, Date.now(), done.durationMs, done.provider, bytes, id);
     })();
-    if (status === 'complete') this.enforceLimit();
+    if (status === 'complete') this.enforceLimit(id);
   }
 
   /** A run that failed leaves nothing behind (its error went to whoever asked). */
@@ -270,21 +282,28 @@ export class RunStore {
     }, 0);
   }
 
-  /** Oldest unpinned finished runs go first once the results outgrow the limit. */
-  private enforceLimit(): void {
-    const total = (this.db.prepare(`SELECT coalesce(sum(result_bytes), 0) AS n FROM runs`).get() as { n: number }).n;
-    if (total <= this.maxResultBytes) return;
-    const candidates = this.db
-      .prepare(`SELECT id, result_bytes AS bytes FROM runs WHERE pinned = 0 AND status != 'running' ORDER BY created_at, id`)
-      .all() as { id: number; bytes: number }[];
-    const doomed: RunId[] = [];
-    let excess = total - this.maxResultBytes;
-    for (const c of candidates) {
-      if (excess <= 0) break;
-      doomed.push(c.id as RunId);
-      excess -= c.bytes;
+  /** Bytes the database's content takes (its pages in use, wherever they are: main file or WAL). */
+  usedBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    return (pages - free) * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
+  /** Oldest unpinned finished runs go first once the database outgrows its limit; `keep` (just finished) stays. */
+  private enforceLimit(keep: RunId): void {
+    const candidates = this.db.prepare(
+      `SELECT id, result_bytes AS bytes FROM runs WHERE pinned = 0 AND status != 'running' AND id != ? ORDER BY created_at, id`,
+    );
+    for (let excess = this.usedBytes() - this.maxBytes; excess > 0; excess = this.usedBytes() - this.maxBytes) {
+      // Results are most of a run's bytes: drop about enough by them, then measure again.
+      const doomed: RunId[] = [];
+      for (const c of candidates.all(keep) as { id: number; bytes: number }[]) {
+        doomed.push(c.id as RunId);
+        excess -= Math.max(c.bytes, 1);
+        if (excess <= 0) break;
+      }
+      if (doomed.length === 0 || this.delete(doomed).deleted === 0) return;
     }
-    this.delete(doomed);
   }
 }
 

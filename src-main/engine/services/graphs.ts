@@ -11,10 +11,16 @@ import { modelContentHash } from '../runs/content-hash';
 
 export class Graphs {
   /** Graph analyses (probe runs included) per model, input shape and stage override; bounded like every cache. */
-  private readonly analyses = new LruCache<string, Promise<GraphAnalysis>>(4);
+  private readonly analyses: LruCache<string, Promise<GraphAnalysis>>;
   private readonly stageOverrides = new LruCache<ModelId, string[]>(64);
 
-  constructor(private readonly models: ModelRegistry) {}
+  /** `maxBytes`: the analyses' share of the cache limit; each holds a runnable copy of its model. */
+  constructor(
+    private readonly models: ModelRegistry,
+    maxBytes = 256 * 1024 * 1024,
+  ) {
+    this.analyses = new LruCache(4, () => {}, { maxBytes });
+  }
 
   /** The user's stages for a model, or null for the detected ones. */
   stageOverride(model: OpenModel): string[] | null {
@@ -40,7 +46,7 @@ export class Graphs {
       }));
       return { ...detected, view: { ...detected.view, stages: groups, stagesSource: 'user' as const } };
     })();
-    this.analyses.set(key, pending);
+    this.analyses.set(key, pending, model.summary.sizeBytes);
     pending.catch(() => this.analyses.delete(key));
     return pending;
   }

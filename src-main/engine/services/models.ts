@@ -3,10 +3,15 @@ import type { ModelId, ModelSummary, Preprocess } from '../../../src-shared/api'
 import { ModelRegistry, type OpenModel } from '../model-registry';
 
 export class Models {
-  readonly registry = new ModelRegistry();
+  readonly registry: ModelRegistry;
   private recent: { name: string; path: string }[] = [];
   /** The model opened at start (the demo's, or the one named on the command line). */
   initial: OpenModel | null = null;
+
+  /** `maxBytes`: the open models' share of the cache limit (see limits.ts). */
+  constructor(maxBytes?: number) {
+    this.registry = new ModelRegistry(4, maxBytes);
+  }
 
   async openInitial(file: string): Promise<void> {
     this.initial = await this.registry.openPath(file);

@@ -3,9 +3,15 @@ import { SessionPool, type DeviceChoice, type PooledSession } from '../inference
 import type { OpenModel } from '../model-registry';
 
 export class Sessions {
-  readonly pool = new SessionPool();
+  readonly pool: SessionPool;
 
-  constructor(readonly device: DeviceChoice) {}
+  /** `maxBytes`: the sessions' share of the cache limit (see limits.ts). */
+  constructor(
+    readonly device: DeviceChoice,
+    maxBytes?: number,
+  ) {
+    this.pool = new SessionPool(8, maxBytes);
+  }
 
   /** The unmodified model's session (predictions, ScoreCAM's masked inputs). */
   plain(model: OpenModel): Promise<PooledSession> {

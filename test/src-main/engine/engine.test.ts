@@ -186,3 +186,40 @@ describe('broken images (issue 17, item 8)', () => {
     }
   });
 });
+
+describe('caches bounded by bytes (issue 17, item 9)', () => {
+  it('holds no more models and sessions than the cache limit allows', async () => {
+    const MB = 1024 * 1024;
+    const small = await Engine.create({ device: 'cpu', cacheLimitBytes: 16 * MB });
+    try {
+      for (let i = 0; i < 6; i++) {
+        // ~1 MB of weights each (an unused initializer still counts: it is in the file and the session).
+        const padded = buildModel({
+          inputs: [valueInfo('input', [1, 3, 8, 8])],
+          outputs: [valueInfo('logits', [1, 3])],
+          initializers: [
+            floatTensor('W', [3, 3], [1, 0, 0, 0, 1, 0, 0, 0, 1]),
+            floatTensor('B', [3], [0, 0, 0]),
+            floatTensor('pad', [262_144], new Array<number>(262_144).fill(i)),
+          ],
+          nodes: [
+            node('GlobalAveragePool', ['input'], ['pooled']),
+            node('Flatten', ['pooled'], ['flat']),
+            node('Gemm', ['flat', 'W', 'B'], ['logits'], 'fc', [intAttr('transB', 1)]),
+          ],
+        });
+        const summary = await small.openModelBytes({ name: `m${i}.onnx`, bytes: padded });
+        const p = await small.predict({
+          modelId: summary.id,
+          image: { kind: 'bytes', name: 'r.png', bytes: await solidPng(8, 8, [255, 0, 0]) },
+        });
+        expect(p.top[0]?.class).toBe(0);
+      }
+      // Budget: models a fifth of 16 MB (each weighs 2 × 1 MB), sessions half (each 2 × 1 MB).
+      expect(small.models.values().length).toBe(1);
+      expect(small.sessions.size).toBeLessThanOrEqual(4);
+    } finally {
+      small.dispose();
+    }
+  });
+});

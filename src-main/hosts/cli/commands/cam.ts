@@ -12,7 +12,7 @@ import {
 } from '../../../../src-shared/cam';
 import { overlay, resizeMap, scaleMap } from '../../../../src-shared/heatmap';
 import { Engine } from '../../../engine/engine';
-import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
+import { DATABASE_OPTIONS, storageFrom, reportNotKept } from '../database-option';
 import { paneSize } from '../../../report/pixels';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 
@@ -127,7 +127,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
   const classIndex = parseClass(values.class);
   const pngSide = values['png-size'] === undefined ? null : parsePositiveInt('--png-size', values['png-size'], 0);
   if (pngSide !== null && pngSide > 8192) throw new UsageError(`--png-size must be at most 8192 (got ${pngSide})`);
-  const engine = await Engine.create({ device: parseDevice(values.device), database: databaseFrom(values) });
+  const engine = await Engine.create({ device: parseDevice(values.device), ...storageFrom(values) });
   const interrupt = cancelOnInterrupt();
   const jobId = 'cli-cam';
   interrupt.signal.addEventListener('abort', () => void engine.cancelJob({ jobId }));
@@ -150,6 +150,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
         },
       },
     );
+    reportNotKept(engine, answer.run);
     const { result } = answer;
     if (showProgress && !answer.cached && methods.some((m) => m === 'scorecam' || m === 'ablationcam'))
       process.stderr.write('\n');

@@ -14,7 +14,7 @@ import {
 } from '../../../../src-shared/trust';
 import { Engine } from '../../../engine/engine';
 import { expandImageArgs } from '../../../engine/stats/image-set';
-import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
+import { DATABASE_OPTIONS, storageFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 import { parseClass, parseMethods } from './cam';
 
@@ -241,7 +241,7 @@ export async function evaluateCommand(argv: string[], out: (text: string) => voi
         .map((s) => s.trim())
         .filter(Boolean)
     : [];
-  const engine = await Engine.create({ device: parseDevice(values.device), database: databaseFrom(values) });
+  const engine = await Engine.create({ device: parseDevice(values.device), ...storageFrom(values) });
   const interrupt = cancelOnInterrupt();
   const jobId = 'cli-evaluate';
   interrupt.signal.addEventListener('abort', () => void engine.cancelJob({ jobId }));

@@ -8,7 +8,7 @@ import { gatherRunsReport } from '../../../report/from-runs';
 import { DEFAULT_MAX_IMAGES, gatherReport } from '../../../report/gather';
 import { formatBytes } from '../../../report/format';
 import { reportFormat, writeReport } from '../../../report/write-report';
-import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
+import { DATABASE_OPTIONS, databaseFrom, storageFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 import { parseClass, parseMethods } from './cam';
 import type { CamMethod } from '../../../../src-shared/cam';
@@ -75,7 +75,7 @@ export async function reportCommand(argv: string[], out: (text: string) => void)
   // Before minutes of analysis: a PDF that cannot be printed should fail now.
   const executable = format === 'pdf' ? findChromium() : undefined;
 
-  const engine = await Engine.create({ device, database: databaseFrom(values) });
+  const engine = await Engine.create({ device, ...storageFrom(values) });
   const interrupt = cancelOnInterrupt();
   const showProgress = process.stderr.isTTY;
   try {
@@ -134,7 +134,7 @@ async function reportOfRuns(
   const display = parseDisplay(values);
   if (typeof display === 'string') throw new UsageError(display);
   const executable = reportFormat(outFile) === 'pdf' ? findChromium() : undefined;
-  const engine = await Engine.create({ device: 'cpu', database });
+  const engine = await Engine.create({ device: 'cpu', ...storageFrom(values), database });
   try {
     const data = await gatherRunsReport(engine, ids, {
       display,

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { RunId, RunSummary } from '../../../../src-shared/runs';
 import { Engine } from '../../../engine/engine';
-import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
+import { DATABASE_OPTIONS, databaseFrom, storageFrom } from '../database-option';
 import { UsageError } from '../errors';
 import { camJson } from './cam';
 import { evaluateJson } from './evaluate';
@@ -75,7 +75,7 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
   if (!action || !['list', 'show', 'delete', 'prune'].includes(action)) {
     throw new UsageError('runs takes list, show ID, delete ID..., or prune');
   }
-  const engine = await Engine.create({ device: 'cpu', database });
+  const engine = await Engine.create({ device: 'cpu', ...storageFrom(values), database });
   try {
     const print = (json: object, text: () => void): void => (values.json ? out(JSON.stringify(json)) : text());
     if (action === 'list') {

@@ -3,7 +3,7 @@ import { Engine } from '../../../engine/engine';
 import { reportWriter } from '../../../report/export-report';
 import { defaultPaths } from '../../paths';
 import { startServer } from '../../server/server';
-import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
+import { DATABASE_OPTIONS, storageFrom } from '../database-option';
 import { parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 export async function serveCommand(argv: string[], out: (text: string) => void): Promise<void> {
@@ -24,7 +24,7 @@ export async function serveCommand(argv: string[], out: (text: string) => void):
     demoSamples: values['no-demo'] ? null : defaultPaths.demoSamples,
     initialModel: positionals[0] ?? null,
     device: parseDevice(values.device),
-    database: databaseFrom(values),
+    ...storageFrom(values),
     reports: reportWriter(),
   });
   const server = await startServer({

@@ -4,7 +4,7 @@ import type { StatsResponse } from '../../../../src-shared/api';
 import { Engine } from '../../../engine/engine';
 import { expandImageArgs } from '../../../engine/stats/image-set';
 import type { HistogramRange } from '../../../engine/stats/layer-stats';
-import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
+import { DATABASE_OPTIONS, storageFrom, reportNotKept } from '../database-option';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 export function parseRange(value: string | undefined): HistogramRange {
@@ -69,7 +69,7 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
         .filter(Boolean)
     : null;
   const bins = parsePositiveInt('--bins', values.bins, 40);
-  const engine = await Engine.create({ device: parseDevice(values.device), database: databaseFrom(values) });
+  const engine = await Engine.create({ device: parseDevice(values.device), ...storageFrom(values) });
   const interrupt = cancelOnInterrupt();
   const jobId = 'cli-stats';
   interrupt.signal.addEventListener('abort', () => void engine.cancelJob({ jobId }));
@@ -98,6 +98,7 @@ export async function statsCommand(argv: string[], out: (text: string) => void):
           process.stderr.write(
             `\r${done}/${total} images, ${rate.toFixed(1)}/s, ETA ${Math.ceil((total - done) / (rate || 1))} s   `,
           );
+          reportNotKept(engine, result.run);
         },
       },
     );

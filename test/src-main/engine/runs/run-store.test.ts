@@ -180,19 +180,63 @@ describe('run store', () => {
     store.close();
   });
 
+  const KB = 1024;
+  /** What an empty database with its schema takes: the limits below are that plus room for runs. */
+  const emptyBytes = (): number => {
+    const store = RunStore.open(tempDb());
+    const bytes = store.usedBytes();
+    store.close();
+    return bytes;
+  };
+
   it('stays under its size limit by dropping the oldest unpinned runs', () => {
-    const store = RunStore.open(tempDb(), { maxResultBytes: 250 });
+    const store = RunStore.open(tempDb(), { maxBytes: emptyBytes() + 700 * KB });
     const ids = ['1', '2', '3', '4'].map((k, i) => {
       const id = seed(store, k);
       if (i === 0) store.update(id, { pinned: true });
-      store.finish(id, 'complete', { blobs: { result: new Uint8Array(100) }, durationMs: 1, provider: 'cpu' });
+      store.finish(id, 'complete', { blobs: { result: new Uint8Array(200 * KB) }, durationMs: 1, provider: 'cpu' });
       return id;
     });
     const left = store
       .list()
       .runs.map((r) => r.id)
       .sort();
-    expect(left).toEqual([ids[0], ids[3]]);
+    expect(left).toEqual([ids[0], ids[2], ids[3]]);
+    expect(store.usedBytes()).toBeLessThanOrEqual(store.maxBytes);
+    store.close();
+  });
+
+  it('counts everything in the database toward the limit, thumbnails included', () => {
+    const store = RunStore.open(tempDb(), { maxBytes: emptyBytes() + 700 * KB });
+    const ids = ['1', '2', '3', '4', '5'].map((k) => {
+      const id = seed(store, k);
+      // A tiny result, but a large picture of its input: the old limit counted results only.
+      store.recordInput({
+        hash: `${k}-in`,
+        name: 'big.png',
+        source: {},
+        preprocess: {},
+        thumbnail: new Uint8Array(200 * KB).fill(7),
+      });
+      store.finish(id, 'complete', { blobs: { result: new Uint8Array(10) }, durationMs: 1, provider: 'cpu' });
+      return id;
+    });
+    expect(store.usedBytes()).toBeLessThanOrEqual(store.maxBytes);
+    const left = store.list().runs.map((r) => r.id);
+    expect(left.length).toBeLessThan(ids.length);
+    expect(left).toContain(ids[4]);
+    store.close();
+  });
+
+  it('refuses to keep a run larger than the whole limit, saying so, and keeps the others', () => {
+    const store = RunStore.open(tempDb(), { maxBytes: emptyBytes() + 300 * KB });
+    const small = seed(store, 'small');
+    store.finish(small, 'complete', { blobs: { result: new Uint8Array(10 * KB) }, durationMs: 1, provider: 'cpu' });
+    const huge = seed(store, 'huge');
+    expect(() =>
+      store.finish(huge, 'complete', { blobs: { result: new Uint8Array(store.maxBytes + 1) }, durationMs: 1, provider: 'cpu' }),
+    ).toThrow(/This run's result is .* more than the run history's whole limit of .*, so it was not kept; raise the limit/);
+    expect(store.list().runs.map((r) => r.id)).toEqual([small]);
     store.close();
   });
 });

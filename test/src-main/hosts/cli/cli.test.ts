@@ -97,6 +97,31 @@ describe('layerlens stats', () => {
     expect((layer.per_image as unknown[]).length).toBe(2);
   });
 
+  it('takes the history and cache limits in MB, and refuses nonsense', async () => {
+    const db = path.join(dir, 'limited.db');
+    const ok = await run([
+      'stats',
+      model,
+      path.join(dir, 'blue.npy'),
+      '--db',
+      db,
+      '--history-limit',
+      '64',
+      '--cache-limit',
+      '256',
+      '--json',
+      '-',
+    ]);
+    expect(ok.status).toBe(0);
+    for (const bad of [
+      ['--history-limit', '0'],
+      ['--history-limit', 'lots'],
+      ['--cache-limit', '1e999'],
+      ['--cache-limit', '2'],
+    ])
+      expect((await run(['stats', model, path.join(dir, 'blue.npy'), '--db', db, ...bad])).status).toBe(2);
+  });
+
   it('refuses a bad range', async () => {
     expect((await run(['stats', model, path.join(dir, 'blue.npy'), '--range', '5,1'])).status).toBe(2);
   });
