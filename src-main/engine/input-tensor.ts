@@ -4,7 +4,7 @@
  */
 import type { Dim, TensorInfo } from '../../src-shared/api';
 import { EngineError } from './errors';
-import { imageToTensor } from './image/image-to-tensor';
+import { imageSize, imageToTensor } from './image/image-to-tensor';
 import type { OpenModel } from './model-registry';
 import { isNpy, readNpy } from './npy';
 
@@ -61,7 +61,9 @@ export async function toInputTensor(model: OpenModel, bytes: Uint8Array, display
       `${model.summary.name}'s input ${input.name} has shape ${formatShape(input.shape)}, not an image batch; give a .npy tensor instead.`,
     );
   }
-  // Checked before resizing: a preprocessing size the model cannot take would only allocate, then fail.
+  // Checked before resizing (after reading the image's header, so an unreadable file says so first): a
+  // preprocessing size the model cannot take would only allocate, then fail.
+  await imageSize(bytes, displayName);
   const [height, width] = model.summary.preprocess.inputSize;
   const planned = model.summary.preprocess.layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
   checkShape(planned, input.shape, `${displayName} after preprocessing`);
