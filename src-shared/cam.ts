@@ -5,47 +5,21 @@
  */
 import type { ExecutionProvider, TensorName } from './primitives';
 
-export const CAM_METHODS = [
-  'cam',
-  'gradcam',
-  'gradcam++',
-  'hirescam',
-  'xgradcam',
-  'layercam',
-  'eigencam',
-  'eigengradcam',
-  'scorecam',
-  'ablationcam',
-] as const;
-export type CamMethod = (typeof CAM_METHODS)[number];
-
-export const GRADIENT_METHODS: readonly CamMethod[] = [
-  'gradcam',
-  'gradcam++',
-  'hirescam',
-  'xgradcam',
-  'layercam',
-  'eigengradcam',
-];
-/** Methods that need one extra forward pass per channel. */
-export const PERTURBATION_METHODS: readonly CamMethod[] = ['scorecam', 'ablationcam'];
-
-export const CAM_METHOD_LABELS: Record<CamMethod, string> = {
-  cam: 'CAM',
-  gradcam: 'Grad-CAM',
-  'gradcam++': 'Grad-CAM++',
-  hirescam: 'HiResCAM',
-  xgradcam: 'XGradCAM',
-  layercam: 'LayerCAM',
-  eigencam: 'EigenCAM',
-  eigengradcam: 'EigenGradCAM',
-  scorecam: 'ScoreCAM',
-  ablationcam: 'AblationCAM',
-};
-
-export function isCamMethod(name: string): name is CamMethod {
-  return (CAM_METHODS as readonly string[]).includes(name);
-}
+export {
+  CAM_METHOD_LABELS,
+  CAM_METHOD_REGISTRY,
+  CAM_METHODS,
+  DEFAULT_METHODS,
+  FAST_METHODS,
+  GRADIENT_FREE_METHODS,
+  GRADIENT_METHODS,
+  isCamMethod,
+  methodLabels,
+  PERTURBATION_METHODS,
+  type CamMethod,
+  type CamMethodInfo,
+} from './cam-methods';
+import type { CamMethod } from './cam-methods';
 
 /** A map at feature resolution, row-major. */
 export interface RawMap {

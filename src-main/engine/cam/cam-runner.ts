@@ -1,7 +1,7 @@
 /**
- * The CAM pipeline: one hooked run (forward + backward) gives every requested layer's activation and
- * gradient, from which every gradient method is computed; CAM and EigenCAM need only the activation;
- * ScoreCAM and AblationCAM add batched forward passes with progress and cancellation.
+ * The CAM pipeline: one hooked run (forward + backward when a method needs gradients) computes every
+ * in-graph method's map of every requested layer; perturbation methods (ScoreCAM, AblationCAM) add batched
+ * forward passes with progress and cancellation. Each method is dispatched on its kind (cam/methods/).
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -12,17 +12,15 @@ import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
-import { ConstantValues } from '../hooks/constant-values';
 import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
 import { HookedSessions, type HookedMeta } from '../hooks/hooked-sessions';
-import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
-import { camHead } from './classifier-head';
-import type { LayerTensors } from './layer-tensors';
-import { cam } from './methods';
-import { ablationCam, scoreCam, tailModel, throwIfCancelled } from './perturbation';
+import { CAM_METHOD_IMPLS, IN_GRAPH_METHODS } from './methods';
+import type { PerturbationJob } from './methods/method';
+import { tailModel } from './methods/ablationcam';
+import { throwIfCancelled } from './perturbation';
 
 export interface CamRequest {
   layers: string[];
@@ -84,7 +82,7 @@ export class CamRunner {
     const sign = req.counterfactual ? -1 : 1;
     const { meta, pooled } = await this.hooked.get(model, analysis, tensors, gradients, options, input.shape);
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
-    if (meta.gradients !== null) {
+    if (meta.seeded) {
       const classes = meta.scoreShape.at(-1) ?? 0;
       const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
       if (req.classIndex !== 'top') {
@@ -119,13 +117,12 @@ export class CamRunner {
     const layers = resolveLayers(analysis, req.layers.length > 0 ? req.layers : ['stages'], model.summary.name);
     const tensors = [...new Set(layers.map((l) => l.tensor))];
     const wantsGradients = req.methods.some((m) => GRADIENT_METHODS.includes(m));
-    // Maps the graph computes itself; activations leave the run only for methods computed here.
+    // Maps the graph computes itself; activations leave the run only for the perturbation methods.
     const options: HookOptions = {
       maps: req.methods.filter((m) => IN_GRAPH_METHODS.includes(m)).sort(),
       exposeActivations: req.methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
       exposeGradients: false,
     };
-    const sign = req.counterfactual ? -1 : 1;
     const hookedStart = performance.now();
     const job: HookedJob = { model, analysis, tensors, options, input, req, signal };
     // A backward graph that loads but fails to run is LayerLens's bug, as one that does not load: run again
@@ -152,7 +149,6 @@ export class CamRunner {
     if (classIndex >= classes)
       throw new EngineError('bad-input', `Class ${classIndex} does not exist: the model has ${classes} classes.`);
 
-    const constants = ConstantValues.of(analysis);
     let perturbationMs = 0;
     const results: LayerMaps[] = [];
     for (const layer of layers) {
@@ -174,89 +170,67 @@ export class CamRunner {
         continue;
       }
       entry.shape = [grid.channels, grid.height, grid.width];
-      const exposed = outputs[layer.tensor]?.data as Float32Array | undefined;
-      const native = exposed
-        ? exposed.subarray(
-            0,
-            grid.shape.reduce((a, d) => a * d, 1),
-          )
-        : new Float32Array(0);
-      const activation = exposed ? toChannelMajor(grid, native) : new Float32Array(0);
-      const l: LayerTensors = { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null };
-      const inGraph = meta.maps.get(layer.tensor);
       const put = (m: CamMethod, data: Float32Array): void => {
-        entry.maps[m] = { width: l.width, height: l.height, data };
+        entry.maps[m] = { width: grid.width, height: grid.height, data };
+      };
+      let job: PerturbationJob | null = null;
+      const perturbationJob = (): PerturbationJob => {
+        const exposed = outputs[layer.tensor]?.data as Float32Array;
+        const native = exposed.subarray(
+          0,
+          grid.shape.reduce((a, d) => a * d, 1),
+        );
+        const activation = toChannelMajor(grid, native);
+        return {
+          layer: { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null },
+          grid,
+          native,
+          tensor: layer.tensor,
+          input: { name: meta.inputName, data: input.data, shape: input.shape, channelsLast: analysis.channelsLast },
+          scoreName: meta.score,
+          classIndex,
+          classes,
+          baseline: logits[classIndex] as number,
+          plain: async () => (await this.deps.session(`${model.id}|plain`, () => model.bytes, model)).session,
+          tail: async () =>
+            (
+              await this.deps.session(
+                `${model.id}|tail|${input.shape.join('x')}|${layer.tensor}`,
+                () => tailModel(analysis, layer.tensor, meta.score),
+                model,
+              )
+            ).session,
+        };
       };
       for (const method of req.methods) {
         throwIfCancelled(signal);
-        if (IN_GRAPH_METHODS.includes(method)) {
-          const name = inGraph?.get(method);
+        const impl = CAM_METHOD_IMPLS[method];
+        if (impl.kind === 'in-graph') {
+          const name = meta.maps.get(layer.tensor)?.get(method);
           if (name) {
-            const map = new Float32Array((outputs[name]?.data as Float32Array).subarray(0, l.height * l.width));
+            const map = new Float32Array((outputs[name]?.data as Float32Array).subarray(0, grid.height * grid.width));
             put(method, map);
             const scaleName = meta.termScales.get(layer.tensor)?.get(method);
             const note = scaleName ? cancellationNote(map, (outputs[scaleName]?.data as Float32Array)[0] as number) : null;
             if (note) (entry.notes ??= {})[method] = note;
-          } else entry.unavailable[method] = meta.gradientError ?? `${method} could not be computed for ${layer.label}.`;
-        } else if (method === 'cam') {
-          const head = camHead(analysis.index, constants, layer.tensor, meta.score, grid);
-          if (head.ok)
-            put(
-              method,
-              cam(
-                l,
-                Float32Array.from(head.row(classIndex), (x) => sign * x),
-              ),
-            );
-          else entry.unavailable[method] = head.reason;
-        } else {
-          const t0 = performance.now();
-          const progress = (done: number, total: number): void => onProgress?.({ layer: layer.label, method, done, total });
-          try {
-            if (method === 'scorecam') {
-              const plain = await this.deps.session(`${model.id}|plain`, () => model.bytes, model);
-              const map = await scoreCam(
-                {
-                  layer: l,
-                  input: { name: meta.inputName, data: input.data, shape: input.shape, channelsLast: analysis.channelsLast },
-                  session: plain.session,
-                  scoreName: meta.score,
-                  classIndex,
-                  classes,
-                },
-                progress,
-                signal,
-              );
-              put(method, req.counterfactual ? map.map((x) => -x) : map);
-            } else {
-              const tail = await this.deps.session(
-                `${model.id}|tail|${input.shape.join('x')}|${layer.tensor}`,
-                () => tailModel(analysis, layer.tensor, meta.score),
-                model,
-              );
-              const map = await ablationCam(
-                {
-                  layer: l,
-                  grid,
-                  native,
-                  tensor: layer.tensor,
-                  session: tail.session,
-                  scoreName: meta.score,
-                  classIndex,
-                  classes,
-                  baseline: logits[classIndex] as number,
-                },
-                progress,
-                signal,
-              );
-              put(method, req.counterfactual ? map.map((x) => -x) : map);
-            }
-          } catch (error) {
-            if (error instanceof EngineError && error.code === 'cancelled') throw error;
-            entry.unavailable[method] = describeError(error).split('\n')[0] ?? 'failed';
-          }
-          perturbationMs += performance.now() - t0;
+          } else
+            entry.unavailable[method] =
+              meta.unavailable.get(layer.tensor)?.get(method) ??
+              meta.gradientError ??
+              `${method} could not be computed for ${layer.label}.`;
+          continue;
         }
+        const t0 = performance.now();
+        const progress = (done: number, total: number): void => onProgress?.({ layer: layer.label, method, done, total });
+        try {
+          job ??= perturbationJob();
+          const map = await impl.run(job, progress, signal);
+          put(method, req.counterfactual ? map.map((x) => -x) : map);
+        } catch (error) {
+          if (error instanceof EngineError && error.code === 'cancelled') throw error;
+          entry.unavailable[method] = describeError(error).split('\n')[0] ?? 'failed';
+        }
+        perturbationMs += performance.now() - t0;
       }
     }
     return {

@@ -11,7 +11,15 @@ import type { ConstantValues } from '../hooks/constant-values';
 
 const PASS_THROUGH = new Set(['Identity', 'Dropout', 'Flatten', 'Reshape', 'Squeeze']);
 
-export type CamHead = { ok: true; row: (classIndex: number) => Float32Array } | { ok: false; reason: string };
+export type CamHead =
+  | {
+      ok: true;
+      row: (classIndex: number) => Float32Array;
+      /** The linear layer's weight tensor: [classes, C] when `classesFirst`, else [C, classes]. */
+      tensor: TensorName;
+      classesFirst: boolean;
+    }
+  | { ok: false; reason: string };
 
 function onlyConsumer(index: GraphIndex, t: TensorName): NodeProto | null {
   const consumers = index.consumers.get(t) ?? [];
@@ -62,6 +70,7 @@ export function camHead(
   if (!node) return fail('the pooled features have several consumers');
   let weights: Float32Array | null;
   let transposed = false;
+  const tensor = (node.input[1] ?? '') as TensorName;
   let out = node.output[0] as TensorName;
   if (node.opType === 'Gemm' && node.input[0] === t) {
     weights = constants.floats(node.input[1] ?? '');
@@ -84,6 +93,8 @@ export function camHead(
   const w = weights;
   return {
     ok: true,
+    tensor,
+    classesFirst: transposed,
     row: (c) => {
       if (c < 0 || c >= classes) return new Float32Array(channels);
       // Gemm with transB: [classes, channels]; otherwise [channels, classes].

@@ -4,6 +4,7 @@
  * fans out, its partial gradients are summed. The seed (∂score/∂logits, a one-hot row per image) is a graph
  * input, so explaining another class needs no rebuild.
  */
+import { GRADIENT_FREE_METHODS, methodLabels } from '../../../src-shared/cam';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
 import type { GraphIndex } from '../graph/graph-index';
@@ -33,8 +34,7 @@ export interface BackwardInput {
   blockedLayout?: boolean;
 }
 
-export const GRADIENT_FREE_HINT =
-  'the gradient-free methods (CAM where the head allows, EigenCAM, ScoreCAM, AblationCAM) still work';
+export const GRADIENT_FREE_HINT = `the gradient-free methods (${methodLabels(GRADIENT_FREE_METHODS)}; CAM where the head allows) still work`;
 
 export function buildBackward(input: BackwardInput): BackwardGraph {
   const { index, score, hooked } = input;

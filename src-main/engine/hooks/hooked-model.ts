@@ -15,7 +15,8 @@ import { buildBackward } from './backward';
 import { ConstantValues } from './constant-values';
 import { GraphBuilder } from './graph-builder';
 import { appendMaps } from './map-graph';
-import type { CamMethod } from '../../../src-shared/cam';
+import { CAM_METHOD_REGISTRY, type CamMethod } from '../../../src-shared/cam';
+import { camHead } from '../cam/classifier-head';
 
 export const SEED_INPUT = 'layerlens/seed' as TensorName;
 /** Scalar added as a multiple of the top class's one-hot row: explaining "the top class" costs no extra run. */
@@ -28,6 +29,10 @@ export interface HookedModel {
   score: TensorName;
   scoreShape: number[];
   gradients: Map<TensorName, TensorName> | null;
+  /** Whether the graph takes SEED_INPUT and TOP_WEIGHT_INPUT (the class explained: gradients, CAM's row). */
+  seeded: boolean;
+  /** Methods an in-graph map cannot be built for at a layer, with why (CAM without its head). */
+  unavailable: Map<TensorName, Map<CamMethod, string>>;
   /** In-graph maps: for each hooked tensor, the output holding each method's H·W map. */
   maps: Map<TensorName, Map<CamMethod, TensorName>>;
   /** For some in-graph maps, the scalar output their rounding is measured against (map-graph.ts). */
@@ -113,19 +118,21 @@ export function buildHookedModel(
 
   let gradients: Map<TensorName, TensorName> | null = null;
   let gradientError: string | null = null;
-  let extraNodes: typeof graph.node = [];
-  let extraInitializers: typeof graph.initializer = [];
-  let extraInputs: ValueInfoProto[] = [];
+  const opset = defaultOpset(model) ?? 13;
+  const mapMethods = options.maps ?? [];
+  const needsClass = mapMethods.some((m) => CAM_METHOD_REGISTRY[m].needs.head);
+  // seed_final = seed + top_weight · onehot(argmax(score)), built in-graph: the backward pass starts from it
+  // and CAM reads the class's weights through it.
+  const seedBuilder = new GraphBuilder(opset, 'layerlens/seed');
+  const lastAxis = scoreShape.length - 1;
+  const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(score, seedBuilder.reduceMax(score, [lastAxis], true))], {
+    to: 1,
+  });
+  const seedFinal = seedBuilder.op1('Add', [SEED_INPUT, seedBuilder.op1('Mul', [isTop, TOP_WEIGHT_INPUT])]);
+  let backwardNodes: typeof graph.node = [];
+  let backwardInitializers: typeof graph.initializer = [];
   if (withGradients) {
     try {
-      const opset = defaultOpset(model) ?? 13;
-      // seed_final = seed + top_weight · onehot(argmax(score)), built in-graph.
-      const seedBuilder = new GraphBuilder(opset, 'layerlens/seed');
-      const lastAxis = scoreShape.length - 1;
-      const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(score, seedBuilder.reduceMax(score, [lastAxis], true))], {
-        to: 1,
-      });
-      const seedFinal = seedBuilder.op1('Add', [SEED_INPUT, seedBuilder.op1('Mul', [isTop, TOP_WEIGHT_INPUT])]);
       const backward = buildBackward({
         index: analysis.index,
         shapeOf,
@@ -138,9 +145,8 @@ export function buildHookedModel(
         blockedLayout: options.blockedLayout ?? false,
       });
       gradients = backward.gradients;
-      extraNodes = [...seedBuilder.nodes, ...backward.builder.nodes];
-      extraInitializers = [...seedBuilder.initializers, ...backward.builder.initializers];
-      extraInputs = [floatValue(SEED_INPUT, scoreShape), floatValue(TOP_WEIGHT_INPUT, [])];
+      backwardNodes = backward.builder.nodes;
+      backwardInitializers = backward.builder.initializers;
       if (exposeGradients) for (const g of gradients.values()) outputs.push(create(ValueInfoProtoSchema, { name: g }));
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;
@@ -149,20 +155,37 @@ export function buildHookedModel(
   }
   const maps = new Map<TensorName, Map<CamMethod, TensorName>>();
   const termScales = new Map<TensorName, Map<CamMethod, TensorName>>();
-  if (options.maps && options.maps.length > 0) {
-    const mapBuilder = new GraphBuilder(defaultOpset(model) ?? 13, 'layerlens/maps');
+  const unavailable = new Map<TensorName, Map<CamMethod, string>>();
+  const mapBuilder = new GraphBuilder(opset, 'layerlens/maps');
+  if (mapMethods.length > 0) {
+    const classRow = needsClass ? mapBuilder.reshape(seedFinal, [1, scoreShape.at(-1) ?? 1]) : null;
+    const constants = needsClass ? ConstantValues.of(analysis) : null;
     for (const t of new Set(hooked)) {
       const grid = analysis.gridOf(t);
       if (!grid) continue;
-      const made = appendMaps(mapBuilder, t, gradients?.get(t) ?? null, grid, options.maps);
+      const head = constants ? camHead(analysis.index, constants, t, score, grid) : null;
+      const made = appendMaps(
+        mapBuilder,
+        {
+          activation: t,
+          gradient: gradients?.get(t) ?? null,
+          grid,
+          classRow,
+          head: head?.ok ? { tensor: head.tensor, classesFirst: head.classesFirst } : { reason: head?.reason ?? '' },
+        },
+        mapMethods,
+      );
       maps.set(t, made.maps);
       termScales.set(t, made.termScales);
+      unavailable.set(t, made.unavailable);
       for (const name of [...made.maps.values(), ...made.termScales.values()])
         outputs.push(create(ValueInfoProtoSchema, { name }));
     }
-    extraNodes = [...extraNodes, ...mapBuilder.nodes];
-    extraInitializers = [...extraInitializers, ...mapBuilder.initializers];
   }
+  const seeded = gradients !== null || needsClass;
+  const extraNodes = [...(seeded ? seedBuilder.nodes : []), ...backwardNodes, ...mapBuilder.nodes];
+  const extraInitializers = [...(seeded ? seedBuilder.initializers : []), ...backwardInitializers, ...mapBuilder.initializers];
+  const extraInputs = seeded ? [floatValue(SEED_INPUT, scoreShape), floatValue(TOP_WEIGHT_INPUT, [])] : [];
   const rewritten: ModelProto = {
     ...model,
     graph: {
@@ -177,5 +200,16 @@ export function buildHookedModel(
       output: outputs,
     },
   };
-  return { bytes: encodeModel(rewritten), inputName, score, scoreShape, gradients, gradientError, maps, termScales };
+  return {
+    bytes: encodeModel(rewritten),
+    inputName,
+    score,
+    scoreShape,
+    gradients,
+    seeded,
+    gradientError,
+    maps,
+    termScales,
+    unavailable,
+  };
 }

@@ -4,6 +4,7 @@
  * key, so a second analysis of another image costs one run.
  */
 import type { TensorName } from '../../../src-shared/api';
+import { GRADIENT_FREE_METHODS, methodLabels } from '../../../src-shared/cam';
 import { EngineError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import type { PooledSession } from '../inference/session-pool';
@@ -55,7 +56,7 @@ export class HookedSessions {
    * asked for: they do not change the backward pass) and returns the reason every gradient method gives.
    */
   refuse(model: OpenModel, tensors: TensorName[], inputShape: number[], failure: string): string {
-    const reason = `onnxruntime refused the backward pass LayerLens wrote for this model (${failure}); please report it. The gradient-free methods (CAM, EigenCAM, ScoreCAM, AblationCAM) still work.`;
+    const reason = `onnxruntime refused the backward pass LayerLens wrote for this model (${failure}); please report it. The gradient-free methods (${methodLabels(GRADIENT_FREE_METHODS)}) still work.`;
     this.refused.set(this.refusalKey(model, tensors, inputShape), reason);
     return reason;
   }

@@ -13,7 +13,7 @@ import { GRADIENT_METHODS, PERTURBATION_METHODS } from '../../../src-shared/cam'
 import { resizeMap, scaleMap } from '../../../src-shared/heatmap';
 import { sanityVerdict, type SanityLayer, type SanityResult, type Similarity } from '../../../src-shared/trust';
 import { camHead } from '../cam/classifier-head';
-import { cam } from '../cam/methods';
+import { weightedSum } from '../cam/layer-tensors';
 import { throwIfCancelled } from '../cam/perturbation';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
@@ -90,7 +90,8 @@ export class SanityChecker {
         m,
         'not part of the sanity check: it needs a forward pass per channel for every randomised model; its maps are checked by the faithfulness metrics.',
       );
-    const inGraph = methods.filter((m) => IN_GRAPH_METHODS.includes(m)).sort();
+    // CAM reads the head's weights, which this check randomises as inputs: it is computed here from them.
+    const inGraph = methods.filter((m) => IN_GRAPH_METHODS.includes(m) && m !== 'cam').sort();
     const wantsCam = methods.includes('cam');
     const tensors = [...new Set(layers.map((l) => l.tensor))];
     const derived = weightsAsInputs(analysis, weights, model.summary.name);
@@ -257,7 +258,7 @@ export class SanityChecker {
             ),
           );
           const tensors = { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null };
-          show(layer.label, 'cam', { ...size, data: cam(tensors, head.row(image.classIndex)) });
+          show(layer.label, 'cam', { ...size, data: weightedSum(tensors, head.row(image.classIndex)) });
         } else if (!head.ok) unavailable.set(mapKey(layer.label, 'cam'), head.reason);
       }
       for (const c of controls) show(layer.label, c.id, c.map(input, size));

@@ -1,4 +1,5 @@
 /** The CLI's help text. The commands and JSON shapes here are contracts other tools script against. */
+import { CAM_METHOD_REGISTRY, CAM_METHODS } from '../../../src-shared/cam';
 import { EVALUATE_HELP } from './evaluate-help';
 export const MAIN_HELP = `layerlens — see why an image model predicted what it did (ONNX, no Python)
 
@@ -95,6 +96,22 @@ JSON output (stable):
    "stages": [{"module", "tensor", "shape"}], "warnings": [...]}
 `;
 
+/** The methods as help lists them, one a line, from the registry. */
+function methodTable(): string {
+  const width = Math.max(...CAM_METHODS.map((m) => m.length));
+  return CAM_METHODS.map((m) => {
+    const info = CAM_METHOD_REGISTRY[m];
+    const needs = [
+      info.needs.gradient ? 'gradient' : '',
+      info.needs.head ? 'classifier head' : '',
+      info.needs.perturbation ? 'one forward per channel' : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return `  ${info.default ? '*' : ' '} ${m.padEnd(width)}  ${info.label}: ${info.summary}${needs ? ` [${needs}]` : ''}`;
+  }).join('\n');
+}
+
 export const CAM_HELP = `layerlens cam MODEL INPUT [options]
 
 Class activation maps for INPUT: one forward + backward run computes every requested layer and every
@@ -106,9 +123,8 @@ float32 tensor with the model's input shape, fed exactly as is.
 Options:
   --layers L1,L2,...    module paths ("layer4", "features.3", "features.denseblock2") or tensor names;
                         "stages" (the default) means the detected stages
-  --methods m1,m2,...   cam, gradcam, gradcam++, hirescam, xgradcam, layercam, eigencam, eigengradcam,
-                        scorecam, ablationcam, or all (default: all but scorecam and ablationcam, which
-                        need one forward pass per channel; they show progress on a terminal, Ctrl-C cancels)
+  --methods m1,m2,...   methods from the list below, or all (default: those marked *; the ones that need
+                        a forward pass per channel show progress on a terminal, Ctrl-C cancels)
   --class K|top         the class to explain (default: top, the highest logit)
   --counterfactual      explain against the class (negated gradient / weights)
   --device D            auto | cpu | cuda (default auto)
@@ -117,6 +133,9 @@ Options:
   --png-size N          the PNGs' longer side in pixels (default: the model's input size, at least 224;
                         the model's view of the image is resized to it, its aspect ratio kept)
   --db FILE             run database (see "layerlens --help"); --no-history: none
+
+Methods (* default):
+${methodTable()}
 
 JSON output (stable):
   {"class": K, "label": "…", "counterfactual": false, "logits": [...], "provider": "cpu",

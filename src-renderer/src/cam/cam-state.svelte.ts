@@ -5,12 +5,11 @@
  * progress and cancel.
  */
 import type { CamResponse, EngineApi, ImageSource, JobProgress, ModelId } from '../../../src-shared/api';
-import { CAM_METHODS, PERTURBATION_METHODS, type CamMethod, type LayerMaps, type RawMap } from '../../../src-shared/cam';
+import { FAST_METHODS, PERTURBATION_METHODS, type CamMethod, type LayerMaps, type RawMap } from '../../../src-shared/cam';
 import type { RgbImage } from '../../../src-shared/heatmap';
 import { CamSettings } from './cam-settings.svelte';
 import { rgbFromRgba } from './render-pane';
 
-export const FAST_METHODS: CamMethod[] = CAM_METHODS.filter((m) => !PERTURBATION_METHODS.includes(m));
 const CACHE_LIMIT = 32;
 
 export interface Subject {
@@ -121,7 +120,7 @@ export class CamState {
         response = await this.engine.computeCam({
           modelId: subject.modelId,
           image: subject.image,
-          methods: FAST_METHODS,
+          methods: [...FAST_METHODS],
           classIndex: this.classChoice,
           counterfactual: this.counterfactual,
           jobId: newJobId(),

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import {
   CAM_METHODS,
-  GRADIENT_METHODS,
+  DEFAULT_METHODS,
   isCamMethod,
   type CamMethod,
   type CamResult,
@@ -19,11 +19,8 @@ import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '..
 /** The smallest default PNG side: a 96-px model's maps are unreadable at 96 px. */
 const MIN_DEFAULT_PNG = 224;
 
-/** Fast methods run by default; ScoreCAM/AblationCAM (one forward per channel) only when asked for. */
-export const DEFAULT_METHODS: CamMethod[] = ['cam', ...GRADIENT_METHODS, 'eigencam'];
-
 export function parseMethods(value: string | undefined): CamMethod[] {
-  if (value === undefined) return DEFAULT_METHODS;
+  if (value === undefined) return [...DEFAULT_METHODS];
   if (value === 'all') return [...CAM_METHODS];
   const names = value
     .split(',')

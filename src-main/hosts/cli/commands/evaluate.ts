@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CAM_METHOD_LABELS, GRADIENT_METHODS, type CamMethod } from '../../../../src-shared/cam';
+import { CAM_METHOD_LABELS, DEFAULT_METHODS, GRADIENT_METHODS, type CamMethod } from '../../../../src-shared/cam';
 import {
   DEFAULT_BASELINE,
   DEFAULT_TRUST_STEPS,
@@ -18,7 +18,7 @@ import { DATABASE_OPTIONS, storageFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, parsePositiveInt, UsageError } from '../errors';
 import { parseClass, parseMethods } from './cam';
 
-export const EVALUATE_DEFAULT_METHODS: CamMethod[] = [...GRADIENT_METHODS];
+export const EVALUATE_DEFAULT_METHODS: CamMethod[] = GRADIENT_METHODS.filter((m) => DEFAULT_METHODS.includes(m));
 
 export function parseBaseline(value: string | undefined): TrustBaseline {
   if (value === undefined) return DEFAULT_BASELINE;

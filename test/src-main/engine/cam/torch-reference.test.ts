@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CamMethod } from '../../../../src-shared/cam';
 import { Engine } from '../../../../src-main/engine/engine';
 import { readNpy } from '../../../../src-main/engine/npy';
-import { eigencam, GRADIENT_MAPS } from '../../../../src-main/engine/cam/methods';
+import { eigencam, GRADIENT_MAPS } from '../../../helpers/cam-reference/methods';
 import { maxAbsDiff, minMax, pearson } from '../../../helpers/map-compare';
 
 const ROOT = 'test/fixtures/torch';

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { TensorName } from '../../../../src-shared/api';
-import { GRADIENT_MAPS, eigencam } from '../../../../src-main/engine/cam/methods';
+import { GRADIENT_MAPS, eigencam } from '../../../helpers/cam-reference/methods';
 import { analyzeGraph } from '../../../../src-main/engine/graph/analyze-graph';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT } from '../../../../src-main/engine/hooks/hooked-model';
 import { describeModel } from '../../../../src-main/engine/model-registry';

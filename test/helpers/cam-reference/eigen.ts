@@ -7,7 +7,7 @@
  * arbitrary; it is chosen so the map correlates positively with the channel-summed activation, so that
  * "hot" means what the layer responds to.
  */
-import { positions, type LayerTensors } from './layer-tensors';
+import { positions, type LayerTensors } from '../../../src-main/engine/cam/layer-tensors';
 
 const SWEEPS = 60;
 

@@ -1,14 +1,11 @@
 /**
- * The CAM family as pytorch-grad-cam defines it: each method a small function from a layer's activation
- * (and gradient) to a raw, signed map at feature resolution. ReLU and scaling are display choices made
- * later (src-shared/heatmap.ts). The engine computes these maps inside the hooked graph (hooks/map-graph.ts)
- * so that no large tensor crosses into JavaScript; these readable versions are the reference the tests hold
- * the graph to. CAM is computed here (it needs the head's weights); ScoreCAM and AblationCAM, which need
- * extra forward passes, live in perturbation.ts.
+ * Readable JavaScript references of the in-graph CAM methods, as pytorch-grad-cam defines them: each a small
+ * function from a layer's activation (and gradient) to a raw, signed map at feature resolution. The engine
+ * computes these maps inside the hooked graph (src-main/engine/cam/methods/); tests hold the graph to these.
  */
 import type { CamMethod } from '../../../src-shared/cam';
 import { firstComponentMap } from './eigen';
-import { channelSums, positions, weightedSum, type LayerTensors } from './layer-tensors';
+import { channelSums, positions, weightedSum, type LayerTensors } from '../../../src-main/engine/cam/layer-tensors';
 
 const EPS = 1e-7;
 

@@ -1,0 +1,103 @@
+/**
+ * AblationCAM (Desai & Ramaswamy): each channel zeroed in turn; weight = (y_c − y_c with channel k zeroed) / y_c.
+ * Only the layers after the hooked one run: a "tail" model whose input is that layer.
+ */
+import { create } from '@bufbuild/protobuf';
+import { ValueInfoProtoSchema } from 'onnx-buf';
+import * as ort from 'onnxruntime-node';
+import type { TensorName } from '../../../../src-shared/api';
+import { EngineError } from '../../errors';
+import type { GraphAnalysis } from '../../graph/analyze-graph';
+import { constantTensors, cutTensors } from '../../graph/cut-tensors';
+import { fromChannelMajor, type FeatureGrid } from '../../graph/feature-grid';
+import { encodeModel } from '../../onnx/rewrite';
+import { positions, weightedSum } from '../layer-tensors';
+import { batched, type Progress } from '../perturbation';
+import type { PerturbationJob, PerturbationMethod } from './method';
+
+export const ablationcam: PerturbationMethod = { kind: 'perturbation', run: ablationCam };
+
+async function ablationCam(p: PerturbationJob, onProgress?: Progress, signal?: AbortSignal): Promise<Float32Array> {
+  const { layer } = p;
+  const session = await p.tail();
+  const size = layer.channels * positions(layer);
+  const z = positions(layer);
+  const logits = await batched(
+    layer.channels,
+    (start, n) => {
+      const data = new Float32Array(n * size);
+      for (let b = 0; b < n; b++) {
+        data.set(layer.activation, b * size);
+        data.fill(0, b * size + (start + b) * z, b * size + (start + b + 1) * z);
+      }
+      return nativeBatch(p.grid, data, p.native, n);
+    },
+    async (batch) => {
+      const r = await session.run({ [p.tensor]: batch }, [p.scoreName]);
+      return r[p.scoreName]?.data as Float32Array;
+    },
+    p.classes,
+    onProgress,
+    signal,
+  );
+  const base = p.baseline;
+  const weights = Float64Array.from(
+    { length: layer.channels },
+    (_, k) => (base - (logits[k * p.classes + p.classIndex] as number)) / (base === 0 ? 1e-7 : base),
+  );
+  return weightedSum(layer, weights);
+}
+
+/**
+ * The model from `tensor` to the score: `tensor` becomes the input. Only defined for cut tensors (every
+ * path passes through them, as for every stage), where nothing else from before is needed.
+ */
+export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: TensorName): Uint8Array {
+  const index = analysis.index;
+  if (!cutTensors(index).some((c) => c.tensor === tensor)) {
+    throw new EngineError('unsupported', 'AblationCAM needs a layer that every path passes through (a stage output).');
+  }
+  const producer = index.producer.get(tensor) ?? -1;
+  const constant = constantTensors(index);
+  const nodes = index.nodes.filter((n, i) => i > producer || n.output.every((o) => !o || constant.has(o as TensorName)));
+  const graph = analysis.runnable.graph;
+  if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
+  const shape = analysis.shapes.get(tensor)?.shape ?? [];
+  const batchAxis = analysis.gridOf(tensor)?.batchAxis ?? 0;
+  const input = create(ValueInfoProtoSchema, {
+    name: tensor,
+    type: {
+      value: {
+        case: 'tensorType',
+        value: {
+          elemType: 1,
+          shape: {
+            dim: shape.map((d, i) =>
+              i === batchAxis
+                ? { value: { case: 'dimParam' as const, value: 'batch' } }
+                : { value: { case: 'dimValue' as const, value: BigInt(d as number) } },
+            ),
+          },
+        },
+      },
+    },
+  });
+  return encodeModel({
+    ...analysis.runnable,
+    graph: { ...graph, node: nodes, input: [input], output: [create(ValueInfoProtoSchema, { name: score })] },
+  });
+}
+
+/** n [C, H, W] copies in the tensor's own layout, batched along its batch axis. */
+function nativeBatch(grid: FeatureGrid, chw: Float32Array, native: Float32Array, n: number): ort.Tensor {
+  const stacked = fromChannelMajor(grid, chw, native, n);
+  const dims = grid.shape.map((d, i) => (i === grid.batchAxis ? n : d));
+  if (grid.batchAxis === 0 || n === 1) return new ort.Tensor('float32', stacked, dims);
+  // Sequence-first [T, n, C]: interleave the n copies token by token.
+  const [tokens, , channels] = grid.shape as [number, number, number];
+  const out = new Float32Array(stacked.length);
+  for (let b = 0; b < n; b++)
+    for (let t = 0; t < tokens; t++)
+      out.set(stacked.subarray((b * tokens + t) * channels, (b * tokens + t + 1) * channels), (t * n + b) * channels);
+  return new ort.Tensor('float32', out, dims);
+}

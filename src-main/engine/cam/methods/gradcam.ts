@@ -1,0 +1,7 @@
+/** Grad-CAM (Selvaraju et al.): channels weighted by their mean gradient. */
+import type { InGraphMethod } from './method';
+
+export const gradcam: InGraphMethod = {
+  kind: 'in-graph',
+  build: (ctx) => ({ map: ctx.weighted(ctx.b.reduceMean(ctx.g(), [1], true)) }),
+};

@@ -1,0 +1,34 @@
+/**
+ * Every CAM method's implementation, by registry id: a method in the registry without one here does not
+ * compile. Adding a method is its file in this folder, its row in src-shared/cam-methods.ts and its line here.
+ */
+import type { CamMethod } from '../../../../src-shared/cam';
+import { ablationcam } from './ablationcam';
+import { cam } from './cam';
+import { eigencam } from './eigencam';
+import { eigengradcam } from './eigengradcam';
+import { gradcam } from './gradcam';
+import { gradcamPlusPlus } from './gradcam-plus-plus';
+import { hirescam } from './hirescam';
+import { layercam } from './layercam';
+import type { CamMethodImpl } from './method';
+import { scorecam } from './scorecam';
+import { xgradcam } from './xgradcam';
+
+export const CAM_METHOD_IMPLS = {
+  cam,
+  gradcam,
+  'gradcam++': gradcamPlusPlus,
+  hirescam,
+  xgradcam,
+  layercam,
+  eigencam,
+  eigengradcam,
+  scorecam,
+  ablationcam,
+} as const satisfies Record<CamMethod, CamMethodImpl>;
+
+/** Methods whose map the hooked run computes itself (no extra forward runs). */
+export const IN_GRAPH_METHODS: readonly CamMethod[] = (Object.keys(CAM_METHOD_IMPLS) as CamMethod[]).filter(
+  (m) => CAM_METHOD_IMPLS[m].kind === 'in-graph',
+);

@@ -1,0 +1,7 @@
+/** LayerCAM (Jiang et al.): Σ_k ReLU(g_k)⊙A_k, element-wise. */
+import type { InGraphMethod } from './method';
+
+export const layercam: InGraphMethod = {
+  kind: 'in-graph',
+  build: (ctx) => ({ map: ctx.columnSum(ctx.b.op1('Mul', [ctx.positiveGradient(), ctx.a()])) }),
+};

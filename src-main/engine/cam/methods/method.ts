@@ -1,0 +1,47 @@
+/**
+ * What a CAM method is to the engine: an in-graph map builder (the map is computed by onnxruntime inside the
+ * hooked run) or a perturbation procedure (extra forward runs, batched, with progress and cancellation).
+ * CamRunner dispatches on `kind`; what a method reads is in the registry (src-shared/cam-methods.ts).
+ */
+import type * as ort from 'onnxruntime-node';
+import type { TensorName } from '../../../../src-shared/api';
+import type { FeatureGrid } from '../../graph/feature-grid';
+import type { LayerTensors } from '../layer-tensors';
+import type { LayerMapContext } from '../map-context';
+import type { Progress } from '../perturbation';
+
+/** A built map [Z], with the scalar its rounding is measured against where the map is a cancelling sum. */
+export type BuiltMap = { map: TensorName; termScale?: TensorName } | { unavailable: string };
+
+export interface InGraphMethod {
+  kind: 'in-graph';
+  build(ctx: LayerMapContext): BuiltMap;
+}
+
+/** Everything a perturbation procedure may use for one layer. */
+export interface PerturbationJob {
+  /** The layer's activation, channel-major. */
+  layer: LayerTensors;
+  grid: FeatureGrid;
+  /** The activation as the model laid it out. */
+  native: Float32Array;
+  tensor: TensorName;
+  /** The model's input, and whether its layout is channels-last. */
+  input: { name: string; data: Float32Array; shape: number[]; channelsLast: boolean };
+  scoreName: string;
+  classIndex: number;
+  classes: number;
+  /** The class's logit in the unperturbed run. */
+  baseline: number;
+  /** The plain model's session. */
+  plain(): Promise<ort.InferenceSession>;
+  /** The model from the layer to the score (the layer is its input). */
+  tail(): Promise<ort.InferenceSession>;
+}
+
+export interface PerturbationMethod {
+  kind: 'perturbation';
+  run(job: PerturbationJob, onProgress?: Progress, signal?: AbortSignal): Promise<Float32Array>;
+}
+
+export type CamMethodImpl = InGraphMethod | PerturbationMethod;
