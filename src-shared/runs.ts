@@ -23,6 +23,8 @@ export interface CamRunParams {
   methods: CamMethod[];
   classIndex: number | 'top';
   counterfactual: boolean;
+  /** The class the maps explain, once computed (its label names the run). */
+  explained?: { classIndex: number; label: string };
 }
 
 export interface StatsRunParams {

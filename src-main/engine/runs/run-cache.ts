@@ -33,6 +33,8 @@ export interface Computed<T> {
   /** A cancelled run keeps its partial result but is never answered from the cache. */
   cancelled: boolean;
   provider: string;
+  /** The run's parameters completed by the computation (stored for the history; the key is unchanged). */
+  params?: object;
 }
 
 export interface Codec<T> {
@@ -105,6 +107,7 @@ export class RunCache {
           blobs: { [RESULT_BLOB]: codec.encode(computed.value) },
           durationMs: performance.now() - started,
           provider: computed.provider,
+          ...(computed.params ? { params: computed.params } : {}),
         }),
       );
       if (!finished) stored = null;

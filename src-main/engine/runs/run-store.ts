@@ -41,6 +41,8 @@ export interface FinishedRun {
   blobs: Record<string, Uint8Array>;
   durationMs: number;
   provider: string;
+  /** The parameters completed by what the run found out (e.g. which class "top" was); the key stays. */
+  params?: object;
 }
 
 /**
@@ -191,6 +193,7 @@ export class RunStore {
       this.db
         .prepare(`UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, provider = ?, result_bytes = ? WHERE id = ?`)
         .run(status, Date.now(), done.durationMs, done.provider, bytes, id);
+      if (done.params) this.db.prepare(`UPDATE runs SET params = ? WHERE id = ?`).run(JSON.stringify(done.params), id);
     })();
     if (status === 'complete') this.enforceLimit(id);
   }

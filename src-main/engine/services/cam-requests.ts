@@ -85,7 +85,13 @@ export class CamRequests {
           (p) => ctx?.progress({ jobId: req.jobId, ...p }),
           signal,
         );
-        return { value: { result, modelView: await modelViewImage(tensor) }, cancelled: false, provider: result.provider };
+        return {
+          value: { result, modelView: await modelViewImage(tensor) },
+          cancelled: false,
+          provider: result.provider,
+          // The history names the run by the class explained, which "top" only says once computed.
+          params: { ...params, explained: { classIndex: result.classIndex, label: result.label } },
+        };
       }),
     );
     return { ...answer.value, cached: answer.cached, run: answer.run };

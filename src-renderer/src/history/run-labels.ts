@@ -11,11 +11,24 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
 
 export function runTitle(run: RunSummary): string {
   if (run.name) return run.name;
-  if (run.kind === 'stats') return `Statistics over ${run.inputs.count} image${run.inputs.count === 1 ? '' : 's'}`;
+  if (run.kind === 'stats') return `Statistics over ${inputsText(run)}`;
   if (run.kind === 'trust')
     return `Trust of the maps of ${run.inputs.count === 1 ? (run.inputs.first ?? 'an image') : `${run.inputs.count} images`}`;
-  const cls = run.params.classIndex === 'top' ? 'top class' : `class ${run.params.classIndex}`;
-  return `CAM of ${run.inputs.first ?? 'an image'} (${cls}${run.params.counterfactual ? ', counterfactual' : ''})`;
+  const { explained, classIndex } = run.params;
+  const cls = explained
+    ? `${explained.label}${classIndex === 'top' ? ' (top class)' : ''}`
+    : classIndex === 'top'
+      ? 'top class'
+      : `class ${classIndex}`;
+  const methods = run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');
+  return `${methods} of ${run.inputs.first ?? 'an image'} · ${cls}${run.params.counterfactual ? ', counterfactual' : ''}`;
+}
+
+/** "8 images (01-star.png, …)", or the one image's name. */
+export function inputsText(run: RunSummary): string {
+  const { count, first } = run.inputs;
+  if (count === 1) return first ?? 'one image';
+  return `${count} images${first ? ` (${first}, …)` : ''}`;
 }
 
 export function runDetail(run: RunSummary): string {

@@ -49,6 +49,8 @@ export class Studio {
   samplesModel = $state<ModelId | null>(null);
   image = $state<ShownImage | null>(null);
   prediction = $state<Prediction | null>(null);
+  /** The stored run shown (reopened from the history), whose prediction was not timed now; null otherwise. */
+  shownRun = $state<{ id: RunId; provider: string | null; durationMs: number | null } | null>(null);
   busy = $state(false);
   error = $state<string | null>(null);
   /** Sample thumbnails, by sample id. */
@@ -295,6 +297,7 @@ export class Studio {
     };
     this.imageSerial += 1;
     this.prediction = opened.prediction;
+    this.shownRun = { id: summary.id, provider: summary.provider, durationMs: summary.durationMs };
     this.view = 'studio';
     const imageKey = stored.kind === 'sample' ? `sample:${stored.id}` : `run:${summary.id}`;
     await this.cam.showStored(
@@ -315,6 +318,7 @@ export class Studio {
     const url = URL.createObjectURL(new Blob([data.bytes as BlobPart], { type: data.mime }));
     this.image = { source, name, url, width: data.width, height: data.height };
     this.prediction = null;
+    this.shownRun = null;
     await this.predictShown();
   }
 

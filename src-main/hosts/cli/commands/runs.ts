@@ -39,6 +39,12 @@ function parseIds(args: string[]): RunId[] {
 const size = (bytes: number): string =>
   bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} kB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 
+/** The first input's name, and how many more a run had ("01-star.png +7"). */
+function inputsColumn(run: RunSummary): string {
+  const more = run.inputs.count > 1 ? ` +${run.inputs.count - 1}` : '';
+  return `${(run.inputs.first ?? '').slice(0, 20 - more.length)}${more}`;
+}
+
 function line(run: RunSummary): string {
   const when = new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 19);
   const duration = run.durationMs === null ? '' : `${(run.durationMs / 1000).toFixed(2)} s`;
@@ -49,7 +55,7 @@ function line(run: RunSummary): string {
     run.status.padEnd(10),
     when,
     run.model.name.slice(0, 24).padEnd(24),
-    (run.inputs.first ?? '').slice(0, 20).padEnd(20),
+    inputsColumn(run).padEnd(20),
     duration.padStart(9),
     size(run.sizeBytes).padStart(9),
     `${run.pinned ? '★ ' : ''}${run.name ?? what}`,

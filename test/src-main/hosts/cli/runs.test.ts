@@ -42,6 +42,16 @@ describe('layerlens runs and the cached flag', () => {
     expect(await json(args)).toMatchObject({ cached: true, run: 3, layers: first.layers });
   });
 
+  it('the table names a run of several inputs by its first and how many more', async () => {
+    const out: string[] = [];
+    expect(await runCli(['runs', 'list', '--db', db], (text) => out.push(text))).toBe(0);
+    const stats = out
+      .join('\n')
+      .split('\n')
+      .find((l) => / stats /.test(l));
+    expect(stats).toContain('red.png +1');
+  });
+
   it('list, show, delete and prune print the documented JSON', async () => {
     const list = (await json(['runs', 'list', '--json'])) as { total: number; database: string; runs: Record<string, unknown>[] };
     expect(list.database).toBe(db);

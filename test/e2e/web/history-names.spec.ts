@@ -1,0 +1,40 @@
+/** Runs in the history are named as a user would name them (issue 18): image(s), class label, methods. */
+import { expect, test } from '../support/fixtures';
+import { HistoryPage } from '../support/history-page';
+import { StatsPage } from '../support/stats-page';
+
+test('a CAM run is named by its image, the class label it explains and its methods; reopened, it says so', async ({
+  studio,
+  cam,
+  page,
+}) => {
+  await studio.pickSample('02-circle');
+  await cam.waitForPainted('layer4', 'gradcam');
+  await cam.explain(Number(await page.getByTestId('class-option').nth(1).getAttribute('data-class')));
+  const other = (await page.getByTestId('class-explained').innerText()).replace(/^showing /, '');
+  await cam.waitForPainted('layer4', 'gradcam');
+
+  const history = new HistoryPage(page);
+  await history.open();
+  const runs = history.camRun('02-circle');
+  await expect(runs).toHaveCount(2);
+  const titles = await runs.getByTestId('history-open').allInnerTexts();
+  expect(titles).toContainEqual(expect.stringMatching(/^CAM, .*Grad-CAM.* of 02-circle\.png · circle \(top class\)$/));
+  expect(titles).toContainEqual(expect.stringMatching(new RegExp(` of 02-circle\\.png · ${other}$`)));
+  for (const title of titles) expect(title).not.toMatch(/class \d/);
+
+  // Reopened, the prediction says where it comes from instead of a made-up "0.0 ms".
+  await runs.filter({ hasText: 'top class' }).getByTestId('history-open').click();
+  await expect(studio.provider).toContainText(/from run #\d+ in the history/);
+  await expect(studio.provider).not.toContainText('0.0 ms');
+});
+
+test('a statistics run over 8 images says 8 images, not its first one', async ({ studio, page }) => {
+  const stats = new StatsPage(studio.page);
+  await stats.open();
+  await stats.runOnSamples();
+  const history = new HistoryPage(page);
+  await history.open();
+  const row = history.runs.and(page.locator('[data-kind="stats"]'));
+  await expect(row.getByTestId('history-open')).toHaveText('Statistics over 8 images (01-star.png, …)');
+});
