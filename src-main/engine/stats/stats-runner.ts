@@ -96,7 +96,10 @@ export interface StatsRequest {
   maxBatch?: number;
   /** Where the statistics are computed (default: "graph" off the CPU, "scan" on it; see above). */
   form?: StatsForm;
-  /** Graph form: bytes of intermediate tensors one run may hold (default GRAPH_BATCH_BYTES). */
+  /**
+   * Memory one run may hold: the graph form's intermediate tensors (default GRAPH_BATCH_BYTES), the scan
+   * form's exposed activations (default MAX_BATCH_ACTIVATION_BYTES).
+   */
   batchBytes?: number;
 }
 
@@ -201,7 +204,17 @@ export async function runStats(
     );
     pass = await graphPass(deps, model, plan, layers, req, accumulators);
   } else {
-    plan = await planBatch(model, analysis, tensors, first.shape, remaining, analyse, req.maxBatch ?? MAX_STATS_BATCH);
+    plan = await planBatch(
+      model,
+      analysis,
+      tensors,
+      first.shape,
+      remaining,
+      analyse,
+      req.maxBatch ?? MAX_STATS_BATCH,
+      undefined,
+      req.batchBytes,
+    );
     pass = await scanPass(deps, model, plan, layers, tensors, req, accumulators);
   }
   const imageSize = first.data.length;
