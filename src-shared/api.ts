@@ -13,6 +13,7 @@ import type { Dim, ExecutionProvider, ImageSource, ModelId, TensorName, ViewName
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
 import type { PruneResult, RunId, RunList, RunSummary } from './runs';
 import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
+import { MAX_TOP_LOSSES, type InterpretRequestMessage, type InterpretResponse } from './dataset';
 
 export type { Dim, ExecutionProvider, ImageSource, ModelId, TensorName, ViewName } from './primitives';
 
@@ -145,6 +146,8 @@ export interface EngineApi {
   resumeRun(req: { id: RunId; jobId: string }): Promise<OpenedRun>;
   /** Faithfulness metrics and sanity checks of the maps (a job; see trust.ts). Kept in the run history. */
   evaluateTrust(req: TrustRequestMessage): Promise<TrustResponse>;
+  /** A model over a labelled data set: confusion, per-class metrics, top losses with maps (a job, stored). */
+  interpretDataset(req: InterpretRequestMessage): Promise<InterpretResponse>;
   /** A self-contained HTML or PDF report of stored runs (one model's), to save or hand on. */
   exportReport(req: { runIds: RunId[]; format: ReportFormat }): Promise<ExportedFile>;
 }
@@ -243,12 +246,13 @@ export interface OpenedRun {
   prediction: Prediction | null;
   stats: StatsResponse | null;
   trust?: TrustResponse | null;
+  interpret?: InterpretResponse | null;
 }
 
 export interface JobProgress {
   jobId: string;
   layer: string;
-  method: CamMethod | 'stats' | 'trust';
+  method: CamMethod | 'stats' | 'trust' | 'interpret';
   done: number;
   total: number;
 }
@@ -400,6 +404,16 @@ export const engineRequestSchemas = {
   ]),
   resumeRun: v.strictTuple([v.strictObject({ id: runIdSchema, jobId: jobIdSchema })]),
   evaluateTrust: v.strictTuple([trustRequestSchema({ modelId: modelIdSchema, image: imageSourceSchema, jobId: jobIdSchema })]),
+  interpretDataset: v.strictTuple([
+    v.strictObject({
+      modelId: modelIdSchema,
+      dataset: pathSchema,
+      topLosses: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_TOP_LOSSES)),
+      layer: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))),
+      methods: v.pipe(v.array(v.picklist(CAM_METHODS)), v.maxLength(CAM_METHODS.length)),
+      jobId: jobIdSchema,
+    }),
+  ]),
   exportReport: v.strictTuple([
     v.strictObject({
       runIds: v.pipe(v.array(runIdSchema), v.minLength(1), v.maxLength(1000)),

@@ -28,6 +28,7 @@ export const VIEWS = [
   { id: 'studio', label: 'Studio' },
   { id: 'graph', label: 'Graph' },
   { id: 'stats', label: 'Statistics' },
+  { id: 'dataset', label: 'Data set' },
   { id: 'trust', label: 'Trust' },
   { id: 'history', label: 'History' },
 ] as const;

@@ -6,10 +6,11 @@
 import type { CamMethod } from './cam';
 import type { ImageSource, RunId, StoredImageSource } from './primitives';
 import type { TrustRunParams } from './trust';
+import type { InterpretRunParams } from './dataset';
 
 export type { RunId, StoredImageSource } from './primitives';
 
-export type RunKind = 'cam' | 'stats' | 'trust';
+export type RunKind = 'cam' | 'stats' | 'trust' | 'interpret';
 /**
  * running: being computed now; complete: finished; cancelled: stopped by the user (a partial statistics
  * result is kept); incomplete: its process died while computing it (crash, kill) — resume or delete it.
@@ -55,7 +56,12 @@ interface RunCommon {
 }
 
 export type RunSummary = RunCommon &
-  ({ kind: 'cam'; params: CamRunParams } | { kind: 'stats'; params: StatsRunParams } | { kind: 'trust'; params: TrustRunParams });
+  (
+    | { kind: 'cam'; params: CamRunParams }
+    | { kind: 'stats'; params: StatsRunParams }
+    | { kind: 'trust'; params: TrustRunParams }
+    | { kind: 'interpret'; params: InterpretRunParams }
+  );
 
 export interface RunList {
   runs: RunSummary[];

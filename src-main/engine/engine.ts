@@ -24,7 +24,10 @@ import { modelIdOfFile, type ModelRegistry } from './model-registry';
 import { RunCache } from './runs/run-cache';
 import { RunStore } from './runs/run-store';
 import { loadSampleSet } from './samples';
-import { CamRequests } from './services/cam-requests';
+import { CamRequests, modelViewImage } from './services/cam-requests';
+import type { InterpretRequestMessage, InterpretResponse } from '../../src-shared/dataset';
+import { computeInterpretation, type InterpretHost } from './dataset/interpret-run';
+import { toInputTensor } from './input-tensor';
 import { Graphs } from './services/graphs';
 import { History } from './services/history';
 import { Images } from './services/images';
@@ -102,6 +105,7 @@ export class Engine implements EngineApi {
       computeCam: (req, ctx) => this.computeCam(req, ctx),
       computeStats: (req, ctx) => this.computeStats(req, ctx),
       evaluateTrust: (req, ctx) => this.evaluateTrust(req, ctx),
+      interpretDataset: (req, ctx) => this.interpretDataset(req, ctx),
     });
   }
 
@@ -178,6 +182,34 @@ export class Engine implements EngineApi {
       stages: (model) => this.graphs.stageOverride(model),
       runs: this.runs,
       withJob: (jobId, work) => this.jobs.run(jobId, work),
+    };
+  }
+
+  /** fastai's ClassificationInterpretation over a labelled folder or CSV (dataset/): a job kept in the history. */
+  async interpretDataset(req: InterpretRequestMessage, ctx?: CallContext): Promise<InterpretResponse> {
+    return computeInterpretation(this.interpretHost(), req, ctx);
+  }
+
+  private interpretHost(): InterpretHost {
+    return {
+      model: (id) => this.models.get(id),
+      runs: this.runs,
+      readBytes: async (source) => (await this.images.resolve(source)).bytes,
+      job: (jobId, work) => this.jobs.run(jobId, work),
+      analysisAt: (model) => this.graphs.analysis(model),
+      stageOverride: (model) => this.graphs.stageOverride(model),
+      load: async (model, file) => {
+        const image = await this.images.resolve({ kind: 'path', path: file });
+        return toInputTensor(model, image.bytes, image.name);
+      },
+      plainSession: (model) => this.sessionService.plain(model),
+      analysis: (model, shape) => this.graphs.analysis(model, shape),
+      cam: (model, input, req, signal) => this.camRequests.camTensor(model, input, req, undefined, signal),
+      modelView: (input) => modelViewImage(input),
+      outputsProbabilities: (model) => {
+        const output = model.summary.outputs[0]?.name;
+        return output !== undefined && endsInSoftmax(model, output);
+      },
     };
   }
 

@@ -339,6 +339,8 @@ function toSummary(row: RunRow): RunSummary {
   const params: unknown = JSON.parse(row.params);
   if (row.kind === 'trust')
     return { ...common, kind: 'trust', params: params as Extract<RunSummary, { kind: 'trust' }>['params'] };
+  if (row.kind === 'interpret')
+    return { ...common, kind: 'interpret', params: params as Extract<RunSummary, { kind: 'interpret' }>['params'] };
   return row.kind === 'cam'
     ? { ...common, kind: 'cam', params: params as Extract<RunSummary, { kind: 'cam' }>['params'] }
     : { ...common, kind: 'stats', params: params as Extract<RunSummary, { kind: 'stats' }>['params'] };

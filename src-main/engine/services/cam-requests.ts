@@ -99,7 +99,7 @@ export class CamRequests {
 }
 
 /** The image as the model saw it (after resizing/cropping), so overlays line up exactly. */
-async function modelViewImage(input: InputTensor): Promise<ImageData> {
+export async function modelViewImage(input: InputTensor): Promise<ImageData> {
   const view = input.rgb ?? null;
   if (!view) return { mime: 'image/png', bytes: new Uint8Array(0), width: input.shape[3] ?? 0, height: input.shape[2] ?? 0 };
   const png = await sharp(Buffer.from(view.data.buffer, view.data.byteOffset, view.data.byteLength), {

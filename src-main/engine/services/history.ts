@@ -10,6 +10,8 @@ import type {
 } from '../../../src-shared/api';
 import type { PruneResult, RunId, RunList, RunSummary } from '../../../src-shared/runs';
 import type { TrustRequestMessage, TrustResponse } from '../../../src-shared/trust';
+import type { InterpretRequestMessage, InterpretResponse } from '../../../src-shared/dataset';
+import { INTERPRET_CODEC } from '../dataset/interpret-run';
 import { EngineError, describeError } from '../errors';
 import type { ModelRegistry, OpenModel } from '../model-registry';
 import { modelContentHash } from '../runs/content-hash';
@@ -27,6 +29,7 @@ export interface HistoryDeps {
   computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse>;
   computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse>;
   evaluateTrust(req: TrustRequestMessage, ctx?: CallContext): Promise<TrustResponse>;
+  interpretDataset(req: InterpretRequestMessage, ctx?: CallContext): Promise<InterpretResponse>;
 }
 
 export class History {
@@ -60,6 +63,9 @@ export class History {
     } else if (summary.kind === 'trust') {
       const stored = this.deps.runs.result(summary.id, TRUST_CODEC);
       if (stored) opened.trust = { result: stored, cached: true, run: summary.id };
+    } else if (summary.kind === 'interpret') {
+      const stored = this.deps.runs.result(summary.id, INTERPRET_CODEC);
+      if (stored) opened.interpret = { ...stored, cached: true, run: summary.id };
     } else {
       const stored = this.deps.runs.result(summary.id, STATS_CODEC);
       if (stored) opened.stats = { ...stored, cached: true, run: summary.id };
@@ -91,6 +97,11 @@ export class History {
     }
     const { model, problem } = await this.reopenModel(summary);
     if (!model) throw new EngineError('not-found', `Run ${summary.id} cannot be resumed: ${problem}`);
+    if (summary.kind === 'interpret') {
+      const { run } = await this.deps.interpretDataset({ modelId: model.id, ...summary.params, jobId: req.jobId }, ctx);
+      if (run !== null && run !== summary.id) store.delete([summary.id]);
+      return this.openRun({ id: run ?? summary.id });
+    }
     const sources = summary.kind === 'cam' ? [summary.params.image] : summary.params.images;
     const uploaded = sources.find((s) => s.kind === 'bytes');
     if (uploaded) {

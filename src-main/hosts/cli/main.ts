@@ -7,6 +7,7 @@ import { ENGINE_VERSION } from '../../engine/version';
 import { camCommand } from './commands/cam';
 import { evaluateCommand } from './commands/evaluate';
 import { graphCommand } from './commands/graph';
+import { interpretCommand } from './commands/interpret';
 import { predictCommand } from './commands/predict';
 import { reportCommand } from './commands/report';
 import { runsCommand } from './commands/runs';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   cam: camCommand,
   evaluate: evaluateCommand,
   graph: graphCommand,
+  interpret: interpretCommand,
   predict: predictCommand,
   report: reportCommand,
   runs: runsCommand,

@@ -1,6 +1,7 @@
 /** The CLI's help text. The commands and JSON shapes here are contracts other tools script against. */
 import { CAM_METHOD_REGISTRY, CAM_METHODS } from '../../../src-shared/cam';
 import { EVALUATE_HELP } from './evaluate-help';
+import { INTERPRET_HELP } from './commands/interpret';
 export const MAIN_HELP = `layerlens — see why an image model predicted what it did (ONNX, no Python)
 
 Usage:
@@ -13,6 +14,8 @@ Commands:
   stats MODEL IMAGES... activation statistics of every layer over a set of images
   evaluate MODEL IMAGES...
                         can the maps be trusted? faithfulness metrics and sanity checks
+  interpret MODEL DATASET
+                        a labelled folder or CSV: accuracy, confusion, top losses with their maps
   report --model MODEL --images IMAGES... --out FILE.html|FILE.pdf
                         a self-contained HTML or PDF report: model, predictions, CAM grids, statistics
   runs list|show|delete|prune
@@ -256,6 +259,7 @@ export const COMMAND_HELP: Record<string, string> = {
   cam: CAM_HELP,
   evaluate: EVALUATE_HELP,
   graph: GRAPH_HELP,
+  interpret: INTERPRET_HELP,
   predict: PREDICT_HELP,
   serve: SERVE_HELP,
 };

@@ -1,0 +1,174 @@
+/**
+ * Every image of a data set through the plain model, streamed: the next batch is decoded while the current
+ * one runs, only each image's outcome (classes, probabilities, loss) is kept, so memory stays flat however
+ * many images. Batches are used where the model's batch dimension is free; a model whose graph turns out
+ * to fix it anyway (a Reshape to 1 × …) falls back to one image per run. Cancelling keeps what was done.
+ */
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import type { DatasetPrediction, SkippedImage } from '../../../src-shared/dataset';
+import { EngineError, describeError } from '../errors';
+import type { PooledSession } from '../inference/session-pool';
+import type { InputTensor } from '../input-tensor';
+import type { OpenModel } from '../model-registry';
+import type { LabelledFile } from './labelled-images';
+
+/** Beyond this, larger batches gained nothing on the demo model (bench/interpret.bench.ts). */
+export const MAX_PREDICT_BATCH = 16;
+
+export interface PassDeps {
+  session: PooledSession;
+  load(file: string): Promise<InputTensor>;
+  /** Whether the model's output is already probabilities (it ends in Softmax). */
+  outputsProbabilities: boolean;
+}
+
+export interface PassResult {
+  images: DatasetPrediction[];
+  skipped: SkippedImage[];
+  cancelled: boolean;
+  batch: number;
+  ms: number;
+}
+
+type Loaded = { file: LabelledFile; tensor: InputTensor } | { file: LabelledFile; reason: string };
+
+export async function predictImages(
+  deps: PassDeps,
+  model: OpenModel,
+  files: LabelledFile[],
+  onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
+  maxBatch = MAX_PREDICT_BATCH,
+): Promise<PassResult> {
+  const started = performance.now();
+  const declared = model.summary.inputs[0]?.shape[0];
+  let batch = typeof declared === 'number' && declared > 0 ? 1 : Math.max(1, maxBatch);
+  const outputName = model.summary.outputs[0]?.name;
+  if (!outputName) throw new EngineError('bad-model', `${model.summary.name} declares no output.`);
+  const images: DatasetPrediction[] = [];
+  const skipped: SkippedImage[] = [];
+  const loadChunk = (start: number, size: number): Promise<Loaded[]> =>
+    Promise.all(
+      files.slice(start, start + size).map((file) =>
+        deps.load(file.path).then(
+          (tensor): Loaded => ({ file, tensor }),
+          (error: unknown): Loaded => ({ file, reason: describeError(error) }),
+        ),
+      ),
+    );
+  let cancelled = false;
+  let start = 0;
+  let next = loadChunk(0, batch);
+  while (start < files.length) {
+    if (signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    const chunk = await next;
+    const size = chunk.length;
+    // Decode the next batch while this one runs.
+    next = start + size < files.length ? loadChunk(start + size, batch) : Promise.resolve([]);
+    const good: { file: LabelledFile; tensor: InputTensor }[] = [];
+    for (const item of chunk) {
+      if ('reason' in item) skipped.push({ path: item.file.path, reason: item.reason });
+      else good.push(item);
+    }
+    let rows: Float32Array[];
+    try {
+      rows = await runBatch(deps.session.session, model, outputName, good);
+    } catch (error) {
+      if (good.length < 2) throw error;
+      // The graph fixes the batch after all: one image per run from now on.
+      batch = 1;
+      rows = [];
+      for (const item of good) rows.push(...(await runBatch(deps.session.session, model, outputName, [item])));
+    }
+    good.forEach((item, i) => images.push(outcome(model, item.file, rows[i] as Float32Array, deps.outputsProbabilities)));
+    start += size;
+    onProgress?.(start, files.length);
+  }
+  await next;
+  return { images, skipped, cancelled, batch, ms: performance.now() - started };
+}
+
+/** One run over `items` (all of one shape): one row of class scores per image. */
+async function runBatch(
+  session: ort.InferenceSession,
+  model: OpenModel,
+  outputName: string,
+  items: { file: LabelledFile; tensor: InputTensor }[],
+): Promise<Float32Array[]> {
+  const first = items[0];
+  if (!first) return [];
+  const one = first.tensor.data.length;
+  const data = new Float32Array(one * items.length);
+  items.forEach((item, i) => {
+    if (item.tensor.data.length !== one) {
+      throw new EngineError('bad-input', `${item.file.path} gives another input size than ${first.file.path}.`);
+    }
+    data.set(item.tensor.data, i * one);
+  });
+  const shape = [items.length, ...first.tensor.shape.slice(1)];
+  let output: ort.Tensor;
+  try {
+    const results = await session.run({ [first.tensor.name]: new ort.Tensor('float32', data, shape) }, [outputName]);
+    output = results[outputName] as ort.Tensor;
+  } catch (error) {
+    throw new EngineError('inference-failed', `Running ${model.summary.name} failed: ${describeError(error).split('\n')[0]}`);
+  }
+  if (output.type !== 'float32') {
+    throw new EngineError(
+      'unsupported',
+      `${model.summary.name}'s output ${outputName} is ${output.type}, not float32 class scores.`,
+    );
+  }
+  const all = output.data as Float32Array;
+  const per = all.length / items.length;
+  if (Number(output.dims[0]) !== items.length || !Number.isInteger(per)) {
+    throw new EngineError(
+      'unsupported',
+      `${model.summary.name}'s output ${outputName} has shape [${output.dims.join(', ')}] for ${items.length} images, not one row of class scores each.`,
+    );
+  }
+  const rows = items.map((_, i) => all.slice(i * per, (i + 1) * per));
+  output.dispose();
+  return rows;
+}
+
+/** The predicted class (highest score, lowest index on ties) and the cross-entropy of the actual one, in float64. */
+export function outcome(
+  model: OpenModel,
+  file: LabelledFile,
+  scores: Float32Array,
+  outputsProbabilities: boolean,
+): DatasetPrediction {
+  if (file.actual >= scores.length) {
+    throw new EngineError(
+      'bad-input',
+      `${file.path} is labelled class ${file.actual}, but ${model.summary.name} outputs ${scores.length} classes.`,
+    );
+  }
+  let predicted = 0;
+  for (let i = 1; i < scores.length; i++) if ((scores[i] as number) > (scores[predicted] as number)) predicted = i;
+  let logNorm: number;
+  if (outputsProbabilities) {
+    logNorm = 0;
+  } else {
+    const max = scores[predicted] as number;
+    let sum = 0;
+    for (const s of scores) sum += Math.exp(s - max);
+    logNorm = max + Math.log(sum);
+  }
+  const logProb = (c: number): number =>
+    outputsProbabilities ? Math.log(Math.max(scores[c] as number, Number.MIN_VALUE)) : (scores[c] as number) - logNorm;
+  const logActual = logProb(file.actual);
+  return {
+    path: file.path,
+    actual: file.actual,
+    predicted,
+    loss: -logActual,
+    probPredicted: Math.exp(logProb(predicted)),
+    probActual: Math.exp(logActual),
+  };
+}
