@@ -4,6 +4,7 @@
  * request is checked here before it reaches the engine; browser mode (a token-protected local server) and
  * the CLI do not use this.
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { EngineApi, ImageSource } from '../../../src-shared/api';
 import { EngineError } from '../../engine/errors';
@@ -19,7 +20,8 @@ export class PathGrants {
 
   /** Folders whose files are always readable (the bundled demo). */
   grantFolder(folder: string): void {
-    this.folders.push(path.resolve(folder) + path.sep);
+    const prefix = path.resolve(folder) + path.sep;
+    if (!this.folders.includes(prefix)) this.folders.push(prefix);
   }
 
   allows(file: string): boolean {
@@ -59,6 +61,15 @@ export function guardPaths(engine: EngineApi, grants: PathGrants): EngineApi {
     computeCam: checked((req) => imagePaths([req.image]), engine.computeCam.bind(engine)),
     computeStats: checked((req) => imagePaths(req.images), engine.computeStats.bind(engine)),
     getActivation: checked((req) => imagePaths([req.image]), engine.getActivation.bind(engine)),
+    // A data set the user dropped (a folder, or a CSV) opens its folder: its images are then shown too.
+    interpretDataset: checked(
+      (req) => [req.dataset],
+      (req) => {
+        const folder = statSync(req.dataset, { throwIfNoEntry: false })?.isDirectory();
+        grants.grantFolder(folder ? req.dataset : path.dirname(req.dataset));
+        return engine.interpretDataset(req);
+      },
+    ),
   };
 }
 

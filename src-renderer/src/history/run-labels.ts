@@ -12,6 +12,7 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
 export function runTitle(run: RunSummary): string {
   if (run.name) return run.name;
   if (run.kind === 'stats') return `Statistics over ${inputsText(run)}`;
+  if (run.kind === 'interpret') return `Data set ${run.params.dataset.split(/[\\/]/).pop() ?? ''} (${run.inputs.count} images)`;
   if (run.kind === 'trust')
     return `Trust of the maps of ${run.inputs.count === 1 ? (run.inputs.first ?? 'an image') : `${run.inputs.count} images`}`;
   const { explained, classIndex } = run.params;
@@ -35,6 +36,13 @@ export function runDetail(run: RunSummary): string {
   if (run.kind === 'stats') {
     const range = run.params.range ? `[${run.params.range.join(', ')}]` : 'auto range';
     return `${run.params.layers?.join(', ') ?? 'all layers'} · ${run.params.bins} bins · ${range}`;
+  }
+  if (run.kind === 'interpret') {
+    const maps =
+      run.params.topLosses > 0
+        ? `top ${run.params.topLosses} losses · ${run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ')} at ${run.params.layer ?? 'the last stage'}`
+        : 'no maps';
+    return `${run.params.dataset} · ${maps}`;
   }
   if (run.kind === 'trust') {
     const parts = [

@@ -25,6 +25,7 @@ import { PromiseCache } from './promise-cache';
 import { CamState } from '../cam/cam-state.svelte';
 import { StatsState } from '../stats/stats-state.svelte';
 import { TrustState } from '../trust/trust-state.svelte';
+import { DatasetState } from '../dataset/dataset-state.svelte';
 import { droppedPaths, type HostKind } from './transport';
 
 export type { LayerTarget } from '../graph/visible-graph';
@@ -73,6 +74,7 @@ export class Studio {
   readonly cam: CamState;
   /** The Statistics tab: activation statistics over images (fastai's ActivationStats). */
   readonly stats: StatsState;
+  readonly dataset: DatasetState;
   /** The History tab: every stored run. */
   readonly history: HistoryState;
   /** The Trust tab: faithfulness metrics of the shown maps and the sanity check of the methods. */
@@ -86,6 +88,7 @@ export class Studio {
   ) {
     this.cam = new CamState(engine);
     this.stats = new StatsState(engine);
+    this.dataset = new DatasetState(engine);
     this.history = new HistoryState(engine);
     this.trust = new TrustState(engine);
   }
@@ -211,6 +214,12 @@ export class Studio {
     await this.attempt(() => this.showImage({ kind: 'bytes', name: file.name, bytes }, file.name));
   }
 
+  /** An image of a data set (by its path on the engine's machine), shown in the studio. */
+  async openImagePath(path: string): Promise<void> {
+    this.view = 'studio';
+    await this.attempt(() => this.showImage({ kind: 'path', path }, path.split(/[\\/]/).pop() ?? path));
+  }
+
   async pickSample(sample: Sample): Promise<void> {
     await this.attempt(() => this.showImage({ kind: 'sample', id: sample.id }, sample.file));
   }
@@ -270,6 +279,13 @@ export class Studio {
       if (!opened.stats) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
       this.stats.showStored(opened.stats, opened.model.id);
       this.view = 'stats';
+      return;
+    }
+    if (summary.kind === 'interpret') {
+      if (!opened.interpret)
+        throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
+      this.dataset.show(opened.interpret, opened.model.id);
+      this.view = 'dataset';
       return;
     }
     if (summary.kind === 'trust') {
@@ -360,6 +376,7 @@ export class Studio {
     this.cam.onProgress(event);
     this.stats.onProgress(event);
     this.trust.onProgress(event);
+    this.dataset.onProgress(event);
   }
 
   /** Sets the stages by module path or tensor name (null: back to the detected ones); the maps follow. */

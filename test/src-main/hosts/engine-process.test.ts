@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,20 @@ describe('the engine process', () => {
     await expect(engine.openModelPath({ path: '/etc/passwd' })).rejects.toThrow(/not chosen/);
     client.grant([outside]);
     expect((await engine.predict(request)).top[0]?.label).toBe('circle');
+  });
+
+  it('interprets only a data set the user gave, whose images it may then show', async () => {
+    const { model } = await engine.getStartupState();
+    const set = path.join(dir, 'set');
+    mkdirSync(path.join(set, 'circle'), { recursive: true });
+    const image = path.join(set, 'circle', 'c.png');
+    copyFileSync('resources/demo/samples/02-circle.png', image);
+    const request = { modelId: model!.id, dataset: set, topLosses: 0, layer: null, methods: [], jobId: 'set' };
+    await expect(engine.interpretDataset(request)).rejects.toThrow(/set was not chosen in this session/);
+    await expect(engine.getImage({ source: { kind: 'path', path: image } })).rejects.toThrow(/not chosen/);
+    client.grant([set]);
+    expect((await engine.interpretDataset(request)).accuracy).toBe(1);
+    expect((await engine.getImage({ source: { kind: 'path', path: image } })).mime).toBe('image/png');
   });
 
   it('passes menu commands to the page and answers the recent models for the menu', async () => {

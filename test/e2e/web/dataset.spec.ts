@@ -1,0 +1,87 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test } from '../support/fixtures';
+import { DatasetPage } from '../support/dataset-page';
+
+const HELD_OUT = 'test/fixtures/demo-heldout';
+const LABELS = ['circle', 'square', 'triangle', 'star', 'cross', 'hexagon'];
+
+/** The committed held-out images as a labelled folder (one sub-folder per class), plus one unreadable file. */
+function heldOutFolder(): string {
+  const index = JSON.parse(readFileSync(path.join(HELD_OUT, 'index.json'), 'utf8')) as {
+    images: { file: string; class: number }[];
+  };
+  const root = path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-e2e-set-')), 'heldout');
+  for (const image of index.images) {
+    const dir = path.join(root, LABELS[image.class] as string);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(HELD_OUT, image.file), path.join(dir, image.file));
+  }
+  writeFileSync(path.join(root, 'star', 'broken.png'), 'not a png');
+  return root;
+}
+
+test('Data set: accuracy, per-class table, a confusion cell’s images, top losses with maps; an image opens in the studio', async ({
+  studio,
+  page,
+  consoleErrors,
+}, testInfo) => {
+  const set = new DatasetPage(studio.page);
+  await expect(studio.modelName).toHaveText('layerlens-demo.onnx');
+  await set.open();
+
+  // A fault first: a folder whose classes mean nothing to the model.
+  const wrong = mkdtempSync(path.join(os.tmpdir(), 'layerlens-e2e-wrong-'));
+  mkdirSync(path.join(wrong, 'cats'));
+  copyFileSync(path.join(HELD_OUT, '000.png'), path.join(wrong, 'cats', 'a.png'));
+  await set.interpret(wrong, 4);
+  await expect(set.error).toContainText('The class folder "cats" matches none of the model\'s classes');
+
+  await set.interpret(heldOutFolder(), 6);
+  await expect(set.accuracy).toHaveText('98.0%', { timeout: 60_000 });
+  await expect(set.summary).toContainText('200 of 201 images');
+  await expect(set.skipped).toContainText('1 image skipped');
+  await expect(page.getByTestId('dataset-classes').locator('tbody tr')).toHaveCount(6);
+  await expect(set.cells).toHaveCount(36);
+  await expect(set.topLosses).toHaveCount(6);
+  // Every top loss is drawn: the image, and the maps for the predicted and (where wrong) the actual class.
+  const painted = await set.topLosses
+    .first()
+    .locator('canvas')
+    .evaluateAll((canvases) =>
+      canvases.map((c) => {
+        const el = c as HTMLCanvasElement;
+        const data = el.getContext('2d')?.getImageData(0, 0, el.width, el.height).data ?? new Uint8ClampedArray();
+        let lit = 0;
+        for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 0) + (data[i + 1] ?? 0) + (data[i + 2] ?? 0) > 30) lit++;
+        return lit;
+      }),
+    );
+  expect(painted).toHaveLength(3);
+  for (const lit of painted) expect(lit).toBeGreaterThan(1000);
+
+  // The most confused cell is selected; clicking another cell lists its images.
+  const confusedText = await set.confused.locator('li').first().textContent();
+  expect(confusedText).toMatch(/→ .*: \d+/);
+  await set.cell(5, 0).click();
+  await expect(set.cellTitle).toContainText('hexagon predicted as circle');
+  const count = Number(await set.cell(5, 0).textContent());
+  await expect(set.cellImages).toHaveCount(count);
+  await set.cell(1, 1).click();
+  await expect(set.cellImages).toHaveCount(34);
+  await expect(set.cellImages.first().locator('img')).toBeVisible();
+
+  await set.cell(5, 0).click();
+  await page.screenshot({ path: testInfo.outputPath('dataset-view.png') });
+  await set.topLosses.last().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: testInfo.outputPath('dataset-top-losses.png') });
+  await testInfo.attach('dataset-top-losses', { body: await page.screenshot(), contentType: 'image/png' });
+
+  // One click on a top loss opens its image in the studio, with its prediction.
+  const file = await set.topLosses.first().getAttribute('data-file');
+  await set.topLosses.first().getByTestId('top-loss-open').click();
+  await expect(page.getByTestId('tab-studio')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByText(file ?? '?').first()).toBeVisible();
+  expect(consoleErrors).toEqual([]);
+});
