@@ -4,6 +4,7 @@ import type { RunId, RunSummary } from '../../../../src-shared/runs';
 import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom, storageFrom } from '../database-option';
 import { UsageError } from '../errors';
+import { interpretJson, interpretText } from './interpret';
 import { camJson } from './cam';
 import { evaluateJson } from './evaluate';
 import { statsJson } from './stats';
@@ -51,7 +52,7 @@ function line(run: RunSummary): string {
   const what = run.kind === 'cam' ? run.params.methods.join(',') : `${run.inputs.count} images`;
   return [
     String(run.id).padStart(5),
-    run.kind.padEnd(5),
+    run.kind.padEnd(9),
     run.status.padEnd(10),
     when,
     run.model.name.slice(0, 24).padEnd(24),
@@ -96,7 +97,7 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
           out(
             [
               '   id',
-              'kind ',
+              'kind     ',
               'status    ',
               'created            ',
               'model'.padEnd(24),
@@ -117,13 +118,15 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
         ? { ...camJson(opened.cam.result) }
         : opened.stats
           ? statsJson(opened.stats)
-          : opened.trust
-            ? evaluateJson(
-                opened.summary.model.name,
-                opened.trust,
-                opened.summary.kind === 'trust' ? opened.summary.params.classIndex : 'top',
-              )
-            : null;
+          : opened.interpret
+            ? interpretJson(opened.interpret)
+            : opened.trust
+              ? evaluateJson(
+                  opened.summary.model.name,
+                  opened.trust,
+                  opened.summary.kind === 'trust' ? opened.summary.params.classIndex : 'top',
+                )
+              : null;
       print({ ...runJson(opened.summary), result }, () => {
         out(line(opened.summary));
         out(
@@ -135,6 +138,8 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
           out(
             `  explains ${r.label} (class ${r.classIndex}); ${r.layers.length} layers: ${r.layers.map((l) => l.label).join(', ')}`,
           );
+        } else if (opened.interpret) {
+          for (const text of interpretText(opened.interpret)) out(`  ${text}`);
         } else if (opened.trust) {
           const r = opened.trust.result;
           out(
