@@ -180,6 +180,13 @@ export interface CamResponse {
   cached: boolean;
   /** The stored run (null when history is off). */
   run: RunId | null;
+  /**
+   * The run's key: a hash of everything that determines the answer (model and input bytes, preprocessing,
+   * labels, layers, methods, class). Equal keys, equal answers: the renderer caches by it.
+   */
+  key: string;
+  /** The model's top classes, from the same run's logits (no separate prediction run). */
+  top: ClassScore[];
 }
 
 export interface ActivationVolume {

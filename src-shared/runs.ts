@@ -38,6 +38,8 @@ export interface StatsRunParams {
 
 interface RunCommon {
   id: RunId;
+  /** What determines the run's answer, hashed (model and input bytes, preprocessing, parameters, engine version). */
+  key: string;
   status: RunStatus;
   /** The user's name for it, or null. */
   name: string | null;

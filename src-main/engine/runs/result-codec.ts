@@ -6,7 +6,7 @@ import type { CamResponse, StatsResponse } from '../../../src-shared/api';
 import { decodeFrame, encodeFrame } from '../../../src-shared/wire-codec';
 
 /** A CAM answer without what depends on how it was asked (cached, run id). */
-export type StoredCam = Omit<CamResponse, 'cached' | 'run'>;
+export type StoredCam = Omit<CamResponse, 'cached' | 'run' | 'key' | 'top'>;
 export type StoredStats = Omit<StatsResponse, 'cached' | 'run'>;
 
 export function encodeCam(response: StoredCam): Uint8Array {

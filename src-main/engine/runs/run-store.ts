@@ -53,6 +53,7 @@ export const DEFAULT_MAX_DATABASE_BYTES = 2 * 1024 ** 3;
 
 interface RunRow {
   id: number;
+  key: string;
   kind: RunKind;
   status: RunStatus;
   name: string | null;
@@ -72,7 +73,7 @@ interface RunRow {
 }
 
 const SUMMARY_SELECT = `
-  SELECT r.id, r.kind, r.status, r.name, r.pinned, r.params, r.created_at, r.duration_ms, r.provider,
+  SELECT r.id, r.key, r.kind, r.status, r.name, r.pinned, r.params, r.created_at, r.duration_ms, r.provider,
          r.engine_version, r.result_bytes, r.model_hash, m.name AS model_name, m.path AS model_path,
          (SELECT count(*) FROM run_inputs ri WHERE ri.run_id = r.id) AS input_count,
          i.name AS first_input, i.thumbnail AS thumbnail
@@ -324,6 +325,7 @@ function processAlive(pid: number): boolean {
 function toSummary(row: RunRow): RunSummary {
   const common = {
     id: row.id as RunId,
+    key: row.key,
     status: row.status,
     name: row.name,
     pinned: row.pinned === 1,

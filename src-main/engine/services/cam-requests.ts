@@ -12,6 +12,7 @@ import type { Codec, RunCache, RunInput } from '../runs/run-cache';
 import type { Graphs } from './graphs';
 import type { Images } from './images';
 import type { Jobs } from './jobs';
+import { topClasses } from './predictions';
 import type { Sessions } from './sessions';
 
 export const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam };
@@ -94,7 +95,13 @@ export class CamRequests {
         };
       }),
     );
-    return { ...answer.value, cached: answer.cached, run: answer.run };
+    return {
+      ...answer.value,
+      cached: answer.cached,
+      run: answer.run,
+      key,
+      top: topClasses(model, answer.value.result.logits, 5),
+    };
   }
 }
 

@@ -56,9 +56,10 @@ export class History {
     if (summary.kind === 'cam') {
       const stored = this.deps.runs.result(summary.id, CAM_CODEC);
       if (stored) {
-        opened.cam = { ...stored, cached: true, run: summary.id };
         const { logits, provider, inputShape } = stored.result;
-        opened.prediction = { top: topClasses(model, logits, 5), logits, provider, inferenceMs: 0, inputShape };
+        const top = topClasses(model, logits, 5);
+        opened.cam = { ...stored, cached: true, run: summary.id, key: summary.key, top };
+        opened.prediction = { top, logits, provider, inferenceMs: 0, inputShape };
       }
     } else if (summary.kind === 'trust') {
       const stored = this.deps.runs.result(summary.id, TRUST_CODEC);

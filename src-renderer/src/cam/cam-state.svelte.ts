@@ -1,8 +1,11 @@
 /**
- * What the CAM grid shows and how it asks the engine. Fast methods (everything but ScoreCAM and AblationCAM)
- * come from one request per (image, class, counterfactual) and are kept, so switching a pane's method, the
- * colormap or going back to an earlier class repaints without asking again. Slow methods run as jobs with
- * progress and cancel.
+ * What the CAM grid shows and how it asks the engine. Fast methods (everything but the perturbation methods)
+ * come from one request per (image, class, counterfactual) that also carries the prediction; switching a
+ * pane's method or the colormap repaints without asking again. Every request is self-contained (the layers
+ * it wants, the class), and answers are known by the engine's run key: the engine answers a repeated
+ * question from its memory, so nothing here can outlive a change of preprocessing or labels. Slow methods
+ * run as jobs with progress and cancel, one (layer, method) per pane, queued in the grid's order: none is
+ * dropped while another runs.
  */
 import type { CamResponse, EngineApi, ImageSource, JobProgress, ModelId } from '../../../src-shared/api';
 import { FAST_METHODS, PERTURBATION_METHODS, type CamMethod, type LayerMaps, type RawMap } from '../../../src-shared/cam';
@@ -10,14 +13,15 @@ import type { RgbImage } from '../../../src-shared/heatmap';
 import { CamSettings } from './cam-settings.svelte';
 import { rgbFromRgba } from './render-pane';
 
-const CACHE_LIMIT = 32;
-
 export interface Subject {
   modelId: ModelId;
   image: ImageSource;
   /** Identifies the image for caching (sample id, file name + size…). */
   imageKey: string;
 }
+
+/** A slow answer's place: one pane, a layer and a method. */
+const slowKey = (layer: string, method: CamMethod): string => `${method}\u0000${layer}`;
 
 let jobCounter = 0;
 const newJobId = (): string => `job-${Date.now().toString(36)}-${(jobCounter++).toString(36)}`;
@@ -31,23 +35,28 @@ export class CamState {
   response = $state.raw<CamResponse | null>(null);
   /** The image the shown response belongs to (lets tests and benchmarks know when a new one is painted). */
   shownKey = $state<string | null>(null);
-  /** Results of slow methods for the current subject, by method. */
-  slow = $state.raw<Partial<Record<CamMethod, CamResponse>>>({});
+  /** Results of slow methods for the current subject and class, by slowKey(layer, method). */
+  slow = $state.raw<Record<string, CamResponse>>({});
   /** The model's view of the image at its own size; each pane resamples it to its size. */
   base = $state.raw<RgbImage | null>(null);
   progress = $state<JobProgress | null>(null);
   pending = $state(false);
   error = $state<string | null>(null);
   private subject: Subject | null = null;
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a private cache, never rendered
-  private readonly cache = new Map<string, CamResponse>();
+  /** The layers the grid shows (module paths or tensor names), sent with each request; null: the stages. */
+  private layers: string[] | null = null;
   private runningJob: string | null = null;
+  /** Slow (layer, method) requests waiting for the running one, in the order they were asked for. */
+  private queue: { layer: string; method: CamMethod }[] = [];
   private request = 0;
+  /** The run key of the answer whose model view `base` holds. */
+  private baseKey: string | null = null;
 
   constructor(private readonly engine: EngineApi) {}
 
-  private key(s: Subject, methods: string): string {
-    return JSON.stringify([s.modelId, s.imageKey, this.classChoice, this.counterfactual, methods]);
+  /** The layers to ask for from now on (the grid's rows); null asks for the model's stages. */
+  setLayers(layers: string[] | null): void {
+    this.layers = layers && layers.length > 0 ? layers : null;
   }
 
   /** CAM beside Grad-CAM where the head allows CAM (the last stage); LayerCAM beside it elsewhere. */
@@ -62,13 +71,13 @@ export class CamState {
     const pair = [...this.methodsFor(layer)] as [CamMethod, CamMethod];
     pair[side] = method;
     this.paneMethods[layer] = pair;
-    if (PERTURBATION_METHODS.includes(method)) void this.computeSlow(method);
+    if (PERTURBATION_METHODS.includes(method)) void this.computeSlow(layer, method);
   }
 
-  /** The layer's maps from whichever answer holds `method` (the fast one, or that slow method's own). */
+  /** The layer's maps from whichever answer holds `method` (the fast one, or that pane's slow request). */
   private source(layer: LayerMaps | undefined, method: CamMethod): LayerMaps | undefined {
     if (!layer || !PERTURBATION_METHODS.includes(method)) return layer;
-    return this.slow[method]?.result.layers.find((l) => l.label === layer.label);
+    return this.slow[slowKey(layer.label, method)]?.result.layers.find((l) => l.label === layer.label);
   }
 
   mapFor(layer: LayerMaps | undefined, method: CamMethod): RawMap | undefined {
@@ -83,17 +92,12 @@ export class CamState {
     return this.source(layer, method)?.notes?.[method];
   }
 
-  private remember(key: string, response: CamResponse): void {
-    this.cache.delete(key);
-    this.cache.set(key, response);
-    while (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
-  }
-
   /** The image under the maps; left alone when request `ticket` was superseded while it decoded. */
   private async loadBase(response: CamResponse, ticket: number): Promise<void> {
     const view = response.modelView;
     if (view.bytes.byteLength === 0) {
       this.base = null;
+      this.baseKey = null;
       return;
     }
     const bitmap = await createImageBitmap(new Blob([view.bytes as BlobPart], { type: view.mime }));
@@ -103,99 +107,122 @@ export class CamState {
     if (!ctx || ticket !== this.request) return;
     ctx.drawImage(bitmap, 0, 0);
     this.base = { rgb: rgbFromRgba(ctx.getImageData(0, 0, width, height).data), width, height };
+    this.baseKey = response.key;
   }
 
-  /** Shows maps for a subject, from the cache when the answer is known. */
-  async show(subject: Subject): Promise<void> {
+  /**
+   * Shows the fast maps of a subject (and returns the answer, whose `top` is the prediction), or null when a
+   * newer request superseded this one or it failed (the error shows in the grid).
+   */
+  async show(subject: Subject): Promise<CamResponse | null> {
     const changed = this.subject?.imageKey !== subject.imageKey || this.subject?.modelId !== subject.modelId;
     this.subject = subject;
-    if (changed) this.slow = {};
-    const key = this.key(subject, 'fast');
+    if (changed) {
+      this.slow = {};
+      this.queue = [];
+    }
     const ticket = ++this.request;
     this.error = null;
-    let response = this.cache.get(key) ?? null;
-    if (!response) {
-      this.pending = true;
-      try {
-        response = await this.engine.computeCam({
-          modelId: subject.modelId,
-          image: subject.image,
-          methods: [...FAST_METHODS],
-          classIndex: this.classChoice,
-          counterfactual: this.counterfactual,
-          jobId: newJobId(),
-        });
-        this.remember(key, response);
-      } catch (error) {
-        if (ticket === this.request) this.error = error instanceof Error ? error.message : String(error);
-        return;
-      } finally {
-        if (ticket === this.request) this.pending = false;
-      }
+    this.pending = true;
+    let response: CamResponse;
+    try {
+      response = await this.engine.computeCam({
+        modelId: subject.modelId,
+        image: subject.image,
+        ...(this.layers ? { layers: this.layers } : {}),
+        methods: [...FAST_METHODS],
+        classIndex: this.classChoice,
+        counterfactual: this.counterfactual,
+        jobId: newJobId(),
+      });
+    } catch (error) {
+      if (ticket === this.request) this.error = error instanceof Error ? error.message : String(error);
+      return null;
+    } finally {
+      if (ticket === this.request) this.pending = false;
     }
-    if (ticket !== this.request) return; // a newer request superseded this one
-    if (changed || !this.base) await this.loadBase(response, ticket);
+    return (await this.display(subject, response, ticket)) ? response : null;
+  }
+
+  /** Puts an answer on screen unless request `ticket` was superseded; then asks for the panes' slow methods. */
+  private async display(subject: Subject, response: CamResponse, ticket: number): Promise<boolean> {
+    if (ticket !== this.request) return false; // a newer request superseded this one
+    if (!this.base || this.baseKey !== response.key) await this.loadBase(response, ticket);
     // Checked again: while the image decoded, a newer request (a run reopened from the history) may have
     // been shown, and this older answer must not replace it.
-    if (ticket !== this.request) return;
+    if (ticket !== this.request) return false;
     this.response = response;
     this.shownKey = subject.imageKey;
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local de-duplication, not state
-    for (const m of new Set(Object.values(this.paneMethods).flat()))
-      if (PERTURBATION_METHODS.includes(m)) void this.computeSlow(m);
+    // Every pane showing a slow method, in the grid's order.
+    for (const layer of response.result.layers)
+      for (const m of this.methodsFor(layer.label)) if (PERTURBATION_METHODS.includes(m)) void this.computeSlow(layer.label, m);
+    return true;
   }
 
   /** Shows an answer that was stored (a run reopened from the history) without asking the engine. */
   async showStored(subject: Subject, response: CamResponse, classIndex: number | 'top', counterfactual: boolean): Promise<void> {
     this.classChoice = classIndex;
     this.counterfactual = counterfactual;
-    this.subject = null;
-    this.remember(this.key(subject, 'fast'), response);
-    await this.show(subject);
+    this.subject = subject;
+    this.slow = {};
+    this.error = null;
+    this.pending = false;
+    await this.display(subject, response, ++this.request);
   }
 
   async choose(classIndex: number | 'top', counterfactual = this.counterfactual): Promise<void> {
     this.classChoice = classIndex;
     this.counterfactual = counterfactual;
     this.slow = {};
+    this.queue = [];
     if (this.subject) await this.show(this.subject);
   }
 
-  async computeSlow(method: CamMethod): Promise<void> {
+  /**
+   * One pane's slow method: only that layer is computed. While another slow job runs, the request waits its
+   * turn (in the order asked) instead of being dropped.
+   */
+  async computeSlow(layer: string, method: CamMethod): Promise<void> {
     const subject = this.subject;
-    if (!subject || this.runningJob) return;
-    const key = this.key(subject, method);
-    const cached = this.cache.get(key);
-    if (cached) {
-      this.slow = { ...this.slow, [method]: cached };
+    const key = slowKey(layer, method);
+    if (!subject || this.slow[key]) return;
+    if (this.runningJob) {
+      if (!this.queue.some((q) => q.layer === layer && q.method === method)) this.queue.push({ layer, method });
       return;
     }
+    const classIndex = this.classChoice;
+    const counterfactual = this.counterfactual;
     const jobId = newJobId();
     this.runningJob = jobId;
-    this.progress = { jobId, layer: '', method, done: 0, total: 1 };
+    this.progress = { jobId, layer, method, done: 0, total: 1 };
     try {
       const response = await this.engine.computeCam({
         modelId: subject.modelId,
         image: subject.image,
+        layers: [layer],
         methods: [method],
-        classIndex: this.classChoice,
-        counterfactual: this.counterfactual,
+        classIndex,
+        counterfactual,
         jobId,
       });
-      this.remember(key, response);
-      if (this.subject === subject) this.slow = { ...this.slow, [method]: response };
+      const current = this.subject === subject && this.classChoice === classIndex && this.counterfactual === counterfactual;
+      if (current) this.slow = { ...this.slow, [key]: response };
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error);
+      // Cancelled: the waiting requests are dropped with it (the user asked to stop).
+      if (/cancel/i.test(this.error)) this.queue = [];
     } finally {
       this.runningJob = null;
       this.progress = null;
     }
+    const next = this.queue.shift();
+    if (next && this.subject) void this.computeSlow(next.layer, next.method);
   }
 
   /** Drops every kept answer (the stages changed, so the same request now means other layers). */
   forget(): void {
-    this.cache.clear();
     this.slow = {};
+    this.queue = [];
     this.response = null;
   }
 

@@ -338,22 +338,34 @@ export class Studio {
     await this.predictShown();
   }
 
+  /**
+   * The prediction and the maps of the shown image, from one CAM run: its answer carries the logits and the
+   * top classes. Only where the maps cannot be computed at all is the prediction asked for alone.
+   */
   private async predictShown(): Promise<void> {
     if (!this.model || !this.image) return;
     const { id } = this.model;
     const { source } = this.image;
     const serial = this.imageSerial;
-    const prediction = await this.engine.predict({ modelId: id, image: source, topK: 5 });
-    // Another image (or model) was chosen while this one was predicted: its own request will show it.
-    if (serial !== this.imageSerial || this.model?.id !== id) return;
-    this.prediction = prediction;
-    // Maps come after the prediction is on screen; their errors show in the grid, not as studio errors.
+    const current = (): boolean => serial === this.imageSerial && this.model?.id === id;
     const imageKey = source.kind === 'sample' ? `sample:${source.id}` : `image:${this.imageSerial}`;
-    void this.cam.show({ modelId: id, image: source, imageKey });
+    const answer = await this.cam.show({ modelId: id, image: source, imageKey });
+    // Another image (or model) was chosen meanwhile: its own request shows it.
+    if (!current()) return;
+    if (answer) {
+      const { logits, provider, inputShape, timings } = answer.result;
+      this.prediction = { top: answer.top, logits, provider, inferenceMs: timings.hookedRunMs, inputShape };
+      return;
+    }
+    // Superseded by a newer request (no error): that one shows its own answer.
+    if (!this.cam.error) return;
+    const prediction = await this.engine.predict({ modelId: id, image: source, topK: 5 });
+    if (current()) this.prediction = prediction;
   }
 
   /** Loads the layer graph of `model`; failures show in the graph view, not as a studio error. */
   private async loadGraph(model: ModelSummary): Promise<void> {
+    this.cam.setLayers(null);
     this.graph = null;
     this.graphWarnings = [];
     this.graphError = null;
@@ -387,6 +399,8 @@ export class Studio {
       const { graph, warnings } = await this.engine.setStages({ modelId: model.id, layers });
       this.graph = graph;
       this.graphWarnings = warnings;
+      // CAM requests name their layers: the grid's rows are what the user chose.
+      this.cam.setLayers(layers);
       this.cam.forget();
       if (this.image && this.prediction) await this.predictShown();
     });
