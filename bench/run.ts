@@ -7,6 +7,7 @@ import { graphLayoutBenchmark } from './graph-layout.bench';
 import { predictBenchmark } from './predict.bench';
 import { runsBenchmark } from './runs.bench';
 import { statsBenchmark } from './stats.bench';
+import { statsResnet50Benchmark } from './stats-resnet50.bench';
 import { studioBenchmark } from './studio.bench';
 import { trustBenchmark } from './trust.bench';
 
@@ -24,6 +25,7 @@ const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'graph layout (renderer logic + ELK)', run: graphLayoutBenchmark },
   { name: 'studio (click to painted CAM grid, Chromium)', run: studioBenchmark },
   { name: 'stats (activation statistics run)', run: statsBenchmark },
+  { name: 'stats (ResNet-50, 32 images, 2 threads; PyTorch: bench/torch-stats.py)', run: statsResnet50Benchmark },
   { name: 'runs (history: reopen a stored run)', run: runsBenchmark },
   { name: 'trust (faithfulness metrics and sanity check, demo model)', run: trustBenchmark },
 ];
