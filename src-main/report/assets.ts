@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import type { CamMethod } from '../../src-shared/cam';
 import { colorDimLayers } from './stats-selection';
+import { topLossAssets, type TopLossAssets } from './dataset-section';
 import { colorDimPixels, paneSize, panePixels } from './pixels';
 import type { EncodedImage, ReportData, ReportImage } from './report-data';
 
@@ -27,6 +28,8 @@ export interface ReportAssets {
   images: ImageAssets[];
   /** Colorful dimension pictures by statistics layer index. */
   colorDims: Map<number, string>;
+  /** The data-set section's top losses: image and maps. */
+  topLosses?: TopLossAssets[];
 }
 
 export const paneKey = (layer: number, method: CamMethod): string => `${layer}|${method}`;
@@ -96,5 +99,6 @@ export async function encodeAssets(data: ReportData): Promise<ReportAssets> {
       if (layer && columns > 0) colorDims.set(i, await colorDim(layer.imageHists, columns, stats.bins));
     }
   }
-  return { images, colorDims };
+  const topLosses = data.dataset ? await topLossAssets(data.dataset, data.display) : [];
+  return { images, colorDims, topLosses };
 }

@@ -30,7 +30,7 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
   const first = opened[0] as OpenedRun;
   if (!first.model)
     throw new EngineError('not-found', `The runs' model cannot be opened: ${first.modelProblem ?? 'unknown reason'}`);
-  const unfinished = opened.find((o) => !o.cam && !o.stats);
+  const unfinished = opened.find((o) => !o.cam && !o.stats && !o.interpret);
   if (unfinished) {
     throw new EngineError(
       'invalid-request',
@@ -40,6 +40,7 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
   const model = await modelSectionOf(engine, first.model);
   const camRuns = opened.filter((o) => o.cam && o.summary.kind === 'cam');
   const statsRun = opened.filter((o) => o.stats).at(-1) ?? null;
+  const dataset = opened.filter((o) => o.interpret).at(-1)?.interpret ?? null;
   const cap = Math.max(1, options.maxImages ?? DEFAULT_MAX_IMAGES);
   const images: ReportImage[] = [];
   for (const run of camRuns.slice(0, cap)) images.push(await storedImage(engine, run));
@@ -50,7 +51,7 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
     title: options.title ?? model.name,
     generatedAt: new Date(Math.max(...opened.map((o) => o.summary.createdAt))).toISOString(),
     engineVersion: ENGINE_VERSION,
-    provider: images[0]?.cam.provider ?? statsRun?.stats?.provider ?? 'cpu',
+    provider: images[0]?.cam.provider ?? statsRun?.stats?.provider ?? dataset?.provider ?? 'cpu',
     model,
     images,
     totalImages: camRuns.length > 0 ? camRuns.length : (statsRun?.stats?.total ?? 0),
@@ -65,8 +66,9 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
     },
     display: options.display ?? DEFAULT_DISPLAY,
     stats: statsRun?.stats ?? null,
+    dataset,
     timings: opened.map((o) => ({
-      label: `run #${o.summary.id}: ${o.summary.kind === 'cam' ? `CAM of ${o.summary.inputs.first ?? 'an image'}` : o.summary.kind === 'trust' ? `trust of the maps of ${o.summary.inputs.count} images` : `statistics over ${o.summary.inputs.count} images`}`,
+      label: `run #${o.summary.id}: ${o.summary.kind === 'cam' ? `CAM of ${o.summary.inputs.first ?? 'an image'}` : o.summary.kind === 'trust' ? `trust of the maps of ${o.summary.inputs.count} images` : o.summary.kind === 'interpret' ? `data set of ${o.summary.inputs.count} images` : `statistics over ${o.summary.inputs.count} images`}`,
       ms: o.summary.durationMs ?? 0,
     })),
   };

@@ -13,6 +13,7 @@ import type {
   TensorInfo,
 } from '../../src-shared/api';
 import type { CamMethod, CamResult } from '../../src-shared/cam';
+import type { Interpretation } from '../../src-shared/dataset';
 import type { Colormap, Scaling, Upsampling } from '../../src-shared/heatmap';
 
 export interface ReportModel {
@@ -95,6 +96,8 @@ export interface ReportData {
   run: ReportRun;
   display: HeatmapDisplay;
   stats: StatsResponse | null;
+  /** A data-set interpretation run (confusion, top losses), when the report includes one. */
+  dataset?: Interpretation | null;
   /** Wall-clock phases of gathering, in order. */
   timings: { label: string; ms: number }[];
 }

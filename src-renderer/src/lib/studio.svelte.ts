@@ -229,7 +229,8 @@ export class Studio {
     const cam = this.cam.response?.run ?? null;
     const stats = this.stats.result?.run ?? null;
     const sameModel = this.model !== null && this.stats.modelId === this.model.id;
-    return [cam, sameModel ? stats : null].filter((id): id is RunId => id !== null);
+    const dataset = this.model !== null && this.dataset.modelId === this.model.id ? (this.dataset.result?.run ?? null) : null;
+    return [cam, sameModel ? stats : null, dataset].filter((id): id is RunId => id !== null);
   }
 
   async exportCurrentReport(format: ReportFormat): Promise<void> {

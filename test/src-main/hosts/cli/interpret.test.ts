@@ -105,6 +105,18 @@ describe('layerlens interpret', () => {
       expect(listed.out.join('\n')).toMatch(/interpret/);
       const shown = await run(['runs', 'show', String(json.run), '--db', db]);
       expect(shown.out.join('\n')).toMatch(/60\/61 images, accuracy/);
+
+      // The report of the stored run: its data-set section, with no empty CAM sections.
+      const file = path.join(dir, 'report.html');
+      expect((await run(['report', String(json.run), '--db', db, '--out', file])).status).toBe(0);
+      const report = readFileSync(file, 'utf8');
+      expect(report).toContain('data-section="dataset"');
+      expect(report).not.toContain('data-section="cam"');
+      expect(report.match(/data-testid="top-loss"/g)).toHaveLength(3);
+      // A wrong prediction shows the image and two maps (predicted and actual class), all drawn.
+      const firstLoss = report.slice(report.indexOf('data-testid="top-loss"')).split('</figure>')[0] ?? '';
+      expect(firstLoss.match(/src="data:image\/jpeg;base64,/g)).toHaveLength(3);
+      expect(report).toContain(`${((json.accuracy as number) * 100).toFixed(1)}%`);
     },
   );
 
