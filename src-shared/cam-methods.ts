@@ -62,6 +62,18 @@ export const CAM_METHOD_REGISTRY = {
     needs: reads(true),
     default: true,
   },
+  gradcamelementwise: {
+    label: 'Grad-CAM Element-Wise',
+    summary: 'ReLU of gradient × activation, summed over channels',
+    needs: reads(true),
+    default: false,
+  },
+  fem: {
+    label: 'FEM',
+    summary: "each channel's outliers (≥ mean + 2·std over its positions), weighted by the channel's mean",
+    needs: reads(false),
+    default: false,
+  },
   scorecam: {
     label: 'ScoreCAM',
     summary: 'channels weighted by the class score of the input masked by each',

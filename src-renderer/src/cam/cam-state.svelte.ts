@@ -8,7 +8,14 @@
  * dropped while another runs.
  */
 import type { CamResponse, EngineApi, ImageSource, JobProgress, ModelId } from '../../../src-shared/api';
-import { FAST_METHODS, PERTURBATION_METHODS, type CamMethod, type LayerMaps, type RawMap } from '../../../src-shared/cam';
+import {
+  DEFAULT_METHODS,
+  FAST_METHODS,
+  PERTURBATION_METHODS,
+  type CamMethod,
+  type LayerMaps,
+  type RawMap,
+} from '../../../src-shared/cam';
 import type { RgbImage } from '../../../src-shared/heatmap';
 import { CamSettings } from './cam-settings.svelte';
 import { rgbFromRgba } from './render-pane';
@@ -49,6 +56,8 @@ export class CamState {
   /** Slow (layer, method) requests waiting for the running one, in the order they were asked for. */
   private queue: { layer: string; method: CamMethod }[] = [];
   private request = 0;
+  /** The methods the shown fast answer was asked for. */
+  private askedFor: CamMethod[] = [];
   /** The run key of the answer whose model view `base` holds. */
   private baseKey: string | null = null;
 
@@ -72,6 +81,13 @@ export class CamState {
     pair[side] = method;
     this.paneMethods[layer] = pair;
     if (PERTURBATION_METHODS.includes(method)) void this.computeSlow(layer, method);
+    else if (this.subject && !this.fastMethods().every((m) => this.askedFor.includes(m))) void this.show(this.subject);
+  }
+
+  /** The methods of the one fast request: the defaults and any other fast method a pane shows. */
+  private fastMethods(): CamMethod[] {
+    const shown = Object.values(this.paneMethods).flat();
+    return FAST_METHODS.filter((m) => DEFAULT_METHODS.includes(m) || shown.includes(m));
   }
 
   /** The layer's maps from whichever answer holds `method` (the fast one, or that pane's slow request). */
@@ -124,13 +140,14 @@ export class CamState {
     const ticket = ++this.request;
     this.error = null;
     this.pending = true;
+    const methods = this.fastMethods();
     let response: CamResponse;
     try {
       response = await this.engine.computeCam({
         modelId: subject.modelId,
         image: subject.image,
         ...(this.layers ? { layers: this.layers } : {}),
-        methods: [...FAST_METHODS],
+        methods,
         classIndex: this.classChoice,
         counterfactual: this.counterfactual,
         jobId: newJobId(),
@@ -141,7 +158,9 @@ export class CamState {
     } finally {
       if (ticket === this.request) this.pending = false;
     }
-    return (await this.display(subject, response, ticket)) ? response : null;
+    if (!(await this.display(subject, response, ticket))) return null;
+    this.askedFor = methods;
+    return response;
   }
 
   /** Puts an answer on screen unless request `ticket` was superseded; then asks for the panes' slow methods. */
@@ -167,6 +186,8 @@ export class CamState {
     this.slow = {};
     this.error = null;
     this.pending = false;
+    const first = response.result.layers[0];
+    this.askedFor = first ? ([...Object.keys(first.maps), ...Object.keys(first.unavailable)] as CamMethod[]) : [];
     await this.display(subject, response, ++this.request);
   }
 

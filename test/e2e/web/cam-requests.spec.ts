@@ -49,3 +49,13 @@ test('a slow pane computes only its layer, and a second slow pane is not dropped
   await cam.waitForPainted('layer4', 'scorecam');
   await expect(cam.error).toBeHidden();
 });
+
+test('a method outside the defaults (FEM) is asked for when a pane shows it', async ({ studio, cam }) => {
+  await studio.pickSample(sampleId(demo.samples[4] as DemoSample));
+  await cam.waitForPainted('layer3', 'gradcam');
+  await cam.pane('layer3', 'gradcam').getByTestId('pane-method').selectOption('fem');
+  await cam.waitForPainted('layer3', 'fem');
+  await cam.pane('layer4', 'gradcam').getByTestId('pane-method').selectOption('gradcamelementwise');
+  await cam.waitForPainted('layer4', 'gradcamelementwise');
+  await expect(cam.error).toBeHidden();
+});

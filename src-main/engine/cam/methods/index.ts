@@ -7,7 +7,9 @@ import { ablationcam } from './ablationcam';
 import { cam } from './cam';
 import { eigencam } from './eigencam';
 import { eigengradcam } from './eigengradcam';
+import { fem } from './fem';
 import { gradcam } from './gradcam';
+import { gradcamElementwise } from './gradcam-elementwise';
 import { gradcamPlusPlus } from './gradcam-plus-plus';
 import { hirescam } from './hirescam';
 import { layercam } from './layercam';
@@ -24,6 +26,8 @@ export const CAM_METHOD_IMPLS = {
   layercam,
   eigencam,
   eigengradcam,
+  gradcamelementwise: gradcamElementwise,
+  fem,
   scorecam,
   ablationcam,
 } as const satisfies Record<CamMethod, CamMethodImpl>;

@@ -227,3 +227,37 @@ describe.each(index.fixtures)('$name: maps computed inside the graph equal the J
     }
   });
 });
+
+describe.each(index.fixtures)('$name: the methods added later match their PyTorch references', ({ dir }) => {
+  it('Grad-CAM Element-Wise and FEM per stage (tools/torch-fixtures/make_method_refs.py)', async () => {
+    const meta = JSON.parse(await readFile(path.join(ROOT, dir, 'meta.json'), 'utf8')) as Meta;
+    const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
+    const input = await npy(dir, 'input.npy');
+    const methods = ['gradcamelementwise', 'fem'] as const;
+    const result = await engine.camTensor(
+      model,
+      { name: meta.input_name, data: input.data, shape: input.shape },
+      {
+        layers: meta.stages.map((s) => (dir === 'noscope' ? s.tensor : s.module)),
+        methods: [...methods],
+        classIndex: meta.target_class,
+        counterfactual: false,
+      },
+    );
+    for (const [i, stage] of meta.stages.entries()) {
+      for (const method of methods) {
+        const where = `${meta.name} ${stage.module} ${method}`;
+        const ours = result.layers[i]?.maps[method]?.data;
+        expect(ours, `${where}: ${result.layers[i]?.unavailable[method]}`).toBeDefined();
+        const ref = (await npy(dir, `stage${i}_${method}.npy`)).data;
+        const scale = Math.max(...Array.from(ref, Math.abs));
+        if (scale === 0) {
+          expect(maxAbsDiff(ours as Float32Array, ref), where).toBeLessThan(1e-6);
+          continue;
+        }
+        expect(pearson(ours as Float32Array, ref), where).toBeGreaterThanOrEqual(0.9999);
+        expect(maxAbsDiff(minMax(ours as Float32Array), minMax(ref)), where).toBeLessThanOrEqual(1e-3);
+      }
+    }
+  });
+});
