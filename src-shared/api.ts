@@ -9,13 +9,13 @@
  */
 import * as v from 'valibot';
 import type { GraphView, WeightStats } from './graph';
-import type { Dim, ExecutionProvider, ImageSource, ModelId, TensorName, ViewName } from './primitives';
+import type { Dim, ExecutionProvider, ImageData, ImageSource, ModelId, TensorName, ViewName } from './primitives';
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
 import type { PruneResult, RunId, RunList, RunSummary } from './runs';
 import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
 import { MAX_TOP_LOSSES, type InterpretRequestMessage, type InterpretResponse } from './dataset';
 
-export type { Dim, ExecutionProvider, ImageSource, ModelId, TensorName, ViewName } from './primitives';
+export type { Dim, ExecutionProvider, ImageData, ImageSource, ModelId, TensorName, ViewName } from './primitives';
 
 export interface TensorInfo {
   name: TensorName;
@@ -75,13 +75,6 @@ export interface Sample {
   label: string;
   /** Object box in image pixels: [x0, y0, x1, y1]. */
   box: [number, number, number, number];
-}
-
-export interface ImageData {
-  mime: string;
-  bytes: Uint8Array;
-  width: number;
-  height: number;
 }
 
 export interface ClassScore {

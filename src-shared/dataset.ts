@@ -5,9 +5,8 @@
  *
  * Free of Node and DOM imports: the engine and the renderer both use it.
  */
-import type { ExecutionProvider, ImageData, ModelId } from './api';
+import type { ExecutionProvider, ImageData, ModelId, RunId } from './primitives';
 import type { CamMethod, CamResult } from './cam';
-import type { RunId } from './runs';
 
 export interface InterpretRequestMessage {
   modelId: ModelId;

@@ -17,6 +17,14 @@ export type ExecutionProvider = 'cpu' | 'cuda';
 export type ImageSource =
   { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };
 
+/** An encoded image (PNG, JPEG…) with its size. */
+export interface ImageData {
+  mime: string;
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
 /** An input as it was given, minus uploaded bytes (only their name is kept; the bytes are not stored). */
 export type StoredImageSource = { kind: 'sample'; id: string } | { kind: 'path'; path: string } | { kind: 'bytes'; name: string };
 
