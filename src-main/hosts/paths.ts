@@ -12,4 +12,6 @@ export const defaultPaths = {
   resources: path.join(projectRoot, 'resources'),
   renderer: path.join(projectRoot, 'out', 'renderer'),
   demoSamples: path.join(projectRoot, 'resources', 'demo', 'samples.json'),
+  /** The engine process's entry (built from hosts/engine-process/main.ts), which `serve` runs as a child. */
+  engineEntry: path.join(projectRoot, 'out', 'main', 'engine.js'),
 };

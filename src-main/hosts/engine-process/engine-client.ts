@@ -1,8 +1,9 @@
 /**
- * The main process's handle on the engine process: relays the window's API frames, pushes commands and path
- * grants, asks for the recent models, and starts a new engine when one dies (finished runs are safe in the
- * database; the one being computed shows as interrupted in the history). Plain Node: the spawn function
- * decides whether the child is an Electron utility process or a Node child.
+ * A host's handle on the engine process: relays its pages' API frames (each page on its own channel), pushes
+ * commands and path grants, asks for the recent models, and starts a new engine when one dies (finished runs
+ * are safe in the database; the one being computed shows as interrupted in the history). Plain Node: the
+ * spawn function decides whether the child is an Electron utility process (the desktop app) or a Node child
+ * (`layerlens serve`, tests).
  */
 import type { AppCommand } from '../../../src-shared/api';
 import type { FromEngine, MessageLink, ToEngine } from './protocol';
@@ -14,7 +15,7 @@ export interface ChildLink extends MessageLink<FromEngine, ToEngine> {
 
 export class EngineClient {
   private child: ChildLink | null = null;
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
+  private readonly frameListeners = new Set<(frame: Uint8Array, channel: number) => void>();
   private readonly pendingRecent = new Map<number, (models: { name: string; path: string }[]) => void>();
   /** Grants outlive a restarted engine. */
   private readonly granted = new Set<string>();
@@ -41,7 +42,7 @@ export class EngineClient {
           if (this.granted.size > 0) child.post({ kind: 'grant', paths: [...this.granted] });
           resolve();
         } else if (message.kind === 'frame') {
-          this.frameListeners.forEach((l) => l(message.frame));
+          this.frameListeners.forEach((l) => l(message.frame, message.channel ?? 0));
         } else if (message.kind === 'recent') {
           this.pendingRecent.get(message.id)?.(message.models);
           this.pendingRecent.delete(message.id);
@@ -67,11 +68,17 @@ export class EngineClient {
     });
   }
 
-  sendFrame(frame: Uint8Array): void {
-    this.child?.post({ kind: 'frame', frame });
+  /** `channel`: the page's (0, the default, is the desktop app's window). */
+  sendFrame(frame: Uint8Array, channel = 0): void {
+    this.child?.post(channel === 0 ? { kind: 'frame', frame } : { kind: 'frame', frame, channel });
   }
 
-  onFrame(listener: (frame: Uint8Array) => void): () => void {
+  /** A page went away: the engine ends its API session. */
+  closeChannel(channel: number): void {
+    this.child?.post({ kind: 'close', channel });
+  }
+
+  onFrame(listener: (frame: Uint8Array, channel: number) => void): () => void {
     this.frameListeners.add(listener);
     return () => this.frameListeners.delete(listener);
   }

@@ -1,24 +1,30 @@
 /**
- * Entry of the desktop app's engine process: inference, maps and the run database live here, so long work
- * never blocks the window's main process. Started by Electron's utilityProcess.fork (messages on
- * process.parentPort); a plain Node child (process.send, advanced serialization) works the same, which is
- * how the tests run it.
+ * Entry of the engine process: inference, maps and the run database live here, so long work never blocks
+ * the process that serves the pages — the desktop app's main process, or `layerlens serve`'s HTTP server.
+ * Started by Electron's utilityProcess.fork (messages on process.parentPort); a plain Node child
+ * (process.send, advanced serialization) works the same: that is how `serve` and the tests run it.
  *
- * argv[2] is JSON: { demoSamples, initialModel, database, resources }.
+ * argv[2] is JSON: EngineProcessOptions.
  */
 import { Engine } from '../../engine/engine';
+import type { DeviceChoice } from '../../engine/inference/session-pool';
 import { reportWriter } from '../../report/export-report';
 import { describeError } from '../../engine/errors';
 import { hostEngine, MainProcessPrinter } from './engine-host';
 import { PathGrants } from './path-grants';
 import type { FromEngine, MessageLink } from './protocol';
 
-interface EngineProcessOptions {
+export interface EngineProcessOptions {
   demoSamples: string | null;
   initialModel: string | null;
   database: string | null;
-  /** Folders the page may always read (the bundled demo). */
-  resources: string[];
+  /** Folders the page may always read (the bundled demo); null: pages may name any path (browser mode). */
+  resources: string[] | null;
+  device?: DeviceChoice;
+  cacheLimitBytes?: number;
+  historyLimitBytes?: number;
+  /** Who prints reports to PDF: the host process (the desktop app's Chromium) or an installed Chromium. */
+  printer?: 'host' | 'chromium';
 }
 
 interface ParentPortLike {
@@ -58,15 +64,21 @@ try {
     demoSamples: options.demoSamples,
     initialModel: options.initialModel,
     database: options.database,
-    reports: reportWriter(printer.print),
+    ...(options.device ? { device: options.device } : {}),
+    ...(options.cacheLimitBytes ? { cacheLimitBytes: options.cacheLimitBytes } : {}),
+    ...(options.historyLimitBytes ? { historyLimitBytes: options.historyLimitBytes } : {}),
+    reports: reportWriter(options.printer === 'chromium' ? undefined : printer.print),
   });
-  const grants = new PathGrants();
-  options.resources.forEach((folder) => grants.grantFolder(folder));
-  if (options.initialModel) grants.grant([options.initialModel]);
+  let grants: PathGrants | null = null;
+  if (options.resources) {
+    grants = new PathGrants();
+    options.resources.forEach((folder) => grants?.grantFolder(folder));
+    if (options.initialModel) grants.grant([options.initialModel]);
+  }
   hostEngine(engine, link, grants, log, printer);
 } catch (error) {
+  // The host says it (one line, its own words); logging it here too would print it twice.
   link.post({ kind: 'fatal', message: describeError(error) });
-  log(describeError(error));
   process.exitCode = 1;
   setTimeout(() => process.exit(1), 100);
 }

@@ -3,13 +3,17 @@
  * Node child in tests). API frames from the window pass through untouched — the engine process decodes and
  * validates them — and a few control messages let the main process push menu commands, grant file paths
  * the user chose, read the recent models for its menu, and print reports to PDF for the engine.
+ *
+ * Frames carry a channel: one per connected page (the desktop app has one window, channel 0; browser mode
+ * one per WebSocket), each with its own API session in the engine; `close` ends a channel's session.
  */
 import * as v from 'valibot';
 import { MAX_PATH_LENGTH, type AppCommand } from '../../../src-shared/api';
 import { VIEW_NAMES } from '../../../src-shared/primitives';
 
 export type ToEngine =
-  | { kind: 'frame'; frame: Uint8Array }
+  | { kind: 'frame'; frame: Uint8Array; channel?: number }
+  | { kind: 'close'; channel: number }
   | { kind: 'command'; command: AppCommand }
   | { kind: 'grant'; paths: string[] }
   | { kind: 'recent'; id: number }
@@ -17,13 +21,14 @@ export type ToEngine =
 
 export type FromEngine =
   | { kind: 'ready' }
-  | { kind: 'frame'; frame: Uint8Array }
+  | { kind: 'frame'; frame: Uint8Array; channel?: number }
   | { kind: 'recent'; id: number; models: { name: string; path: string }[] }
   | { kind: 'fatal'; message: string }
   /** A report to print to PDF: the app's own Chromium does it (the engine process has no window). */
   | { kind: 'print'; id: number; html: string };
 
 const path = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH));
+const channel = v.pipe(v.number(), v.integer(), v.minValue(0));
 const command = v.variant('kind', [
   v.object({ kind: v.literal('open-model'), path }),
   v.object({ kind: v.literal('open-images'), paths: v.array(path) }),
@@ -32,7 +37,8 @@ const command = v.variant('kind', [
 ]);
 
 export const toEngineSchema = v.variant('kind', [
-  v.object({ kind: v.literal('frame'), frame: v.instance(Uint8Array) }),
+  v.object({ kind: v.literal('frame'), frame: v.instance(Uint8Array), channel: v.optional(channel) }),
+  v.object({ kind: v.literal('close'), channel }),
   v.object({ kind: v.literal('command'), command }),
   v.object({ kind: v.literal('grant'), paths: v.array(path) }),
   v.object({ kind: v.literal('recent'), id: v.number() }),

@@ -32,8 +32,19 @@ const MIME: Record<string, string> = {
   '.map': 'application/json',
 };
 
+/**
+ * The engine in another process (`layerlens serve` runs it in the engine process, so that inference never
+ * holds up this server's event loop): each WebSocket is a channel of API frames relayed to it.
+ */
+export interface EngineRelay {
+  sendFrame(frame: Uint8Array, channel: number): void;
+  onFrame(listener: (frame: Uint8Array, channel: number) => void): () => void;
+  closeChannel(channel: number): void;
+}
+
 export interface ServerOptions {
-  engine: EngineApi;
+  /** The engine: in this process (tests), or relayed to the engine process. */
+  engine: EngineApi | EngineRelay;
   rendererDir: string;
   port?: number;
   /** Fixed token for tests; a random one otherwise. */
@@ -162,16 +173,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.handleUpgrade(req, socket, head, (ws) => attach(ws));
   });
 
+  let nextChannel = 1;
   function attach(ws: WebSocket): void {
     const listeners = new Set<(frame: Uint8Array) => void>();
+    const engine = options.engine;
+    const relayed = 'sendFrame' in engine ? { relay: engine, channel: nextChannel++ } : null;
     ws.on('message', (data, isBinary) => {
       if (!isBinary) {
         log('ignored a text frame on the API socket');
         return;
       }
       const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (relayed) relayed.relay.sendFrame(frame, relayed.channel);
       for (const listener of listeners) listener(frame);
     });
+    if (relayed) {
+      const stop = relayed.relay.onFrame((frame, channel) => {
+        if (channel === relayed.channel && ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
+      });
+      ws.on('close', () => {
+        stop();
+        relayed.relay.closeChannel(relayed.channel);
+      });
+      ws.on('error', (error) => log(`socket error: ${error.message}`));
+      return;
+    }
+    const api = engine as EngineApi;
     const pipe: FramePipe = {
       send: (frame) => {
         if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
@@ -181,7 +208,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return () => listeners.delete(listener);
       },
     };
-    const rpc = serveEngine(options.engine, pipe, (reason) => log(`rejected a frame: ${reason}`));
+    const rpc = serveEngine(api, pipe, (reason) => log(`rejected a frame: ${reason}`));
     ws.on('close', () => rpc.$close());
     ws.on('error', (error) => log(`socket error: ${error.message}`));
   }
