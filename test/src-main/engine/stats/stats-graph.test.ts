@@ -264,8 +264,12 @@ describe('activation statistics computed in the graph', () => {
     const graph = await engine.statsFiles(conv, convFiles, req);
     const scan = await engine.statsFiles(conv, convFiles, { ...req, form: 'scan' });
     const single = await engine.statsFiles(conv, convFiles, { ...req, maxBatch: 1 });
+    // A memory budget below one image's intermediates: one image per run, same figures.
+    const budget = await engine.statsFiles(conv, convFiles, { ...req, batchBytes: 64 * 1024 });
     expect(graph.batch).toBe(8);
     expect(single.batch).toBe(1);
+    expect(budget.batch).toBe(1);
+    sameStats(budget, scan, 1e-5);
     expect(graph.layers.length).toBeGreaterThanOrEqual(5);
     sameStats(graph, scan, 1e-5);
     sameStats(single, scan, 1e-5);
