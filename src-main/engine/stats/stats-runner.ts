@@ -115,6 +115,7 @@ export interface StatsResult {
   ms: number;
   /** Images per inference run (1 where the model's batch dimension is fixed). */
   batch: number;
+  /** The form that ran: the scan also where the graph form was asked for but a layer's shape is unknown. */
   form: StatsForm;
 }
 
@@ -165,7 +166,6 @@ export async function runStats(
   if (inputs.count === 0) throw new EngineError('bad-input', 'No images to analyse.');
   if (!Number.isInteger(req.bins) || req.bins < 1 || req.bins > 10_000)
     throw new EngineError('bad-input', `bins must be 1–10000 (got ${req.bins}).`);
-  const form: StatsForm = deps.session ? (req.form ?? (deps.onCpu?.() === false ? 'graph' : 'scan')) : 'scan';
   const skipped: StatsResult['skipped'] = [];
   // The first usable input fixes the input shape; unusable ones are reported, not fatal.
   let first: InputTensor | null = null;
@@ -187,6 +187,11 @@ export async function runStats(
   if (layers.length === 0)
     throw new EngineError('unsupported', `${model.summary.name} has no layers with parameters to collect statistics on.`);
   const tensors = [...new Set(layers.map((l) => l.tensor))];
+  // The graph form needs every layer's shape to lay its reductions out; where one is unknown (a shape the
+  // probe could not settle), only the scan form, which reads the shapes from the outputs, can run.
+  const shapesKnown = tensors.every((t) => knownShape(analysis, t) !== null);
+  const preferred: StatsForm = req.form ?? (deps.onCpu?.() === false ? 'graph' : 'scan');
+  const form: StatsForm = deps.session && shapesKnown ? preferred : 'scan';
   const remaining = inputs.count - firstLoaded;
   const analyse = (shape: number[]) => deps.analysis(model, shape);
   const accumulators = layers.map(() => new LayerStatsAccumulator(req.bins, req.range));
