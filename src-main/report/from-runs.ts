@@ -8,6 +8,7 @@ import type { RunId, StoredImageSource } from '../../src-shared/runs';
 import { EngineError } from '../engine/errors';
 import { ENGINE_VERSION } from '../engine/version';
 import { DEFAULT_MAX_IMAGES, modelSectionOf } from './gather';
+import { trustOfRuns } from './trust-section';
 import { DEFAULT_DISPLAY, type HeatmapDisplay, type ReportData, type ReportImage } from './report-data';
 
 export interface RunsReportOptions {
@@ -30,7 +31,7 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
   const first = opened[0] as OpenedRun;
   if (!first.model)
     throw new EngineError('not-found', `The runs' model cannot be opened: ${first.modelProblem ?? 'unknown reason'}`);
-  const unfinished = opened.find((o) => !o.cam && !o.stats && !o.interpret);
+  const unfinished = opened.find((o) => !o.cam && !o.stats && !o.interpret && !o.trust);
   if (unfinished) {
     throw new EngineError(
       'invalid-request',
@@ -67,6 +68,7 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
     display: options.display ?? DEFAULT_DISPLAY,
     stats: statsRun?.stats ?? null,
     dataset,
+    trust: trustOfRuns(opened),
     timings: opened.map((o) => ({
       label: `run #${o.summary.id}: ${o.summary.kind === 'cam' ? `CAM of ${o.summary.inputs.first ?? 'an image'}` : o.summary.kind === 'trust' ? `trust of the maps of ${o.summary.inputs.count} images` : o.summary.kind === 'interpret' ? `data set of ${o.summary.inputs.count} images` : `statistics over ${o.summary.inputs.count} images`}`,
       ms: o.summary.durationMs ?? 0,

@@ -17,6 +17,8 @@ import {
   type ReportImage,
   type ReportModel,
 } from './report-data';
+import { DEFAULT_BASELINE, DEFAULT_TRUST_STEPS } from '../../src-shared/trust';
+import { fromResults, type ReportTrust } from './trust-section';
 
 /** Images beyond this are left out of a report (with a note): a report of a large run stays readable and small. */
 export const DEFAULT_MAX_IMAGES = 24;
@@ -30,6 +32,11 @@ export interface ReportRequest {
   layers: string[];
   classIndex: number | 'top';
   counterfactual: boolean;
+  /**
+   * Faithfulness metrics over the shown images and the sanity check over the first SANITY_IMAGES of them
+   * (trust-section.ts); false: none.
+   */
+  trust?: boolean;
   /** Activation statistics over every image (fastai's defaults: 40 bins on [0, 10]); null: none. */
   stats: { bins: number; range: [number, number] | null } | null;
   maxImages: number;
@@ -147,6 +154,45 @@ async function statsSection(
   }
 }
 
+/** Images the report's sanity check runs on: each costs a dozen runs of the model with hooks. */
+export const SANITY_IMAGES = 4;
+
+async function trustSection(
+  engine: EngineApi,
+  modelId: ModelId,
+  request: ReportRequest,
+  images: ReportImage[],
+  signal: AbortSignal | undefined,
+): Promise<ReportTrust> {
+  const files = request.images.filter((f) => images.some((i) => i.name === path.basename(f)));
+  const sources: ImageSource[] = files.map((file) => ({ kind: 'path', path: file }));
+  const ask = async (faithfulness: boolean, count: number) => {
+    const jobId = `report-trust-${faithfulness ? 'metrics' : 'sanity'}`;
+    const cancel = (): void => void engine.cancelJob({ jobId });
+    signal?.addEventListener('abort', cancel);
+    try {
+      return await engine.evaluateTrust({
+        modelId,
+        images: sources.slice(0, count),
+        boxes: null,
+        layers: request.layers,
+        methods: request.methods,
+        classIndex: request.classIndex,
+        settings: { steps: DEFAULT_TRUST_STEPS, baseline: DEFAULT_BASELINE, seed: 0 },
+        faithfulness,
+        sanity: !faithfulness,
+        jobId,
+      });
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  };
+  const metrics = await ask(true, sources.length);
+  checkCancelled(signal);
+  const sanity = await ask(false, SANITY_IMAGES);
+  return fromResults(metrics.result, metrics.run, sanity.result, sanity.run);
+}
+
 export async function gatherReport(engine: EngineApi, request: ReportRequest, options: GatherOptions = {}): Promise<ReportData> {
   const { progress, signal } = options;
   if (request.images.length === 0) throw new EngineError('bad-input', 'A report needs at least one image.');
@@ -189,6 +235,11 @@ export async function gatherReport(engine: EngineApi, request: ReportRequest, op
       )
     : null;
   if (stats?.cancelled) throw new EngineError('cancelled', 'The report was cancelled.');
+  checkCancelled(signal);
+  if (request.trust) progress?.('faithfulness metrics and sanity check');
+  const trust = request.trust
+    ? await timed('faithfulness metrics and sanity check', () => trustSection(engine, model.id, request, images, signal))
+    : null;
   const provider: ExecutionProvider = images[0]?.cam.provider ?? stats?.provider ?? 'cpu';
   return {
     title: request.title ?? model.name,
@@ -209,6 +260,7 @@ export async function gatherReport(engine: EngineApi, request: ReportRequest, op
     },
     display: request.display ?? DEFAULT_DISPLAY,
     stats,
+    trust,
     timings,
   };
 }

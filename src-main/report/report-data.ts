@@ -15,6 +15,7 @@ import type {
 import type { CamMethod, CamResult } from '../../src-shared/cam';
 import type { Interpretation } from '../../src-shared/dataset';
 import type { Colormap, Scaling, Upsampling } from '../../src-shared/heatmap';
+import type { ReportTrust } from './trust-section';
 
 export interface ReportModel {
   name: string;
@@ -98,6 +99,8 @@ export interface ReportData {
   stats: StatsResponse | null;
   /** A data-set interpretation run (confusion, top losses), when the report includes one. */
   dataset?: Interpretation | null;
+  /** Faithfulness metrics and the sanity check (trust-section.ts), when they were run. */
+  trust?: ReportTrust | null;
   /** Wall-clock phases of gathering, in order. */
   timings: { label: string; ms: number }[];
 }

@@ -87,6 +87,9 @@ svg .dot { fill: var(--accent); }
 .colordims figcaption { font-size: 12px; margin-bottom: 2px; }
 .colordim { width: 100%; height: auto; display: block; }
 .stats-plots { break-inside: avoid; }
+.trust-metrics td { font-variant-numeric: tabular-nums; }
+.trust-metrics tr.random td { color: var(--muted); font-style: italic; }
+.verdicts { margin: 6px 0 10px; padding-left: 18px; }
 footer { margin-top: 32px; padding-top: 8px; border-top: 1px solid var(--line); color: var(--faint); font-size: 11px; }
 @page { size: A4; margin: 13mm 12mm 14mm; }
 @media print {

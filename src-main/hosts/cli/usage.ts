@@ -228,7 +228,8 @@ The format follows FILE's extension:
 IMAGES are image files, folders (searched recursively) or .npy float32 tensors, as for stats.
 
 With RUN_IDs (from "layerlens runs list"), the report shows those stored runs as they were computed —
-CAM runs as images, a statistics run as the statistics — from their stored results, not recomputed. The runs must
+CAM runs as images, a statistics run as the statistics, trust runs (evaluate) as the trust section — from their
+stored results, not recomputed. The runs must
 be of one model, and finished.
 
 Options:
@@ -239,6 +240,8 @@ Options:
   --class K|top         the class to explain (default: top, each image's highest logit)
   --counterfactual      explain against the class
   --stats               add activation statistics over every image (40 bins on [0, 10], as stats)
+  --trust               add "Can the maps be trusted?": faithfulness metrics over the shown images and the
+                        sanity check over the first 4 (as evaluate --sanity, with the report's methods)
   --max-images N        show at most N images (default 24; the report says "N of M images shown")
   --title TEXT          the report's title (default: the model's name)
   --colormap NAME       magma, viridis, turbo or coolwarm (default magma; coolwarm with --scaling signed)

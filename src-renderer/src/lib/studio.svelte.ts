@@ -224,13 +224,14 @@ export class Studio {
     await this.attempt(() => this.showImage({ kind: 'sample', id: sample.id }, sample.file));
   }
 
-  /** The stored runs behind what is shown: the CAM grid's run, and the statistics run of the same model. */
+  /** The stored runs behind what is shown: the CAM grid's run, the statistics and trust runs of the same model. */
   currentRuns(): RunId[] {
     const cam = this.cam.response?.run ?? null;
     const stats = this.stats.result?.run ?? null;
     const sameModel = this.model !== null && this.stats.modelId === this.model.id;
     const dataset = this.model !== null && this.dataset.modelId === this.model.id ? (this.dataset.result?.run ?? null) : null;
-    return [cam, sameModel ? stats : null, dataset].filter((id): id is RunId => id !== null);
+    const trust = this.model ? this.trust.runsOf(this.model.id) : [];
+    return [cam, sameModel ? stats : null, dataset, ...trust].filter((id): id is RunId => id !== null);
   }
 
   async exportCurrentReport(format: ReportFormat): Promise<void> {
@@ -291,7 +292,7 @@ export class Studio {
     }
     if (summary.kind === 'trust') {
       if (!opened.trust) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
-      this.trust.showStored(opened.trust, null);
+      this.trust.showStored(opened.trust, null, opened.model.id);
       this.view = 'trust';
       return;
     }

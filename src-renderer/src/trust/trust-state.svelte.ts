@@ -4,6 +4,7 @@
  * with progress and cancel, kept in the run history; the answer for a subject is remembered here too.
  */
 import type { EngineApi, ImageSource, JobProgress, ModelId } from '../../../src-shared/api';
+import type { RunId } from '../../../src-shared/runs';
 import type { CamMethod } from '../../../src-shared/cam';
 import { DEFAULT_TRUST_STEPS, type Box, type TrustBaseline, type TrustResponse } from '../../../src-shared/trust';
 
@@ -34,6 +35,9 @@ export class TrustState {
   /** Panes whose curves are open, by "layer|method". */
   openCurves = $state<Record<string, boolean>>({});
   sanityMode = $state<'cascading' | 'independent'>('cascading');
+  /** The models `response` and `sanity` are of (a report exports only the shown model's runs). */
+  responseModel = $state<ModelId | null>(null);
+  sanityModel = $state<ModelId | null>(null);
   progress = $state<JobProgress | null>(null);
   pending = $state<'faithfulness' | 'sanity' | null>(null);
   error = $state<string | null>(null);
@@ -67,6 +71,7 @@ export class TrustState {
     });
     if (response) {
       this.response = response;
+      this.responseModel = subject.modelId;
       this.shownKey = subject.key;
     }
   }
@@ -83,14 +88,29 @@ export class TrustState {
       faithfulness: false,
       sanity: true,
     });
-    if (response) this.sanity = response;
+    if (response) {
+      this.sanity = response;
+      this.sanityModel = modelId;
+    }
+  }
+
+  /** Stored trust runs of `model` behind what the tab shows. */
+  runsOf(model: ModelId): RunId[] {
+    return [
+      this.responseModel === model ? (this.response?.run ?? null) : null,
+      this.sanityModel === model ? (this.sanity?.run ?? null) : null,
+    ].filter((id): id is RunId => id !== null);
   }
 
   /** A stored trust run reopened from the history. */
-  showStored(response: TrustResponse, key: string | null): void {
-    if (response.result.sanity) this.sanity = response;
+  showStored(response: TrustResponse, key: string | null, modelId: ModelId): void {
+    if (response.result.sanity) {
+      this.sanity = response;
+      this.sanityModel = modelId;
+    }
     if (response.result.images.length > 0) {
       this.response = response;
+      this.responseModel = modelId;
       this.shownKey = key;
     }
   }

@@ -33,7 +33,7 @@ const SAMPLES = [
 ].map((f) => path.join(DEMO, 'samples', f));
 const METHODS: CamMethod[] = ['cam', 'gradcam', 'layercam'];
 /** The analysis and a browser start take seconds; far more on a machine busy with the whole suite. */
-const HOOK_TIMEOUT_MS = 60_000;
+const HOOK_TIMEOUT_MS = 240_000;
 
 let dir: string;
 let data: ReportData;
@@ -52,6 +52,7 @@ beforeAll(async () => {
       classIndex: 'top',
       counterfactual: false,
       stats: { bins: 40, range: [0, 10] },
+      trust: true,
       maxImages: 24,
       device: 'cpu',
     });
@@ -138,10 +139,11 @@ async function pdfPages(pdf: Uint8Array): Promise<string[]> {
 }
 
 describe('the demo report as PDF', () => {
-  it('has a page for the model, the predictions, each image, the statistics and the run', async () => {
+  it('has a page for the model, the predictions, each image, the trust section, the statistics and the run', async () => {
     const pages = await pdfPages(await chromiumPrinter({ executable: chromiumPath() as string })(html));
-    // A heading is a line of its own (the table of contents on page 1 names them all on one line).
-    const find = (heading: string): number => pages.findIndex((p) => p.split('\n').some((line) => line.trim() === heading));
+    // A heading is a line of its own, after the cover (whose table of contents may wrap a title onto its own line).
+    const find = (heading: string): number =>
+      pages.findIndex((p, i) => i > 0 && p.split('\n').some((line) => line.trim() === heading));
 
     expect(pages[0]).toContain('LAYERLENS REPORT');
     expect(pages[0]).toContain('SHA-256');
@@ -161,8 +163,13 @@ describe('the demo report as PDF', () => {
       for (const stage of ['layer1', 'layer2', 'layer3', 'layer4']) expect(page).toContain(stage);
       for (const m of METHODS) expect(page).toContain(CAM_METHOD_LABELS[m]);
     }
+    // The trust section (metrics table, sanity curves) follows the images, on one or two pages.
+    const trustPage = find('Can the maps be trusted?');
+    expect(trustPage).toBe(cam + data.images.length);
+    expect(pages.slice(trustPage).join('\n')).toMatch(/DELETION AUC[\s\S]*Sanity check/i);
     const statsPage = find('Activation statistics');
-    expect(statsPage).toBe(cam + data.images.length);
+    expect(statsPage - trustPage).toBeGreaterThanOrEqual(1);
+    expect(statsPage - trustPage).toBeLessThanOrEqual(2);
     expect(pages[statsPage]).toContain('% near zero');
     const colorful = find('The colorful dimension');
     expect(colorful).toBeGreaterThanOrEqual(statsPage);

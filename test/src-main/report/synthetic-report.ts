@@ -1,5 +1,7 @@
 /** A small hand-made ReportData whose every user-controlled string is hostile markup (escaping tests). */
 import type { LayerStatsView, ModelId, StatsResponse, TensorName } from '../../../src-shared/api';
+import { summariseFaithfulness, type MapMetrics, type TrustResult } from '../../../src-shared/trust';
+import { fromResults } from '../../../src-main/report/trust-section';
 import type { CamResult, LayerMaps } from '../../../src-shared/cam';
 import { DEFAULT_DISPLAY, type ReportData, type ReportImage } from '../../../src-main/report/report-data';
 import { solidPng } from '../../helpers/images';
@@ -110,6 +112,7 @@ export async function syntheticReport(shown: number, total: number): Promise<Rep
       warnings: [EVIL],
     },
     images,
+    trust: fromResults(syntheticTrust(), 1, syntheticTrust(), 2),
     totalImages: total,
     skipped: [],
     run: {
@@ -123,5 +126,63 @@ export async function syntheticReport(shown: number, total: number): Promise<Rep
     display: DEFAULT_DISPLAY,
     stats,
     timings: [{ label: 'everything', ms: 12 }],
+  };
+}
+
+const metrics = (deletion: number, insertion: number, drop: number, pointing: boolean | null): MapMetrics => ({
+  deletion: { auc: deletion, probs: Float32Array.of(0.9, deletion, 0.1) },
+  insertion: { auc: insertion, probs: Float32Array.of(0.1, insertion, 0.9) },
+  drop,
+  increase: drop === 0,
+  pointing,
+});
+
+/** A trust result of two images at one hostile-named layer, with a sanity check. */
+export function syntheticTrust(): TrustResult {
+  const images = [0.2, 0.4].map((d, i) => ({
+    name: `img${i}.png`,
+    classIndex: 1,
+    label: 'square',
+    prob: 0.9,
+    box: [0, 0, 4, 4] as [number, number, number, number],
+    pointingChance: 0.25,
+    layers: [
+      {
+        label: EVIL,
+        methods: { gradcam: metrics(d, 0.8, 0.1, i === 0) },
+        random: metrics(0.5, 0.5, 0.4, false),
+        unavailable: {},
+      },
+    ],
+  }));
+  return {
+    settings: { steps: 2, baseline: { kind: 'blur', sigma: 5 }, seed: 0 },
+    methods: ['gradcam'],
+    images,
+    summary: summariseFaithfulness(images, ['gradcam']),
+    sanity: {
+      modules: [
+        { label: 'head', tensors: 2, parameters: 10 },
+        { label: 'stem', tensors: 1, parameters: 5 },
+      ],
+      layers: [
+        {
+          label: EVIL,
+          methods: {
+            gradcam: {
+              cascading: { spearman: [0.4, 0.1], ssim: [0.5, 0.2] },
+              independent: { spearman: [0.4, 0.7], ssim: [0.5, 0.6] },
+              verdict: 'pass',
+            },
+          },
+          unavailable: {},
+        },
+      ],
+      verdicts: { gradcam: 'pass' },
+      images: 2,
+      ms: 1,
+    },
+    provider: 'cpu',
+    timings: { totalMs: 1, camMs: 1, faithfulnessMs: 1, forwardPasses: 10, sanityMs: 1 },
   };
 }
