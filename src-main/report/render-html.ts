@@ -63,7 +63,8 @@ function shown(data: ReportData, s: SectionId): boolean {
 
 function cover(data: ReportData): Markup {
   const methods = data.run.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');
-  export const SECTIONS = ['summary', 'model', 'predictions', 'cam', 'trust', 'stats', 'dataset', 'run'] as const;
+  const count = data.images.length;
+  const sections = SECTIONS.filter((s) => s !== 'summary' && shown(data, s));
   return html`<header class="cover" data-section="summary" id="summary">
     <div class="brand">LayerLens report</div>
     <h1>${data.title}</h1>
