@@ -1,35 +1,21 @@
 /** CAM requests: the run's key, the answer from the run history or a computed one, the image as the model saw it. */
 import sharp from 'sharp';
 import type { CallContext, CamRequestMessage, CamResponse, ImageData } from '../../../src-shared/api';
-import type { CamResult } from '../../../src-shared/cam';
 import { toStoredSource, type CamRunParams } from '../../../src-shared/runs';
-import { CamRunner, type CamProgress, type CamRequest } from '../cam/cam-runner';
+import { CamRunner } from '../cam/cam-runner';
 import { toInputTensor, type InputTensor } from '../input-tensor';
-import type { ModelRegistry, OpenModel } from '../model-registry';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeCam, encodeCam, type StoredCam } from '../runs/result-codec';
-import type { Codec, RunCache, RunInput } from '../runs/run-cache';
-import type { Graphs } from './graphs';
-import type { Images } from './images';
-import type { Jobs } from './jobs';
+import type { Codec, RunInput } from '../runs/run-cache';
 import { topClasses } from './predictions';
-import type { Sessions } from './sessions';
+import type { EngineServices } from './shared';
 
 export const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam };
-
-export interface CamRequestDeps {
-  models: ModelRegistry;
-  images: Images;
-  sessions: Sessions;
-  graphs: Graphs;
-  runs: RunCache;
-  jobs: Jobs;
-}
 
 export class CamRequests {
   readonly runner: CamRunner;
 
-  constructor(private readonly deps: CamRequestDeps) {
+  constructor(private readonly deps: EngineServices) {
     const { sessions, graphs } = deps;
     this.runner = new CamRunner({
       analysis: (model, inputShape) => graphs.analysis(model, inputShape),
@@ -39,16 +25,8 @@ export class CamRequests {
     });
   }
 
-  /** CAM maps for one input: one hooked run for every layer and gradient method, plus any perturbation methods. */
-  camTensor(
-    model: OpenModel,
-    input: InputTensor,
-    req: CamRequest,
-    onProgress?: CamProgress,
-    signal?: AbortSignal,
-  ): Promise<CamResult> {
-    return this.runner.run(model, input, req, onProgress, signal);
-  }
+  /** CAM maps for one input: one hooked run for every layer and in-graph method, plus any perturbation methods. */
+  readonly camTensor: CamRunner['run'] = (...args) => this.runner.run(...args);
 
   async computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse> {
     const { models, images, graphs, runs, jobs } = this.deps;

@@ -15,34 +15,22 @@ import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
 import { HookedSessions } from '../hooks/hooked-sessions';
 import { toInputTensor, type InputTensor } from '../input-tensor';
-import type { ModelRegistry, OpenModel } from '../model-registry';
+import type { OpenModel } from '../model-registry';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeStats, encodeStats, type StoredStats } from '../runs/result-codec';
-import type { Codec, RunCache, RunInput } from '../runs/run-cache';
+import type { Codec, RunInput } from '../runs/run-cache';
 import { runStats, type StatsDeps, type StatsRequest, type StatsResult } from '../stats/stats-runner';
-import type { Graphs } from './graphs';
-import type { Images } from './images';
-import type { Jobs } from './jobs';
-import type { Sessions } from './sessions';
+import type { EngineServices } from './shared';
 
 /** The activation-volume view draws one box per value above a threshold: cap what it is sent. */
 const MAX_VOLUME_VALUES = 4_000_000;
 
 export const STATS_CODEC: Codec<StoredStats> = { encode: encodeStats, decode: decodeStats };
 
-export interface StatisticsDeps {
-  models: ModelRegistry;
-  images: Images;
-  sessions: Sessions;
-  graphs: Graphs;
-  runs: RunCache;
-  jobs: Jobs;
-}
-
 export class Statistics {
   private readonly hooked: HookedSessions;
 
-  constructor(private readonly deps: StatisticsDeps) {
+  constructor(private readonly deps: EngineServices) {
     const { sessions } = deps;
     this.hooked = new HookedSessions(
       (key, bytes, model) => sessions.rewritten(key, bytes, model),
