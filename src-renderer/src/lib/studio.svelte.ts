@@ -4,6 +4,7 @@
  */
 import type {
   AppCommand,
+  ImageData,
   ViewName,
   Preprocess,
   EngineApi,
@@ -328,7 +329,7 @@ export class Studio {
 
   private async showImage(source: ImageSource, name: string): Promise<void> {
     const request = ++this.imageRequests;
-    const data = await this.engine.getImage({ source });
+    const data = (source.kind === 'bytes' ? await decodableHere(source.bytes) : null) ?? (await this.engine.getImage({ source }));
     if (request !== this.imageRequests) return; // a later choice wins, whatever order the answers come in
     this.imageSerial += 1;
     this.cam.classChoice = 'top';
@@ -471,4 +472,31 @@ export class Studio {
 /** A stored input the engine can read again (uploaded bytes were not kept). */
 function displayable(source: StoredImageSource): ImageSource | null {
   return source.kind === 'bytes' ? null : source;
+}
+
+/**
+ * An uploaded image the browser can show itself, with its size, so that its bytes cross to the engine only
+ * with the CAM request; null for formats only the engine decodes (TIFF, HEIF…), which it converts.
+ */
+async function decodableHere(bytes: Uint8Array): Promise<ImageData | null> {
+  const mime = sniffMime(bytes);
+  if (!mime) return null;
+  try {
+    const bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: mime }));
+    const { width, height } = bitmap;
+    bitmap.close();
+    return { mime, bytes, width, height };
+  } catch {
+    return null;
+  }
+}
+
+/** The browser image formats, by their first bytes. */
+function sniffMime(b: Uint8Array): string | null {
+  const starts = (...sig: number[]): boolean => sig.every((v, i) => b[i] === v);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'image/png';
+  if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
+  if (starts(0x47, 0x49, 0x46, 0x38)) return 'image/gif';
+  if (starts(0x52, 0x49, 0x46, 0x46) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return 'image/webp';
+  return null;
 }

@@ -59,3 +59,25 @@ test('a method outside the defaults (FEM) is asked for when a pane shows it', as
   await cam.waitForPainted('layer4', 'gradcamelementwise');
   await expect(cam.error).toBeHidden();
 });
+
+test('an uploaded image crosses the wire once: the browser shows it, one CAM request carries it', async ({
+  studio,
+  cam,
+  page,
+}) => {
+  const file = 'resources/demo/samples/05-cross.png';
+  const size = readFileSync(file).byteLength;
+  const sent: number[] = [];
+  page.on('websocket', (ws) =>
+    ws.on('framesent', (f) => sent.push(typeof f.payload === 'string' ? f.payload.length : f.payload.byteLength)),
+  );
+  // Frames are reported for sockets opened after the listener: reload, so the studio's socket is watched.
+  await page.reload();
+  await cam.waitForPainted('layer4', 'gradcam');
+  sent.length = 0;
+  await page.getByTestId('image-file').setInputFiles(file);
+  await expect(cam.grid).toHaveAttribute('data-shown', /^image:/);
+  await cam.waitForPainted('layer4', 'gradcam');
+  await expect(studio.topRows).toHaveCount(5);
+  expect(sent.filter((n) => n >= size)).toHaveLength(1);
+});
