@@ -54,7 +54,7 @@ const build = (on: boolean): Uint8Array => {
           : methods,
     exposeActivations: false,
     exposeGradients: false,
-    blockedLayout: process.arch === 'x64',
+    form: process.arch === 'x64' ? 'blocked' : 'plain',
   });
   return on && flags.includes('PIN') ? pinInput(built.bytes, shape) : built.bytes;
 };
@@ -62,7 +62,7 @@ const hooked = buildHookedModel(analysis, tensors, true, {
   maps: methods,
   exposeActivations: false,
   exposeGradients: false,
-  blockedLayout: process.arch === 'x64',
+  form: process.arch === 'x64' ? 'blocked' : 'plain',
 });
 const options: ort.InferenceSession.SessionOptions = {
   executionProviders: ['cpu'],

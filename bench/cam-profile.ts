@@ -86,7 +86,7 @@ const hooked = buildHookedModel(analysis, tensors, true, {
   maps: methods,
   exposeActivations: false,
   exposeGradients: false,
-  blockedLayout: process.arch === 'x64',
+  form: process.arch === 'x64' ? 'blocked' : 'plain',
 });
 const hookedPath = path.join(dir, 'hooked.onnx');
 await writeFile(hookedPath, hooked.bytes);

@@ -9,6 +9,7 @@
  * stage; 40 bins on [0, 10]) and prints JSON: images/s of each and their ratio. The stats form defaults to
  * "graph" on WebGPU and "scan" on the CPU; "profile" adds what each kind of node of one stats batch costs.
  */
+import { graphFormFor } from '../src-main/engine/inference/graph-form';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -87,7 +88,7 @@ const source = (key: string, bytes: () => Uint8Array): Promise<PooledSession> =>
 };
 const deps: StatsDeps = {
   analysis,
-  hooked: new HookedSessions(source, () => device === 'cpu' && process.arch === 'x64'),
+  hooked: new HookedSessions(source, () => graphFormFor(device === 'webgpu' ? 'webgpu' : 'cpu')),
   session: source,
   onCpu: () => device === 'cpu',
 };

@@ -20,6 +20,8 @@ import { encodeModel } from '../src-main/engine/onnx/rewrite';
 import { expandImageArgs } from '../src-main/engine/stats/image-set';
 import { runStats } from '../src-main/engine/stats/stats-runner';
 import type { Figure } from './run';
+import { graphFormFor } from '../src-main/engine/inference/graph-form';
+import type { ModelSession } from '../src-main/engine/inference/session-pool';
 
 const IMAGES = 500;
 const ROUNDS = 5;
@@ -47,7 +49,7 @@ export async function statsBenchmark(): Promise<Figure[]> {
     const cpu = process.cpuUsage(cpu0);
     return { ms: performance.now() - t0, cpu: (cpu.user + cpu.system) / 1000 };
   };
-  const inference = async (session: ort.InferenceSession, batch: number): Promise<void> => {
+  const inference = async (session: ModelSession, batch: number): Promise<void> => {
     const feed = new Float32Array(batch * size);
     for (let i = 0; i < IMAGES; i += batch) {
       const n = Math.min(batch, IMAGES - i);
@@ -62,7 +64,7 @@ export async function statsBenchmark(): Promise<Figure[]> {
   // As the engine does on the CPU: the blocked-layout forms on x86.
   const hooked = new HookedSessions(
     (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
-    () => process.arch === 'x64',
+    () => graphFormFor('cpu'),
   );
   const deps = { analysis: (m: typeof model, s: number[]) => engine.analysis(m, s), hooked };
   const request = { layers: null, includeParamless: false, bins: 40, range: { kind: 'fixed' as const, lo: 0, hi: 10 } };

@@ -7,6 +7,7 @@
  *   ≤ 10× one CAM run of the same methods;
  * and the methods ranked by mean deletion AUC (lower: the map finds what the model uses sooner).
  */
+import { graphFormFor } from '../src-main/engine/inference/graph-form';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { CAM_METHOD_LABELS, GRADIENT_METHODS, type CamMethod } from '../src-shared/cam';
@@ -40,7 +41,7 @@ export async function trustBenchmark(): Promise<Figure[]> {
       plainSession: (m) => engine.plainSession(m),
       outputIsProbability: () => false,
       session: (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
-      blockedLayout: () => process.arch === 'x64',
+      graphForm: () => graphFormFor('cpu'),
     };
     const methods: CamMethod[] = [...GRADIENT_METHODS];
     const settings = { steps: DEFAULT_TRUST_STEPS, baseline: DEFAULT_BASELINE, seed: 0 };

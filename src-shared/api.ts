@@ -15,7 +15,8 @@ import type { PruneResult, RunId, RunList, RunSummary } from './runs';
 import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
 import { MAX_TOP_LOSSES, type InterpretRequestMessage, type InterpretResponse } from './dataset';
 
-export type { Dim, ExecutionProvider, ImageData, ImageSource, ModelId, TensorName, ViewName } from './primitives';
+export type { DeviceChoice, Dim, ExecutionProvider, ImageData, ImageSource, ModelId, TensorName, ViewName } from './primitives';
+export { DEVICE_CHOICES } from './primitives';
 
 export interface TensorInfo {
   name: TensorName;

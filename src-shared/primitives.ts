@@ -12,7 +12,10 @@ export type TensorName = string & { readonly __brand: 'TensorName' };
 /** A dimension: a number when static, the symbolic name (e.g. "batch") or null when dynamic. */
 export type Dim = number | string | null;
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+/** What the user asks for: `auto` takes CUDA where installed, else a hardware GPU through WebGPU, else the CPU. */
+export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
 export type ImageSource =
   { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };

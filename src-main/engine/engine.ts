@@ -178,7 +178,7 @@ export class Engine implements EngineApi {
         return output !== undefined && endsInSoftmax(model, output);
       },
       session: (key, bytes, model) => sessions.rewritten(key, bytes, model),
-      blockedLayout: () => sessions.blockedLayout(),
+      graphForm: () => sessions.graphForm(),
       stages: (model) => this.graphs.stageOverride(model),
       runs: this.runs,
       withJob: (jobId, work) => this.jobs.run(jobId, work),

@@ -72,7 +72,7 @@ export async function gradCheck(
   const input = model.summary.inputs[0]?.name as TensorName;
   const analysis = await analyzeGraph(model, new Map([[input, inputShape]]));
   // The blocked-layout forms where they apply (channels a multiple of 8), as the engine on an x86 CPU.
-  const hooked = buildHookedModel(analysis, [input], true, { blockedLayout: true });
+  const hooked = buildHookedModel(analysis, [input], true, { form: 'blocked' });
   if (!hooked.gradients) throw new Error(hooked.gradientError ?? 'no gradients');
   const gradName = hooked.gradients.get(input) as string;
 

@@ -14,6 +14,7 @@ import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
 import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
 import { HookedSessions, type HookedMeta } from '../hooks/hooked-sessions';
+import type { GraphForm } from '../hooks/graph-builder';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
@@ -37,8 +38,8 @@ export interface CamProgress {
 export interface CamDeps {
   analysis(model: OpenModel, inputShape: number[]): Promise<GraphAnalysis>;
   session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
-  /** See HookOptions.blockedLayout. */
-  blockedLayout?(): boolean;
+  /** See HookOptions.form. */
+  graphForm?(): GraphForm;
 }
 
 /** What a hooked run of one analysis needs, whether or not it computes gradients. */
@@ -70,7 +71,7 @@ export class CamRunner {
   private readonly hooked: HookedSessions;
 
   constructor(private readonly deps: CamDeps) {
-    this.hooked = new HookedSessions(deps.session, () => deps.blockedLayout?.() ?? false);
+    this.hooked = new HookedSessions(deps.session, () => deps.graphForm?.() ?? 'plain');
   }
 
   /** One run of the hooked model, with or without its backward pass, or why onnxruntime failed it. */

@@ -18,6 +18,12 @@ const RITZ_SQUARINGS = 10;
  * enough for eigenvalue ratios up to 0.98 or so (a 2×2 map's four positions often come that close).
  */
 const SQUARING_MAX_SIDE = 128;
+/**
+ * On a GPU the Lanczos steps' hundreds of tiny nodes cost a dispatch each while a 512² MatMul costs less than
+ * one of them: there the squaring path serves sides up to 512 (every stage of a ResNet-50 at 224²). From a
+ * largest entry of 1, three squarings reach at most 512⁷ ≈ 10¹⁹, still far from float32's limit.
+ */
+const GPU_SQUARING_MAX_SIDE = 512;
 const SQUARINGS = 10;
 /**
  * A Lanczos residual smaller than this fraction of its image is rounding noise (float32 cancellation
@@ -151,7 +157,8 @@ function startVector(c: number): Float32Array {
 export function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: string): TensorName {
   const start = b.floatConst(startVector(c), [c, 1], 'eigen_start');
   let projection: TensorName;
-  if (Math.min(c, z) <= SQUARING_MAX_SIDE) {
+  const squaringMax = b.form === 'gpu' ? GPU_SQUARING_MAX_SIDE : SQUARING_MAX_SIDE;
+  if (Math.min(c, z) <= squaringMax) {
     const centred = b.op1('Sub', [x, b.reduceMean(x, [1], true)]);
     const component = componentBySquaring(b, centred, c, z, start);
     projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);

@@ -4,6 +4,7 @@
  * many images. Batches are used where the model's batch dimension is free; a model whose graph turns out
  * to fix it anyway (a Reshape to 1 × …) falls back to one image per run. Cancelling keeps what was done.
  */
+import type { ModelSession } from '../inference/session-pool';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { DatasetPrediction, SkippedImage } from '../../../src-shared/dataset';
@@ -94,7 +95,7 @@ export async function predictImages(
 
 /** One run over `items` (all of one shape): one row of class scores per image. */
 async function runBatch(
-  session: ort.InferenceSession,
+  session: ModelSession,
   model: OpenModel,
   outputName: string,
   items: { file: LabelledFile; tensor: InputTensor }[],

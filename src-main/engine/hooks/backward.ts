@@ -9,7 +9,7 @@ import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
 import type { GraphIndex } from '../graph/graph-index';
 import type { ConstantValues } from './constant-values';
-import { GraphBuilder } from './graph-builder';
+import { GraphBuilder, type GraphForm } from './graph-builder';
 import { VjpContext } from './vjp/context';
 import { ruleFor } from './vjp/rules';
 
@@ -30,8 +30,8 @@ export interface BackwardInput {
   score: TensorName;
   seed: TensorName;
   hooked: TensorName[];
-  /** See HookOptions.blockedLayout. */
-  blockedLayout?: boolean;
+  /** See HookOptions.form. */
+  form?: GraphForm;
 }
 
 export const GRADIENT_FREE_HINT = `the gradient-free methods (${methodLabels(GRADIENT_FREE_METHODS)}; CAM where the head allows) still work`;
@@ -54,7 +54,7 @@ export function buildBackward(input: BackwardInput): BackwardGraph {
     if (node?.output.some((o) => contributes.has(o))) for (const x of node.input) if (x) contributes.add(x);
   }
 
-  const builder = new GraphBuilder(input.opset, 'layerlens/grad', input.blockedLayout ?? false);
+  const builder = new GraphBuilder(input.opset, 'layerlens/grad', input.form ?? 'plain');
   const partials = new Map<string, TensorName[]>([[score, [input.seed]]]);
   const addPartial = (t: string, g: TensorName): void => {
     const list = partials.get(t);

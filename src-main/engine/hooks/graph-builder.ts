@@ -28,6 +28,13 @@ export function attribute(name: string, value: AttrValue): AttributeProto {
   return create(AttributeProtoSchema, { name, type: 1, f: value.float });
 }
 
+/**
+ * Which provider a rewrite is written for: onnxruntime's x86 CPU provider with its channel-blocked layout
+ * (vjp/blocked-layout.ts), any provider with the plain forms, or the WebGPU provider, which only gets ops it
+ * has kernels for (an op it lacks runs on the CPU, with a copy each way).
+ */
+export type GraphForm = 'blocked' | 'plain' | 'gpu';
+
 export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
@@ -37,9 +44,14 @@ export class GraphBuilder {
   constructor(
     readonly opset: number,
     private readonly prefix = 'layerlens/grad',
-    /** Emit forms onnxruntime's CPU provider keeps in its blocked layout (see vjp/blocked-layout.ts). */
-    readonly blockedLayout = false,
+    /** Which provider the written forms are for (GraphForm). */
+    readonly form: GraphForm = 'plain',
   ) {}
+
+  /** Emit forms onnxruntime's CPU provider keeps in its blocked layout (see vjp/blocked-layout.ts). */
+  get blockedLayout(): boolean {
+    return this.form === 'blocked';
+  }
 
   fresh(hint: string): TensorName {
     this.counter += 1;
@@ -196,9 +208,20 @@ export class GraphBuilder {
     });
   }
 
-  /** Sum of partial gradients (one input passes through untouched). */
+  /**
+   * Sum of partial gradients (one input passes through untouched). The WebGPU provider has no Sum kernel
+   * (onnxruntime would run it on the CPU, two copies across the bus each): a balanced tree of Adds there.
+   */
   sum(parts: string[]): TensorName {
     if (parts.length === 1) return parts[0] as TensorName;
-    return this.op1('Sum', parts);
+    if (this.form !== 'gpu') return this.op1('Sum', parts);
+    let level = parts;
+    while (level.length > 1) {
+      const next: string[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(this.op1('Add', [level[i] as string, level[i + 1] as string]));
+      if (level.length % 2 === 1) next.push(level[level.length - 1] as string);
+      level = next;
+    }
+    return level[0] as TensorName;
   }
 }

@@ -13,7 +13,7 @@ import { defaultOpset } from '../onnx/model-summary';
 import { encodeModel } from '../onnx/rewrite';
 import { buildBackward } from './backward';
 import { ConstantValues } from './constant-values';
-import { GraphBuilder } from './graph-builder';
+import { GraphBuilder, type GraphForm } from './graph-builder';
 import { appendMaps } from './map-graph';
 import { CAM_METHOD_REGISTRY, type CamMethod } from '../../../src-shared/cam';
 import { camHead } from '../cam/classifier-head';
@@ -87,11 +87,11 @@ export interface HookOptions {
   exposeActivations?: boolean;
   exposeGradients?: boolean;
   /**
-   * Write the backward pass in the forms onnxruntime's CPU provider keeps in its channel-blocked layout (on
-   * x86 only; see vjp/blocked-layout.ts). The same values either way; elsewhere (CUDA, ARM) the plain forms
-   * cost less.
+   * The provider the rewrite is written for (graph-builder.ts): the blocked forms for onnxruntime's x86 CPU
+   * provider (vjp/blocked-layout.ts), plain ones for CUDA and ARM, WebGPU-kernel-only ones for WebGPU. The
+   * same values every way.
    */
-  blockedLayout?: boolean;
+  form?: GraphForm;
 }
 
 export function buildHookedModel(
@@ -142,7 +142,7 @@ export function buildHookedModel(
         score,
         seed: seedFinal,
         hooked,
-        blockedLayout: options.blockedLayout ?? false,
+        form: options.form ?? 'plain',
       });
       gradients = backward.gradients;
       backwardNodes = backward.builder.nodes;
@@ -156,7 +156,7 @@ export function buildHookedModel(
   const maps = new Map<TensorName, Map<CamMethod, TensorName>>();
   const termScales = new Map<TensorName, Map<CamMethod, TensorName>>();
   const unavailable = new Map<TensorName, Map<CamMethod, string>>();
-  const mapBuilder = new GraphBuilder(opset, 'layerlens/maps');
+  const mapBuilder = new GraphBuilder(opset, 'layerlens/maps', options.form ?? 'plain');
   if (mapMethods.length > 0) {
     const classRow = needsClass ? mapBuilder.reshape(seedFinal, [1, scoreShape.at(-1) ?? 1]) : null;
     const constants = needsClass ? ConstantValues.of(analysis) : null;

@@ -10,6 +10,7 @@ import type { GraphAnalysis } from '../graph/analyze-graph';
 import type { PooledSession } from '../inference/session-pool';
 import { LruCache } from '../lru-cache';
 import type { OpenModel } from '../model-registry';
+import type { GraphForm } from './graph-builder';
 import { buildHookedModel, type HookedModel, type HookOptions } from './hooked-model';
 
 export type HookedMeta = Omit<HookedModel, 'bytes'>;
@@ -21,10 +22,10 @@ export class HookedSessions {
   /** Why onnxruntime refused a model's backward pass, by key: those analyses run without gradients. */
   private readonly refused = new LruCache<string, string>(16);
 
-  /** `blockedLayout`: whether the sessions will run where the blocked forms pay (HookOptions.blockedLayout). */
+  /** `form`: the provider the sessions will run on, as HookOptions.form names it. */
   constructor(
     private readonly session: SessionSource,
-    private readonly blockedLayout: () => boolean = () => false,
+    private readonly form: () => GraphForm = () => 'plain',
   ) {}
 
   async get(
@@ -35,7 +36,7 @@ export class HookedSessions {
     options: HookOptions,
     inputShape: number[],
   ): Promise<{ meta: HookedMeta; pooled: PooledSession }> {
-    options = { ...options, blockedLayout: options.blockedLayout ?? this.blockedLayout() };
+    options = { ...options, form: options.form ?? this.form() };
     const key = JSON.stringify([model.id, 'hooks', inputShape, gradients, options, [...tensors].sort()]);
     const refusal = gradients ? this.refused.get(this.refusalKey(model, tensors, inputShape)) : undefined;
     if (refusal) return this.withoutGradients(model, analysis, tensors, options, inputShape, refusal);

@@ -1,17 +1,25 @@
 /**
- * onnxruntime sessions, created once per (model, provider) and kept in a bounded LRU so that a studio open
- * all day does not accumulate native memory. CUDA is used when asked for ("auto" or "cuda") and available;
- * "auto" falls back to the CPU and remembers that CUDA is missing instead of retrying on every model.
+ * onnxruntime sessions, created once per (model, device) and kept in a bounded LRU so that a studio open
+ * all day does not accumulate native memory. The device choice resolves to a provider here:
+ * - `cpu`: the CPU provider;
+ * - `cuda`: onnxruntime's CUDA provider, or an error saying why it is missing;
+ * - `webgpu`: onnxruntime-node's bundled WebGPU provider (Vulkan, D3D12 or Metal), on whatever adapter it
+ *   finds; a failure falls back to the CPU with the reason kept;
+ * - `auto`: CUDA where the user installed it, else WebGPU where a hardware GPU serves it (gpu-adapter.ts),
+ *   else the CPU.
+ * A GPU session that fails while running (device lost, out of memory, a kernel it cannot run) is replaced by
+ * a CPU session of the same graph and the run repeated there: the user gets the answer and the reason.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProvider } from '../../../src-shared/api';
+import type { DeviceChoice, ExecutionProvider } from '../../../src-shared/primitives';
 import { EngineError, describeError } from '../errors';
 import { LruCache } from '../lru-cache';
+import { gpuVerdict } from './gpu-adapter';
 
-export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
+export type { DeviceChoice };
 
 /**
  * Whether onnxruntime-node's CUDA provider library is installed next to its binding (its installer only
@@ -32,9 +40,21 @@ function cudaProviderMissing(): string | null {
   }
 }
 
+type Feeds = ort.InferenceSession.FeedsType;
+type Results = ort.InferenceSession.ReturnType;
+
+/** What the engine uses of a session: the same calls on every provider. */
+export interface ModelSession {
+  run(feeds: Feeds, fetches?: ort.InferenceSession.FetchesType): Promise<Results>;
+  release(): Promise<void>;
+}
+
 export interface PooledSession {
-  session: ort.InferenceSession;
+  session: ModelSession;
+  /** The provider the last run used (a GPU session that failed reads 'cpu' from then on). */
   provider: ExecutionProvider;
+  /** Why this session is not on the GPU that was asked for, if it is not. */
+  fallback?: string;
 }
 
 export type ModelSource = { path: string } | { bytes: Uint8Array };
@@ -42,6 +62,8 @@ export type ModelSource = { path: string } | { bytes: Uint8Array };
 export class SessionPool {
   private readonly sessions: LruCache<string, Promise<PooledSession>>;
   private cudaUnavailable: string | null = cudaProviderMissing();
+  /** Set once the WebGPU provider failed as a whole (no adapter, no driver): later models skip it. */
+  private webgpuUnavailable: string | null = null;
 
   /** `maxBytes`: sessions are weighed at twice their graph's bytes (onnxruntime's weights and prepacked copy). */
   constructor(capacity = 8, maxBytes = 512 * 1024 * 1024) {
@@ -58,9 +80,26 @@ export class SessionPool {
     return this.sessions.size;
   }
 
+  /** The provider sessions for `device` will use, as far as is known before creating one, and why not a GPU. */
+  expected(device: DeviceChoice): { provider: ExecutionProvider; why: string | null } {
+    if (device === 'cpu') return { provider: 'cpu', why: null };
+    if (device === 'cuda') return { provider: 'cuda', why: null };
+    if (device === 'auto' && this.cudaUnavailable === null) return { provider: 'cuda', why: null };
+    const gpu = this.webgpuBlocked(device);
+    return gpu === null ? { provider: 'webgpu', why: null } : { provider: 'cpu', why: gpu };
+  }
+
   /** Whether sessions for `device` will run on the CPU provider (as far as is known before creating one). */
   runsOnCpu(device: DeviceChoice): boolean {
-    return device === 'cpu' || (device === 'auto' && this.cudaUnavailable !== null);
+    return this.expected(device).provider === 'cpu';
+  }
+
+  /** Why WebGPU will not be tried for `device`, or null when it will. */
+  private webgpuBlocked(device: DeviceChoice): string | null {
+    if (this.webgpuUnavailable !== null) return this.webgpuUnavailable;
+    if (device === 'webgpu') return null;
+    const verdict = gpuVerdict();
+    return verdict.usable ? null : `no hardware GPU for WebGPU: ${verdict.why}`;
   }
 
   /** `key` identifies the graph (model hash plus any rewrite); the same key always means the same graph. */
@@ -68,24 +107,32 @@ export class SessionPool {
     const cacheKey = `${key}|${device}`;
     const cached = this.sessions.get(cacheKey);
     if (cached) return cached;
-    // The source may be expensive to build (a rewritten model): only build it on a miss.
+    // The source may be expensive to build (a rewritten model): only build it on a miss. The function (not
+    // the bytes) is kept for a GPU session that must be rebuilt on the CPU.
+    const rebuild = typeof source === 'function' ? source : () => source;
     let resolved: ModelSource;
     try {
-      resolved = typeof source === 'function' ? source() : source;
+      resolved = rebuild();
     } catch (error) {
       return Promise.reject(error);
     }
-    const pending = Promise.resolve().then(() => this.create(resolved, device, displayName));
+    let first: ModelSource | null = resolved;
+    const lazy = (): ModelSource => {
+      const once = first ?? rebuild();
+      first = null;
+      return once;
+    };
+    const pending = Promise.resolve().then(() => this.create(lazy, device, displayName));
     this.sessions.set(cacheKey, pending, 2 * sourceBytes(resolved));
     // A failed creation must not stay cached: the next request should try again (the file may be fixed).
     pending.catch(() => this.sessions.delete(cacheKey));
     return pending;
   }
 
-  private async create(source: ModelSource, device: DeviceChoice, displayName: string): Promise<PooledSession> {
-    if (device !== 'cpu' && this.cudaUnavailable === null) {
+  private async create(source: () => ModelSource, device: DeviceChoice, displayName: string): Promise<PooledSession> {
+    if ((device === 'cuda' || device === 'auto') && this.cudaUnavailable === null) {
       try {
-        return { session: await open(source, ['cuda']), provider: 'cuda' };
+        return { session: await open(source(), ['cuda']), provider: 'cuda' };
       } catch (error) {
         const why = describeError(error);
         // Only a failure of the provider itself (no CUDA libraries or device) says anything about other
@@ -99,14 +146,65 @@ export class SessionPool {
     if (device === 'cuda') {
       throw new EngineError(
         'unsupported',
-        `CUDA was requested but is not available here (${this.cudaUnavailable ?? 'unknown reason'}); use --device cpu or auto.`,
+        `CUDA was requested but is not available here (${this.cudaUnavailable ?? 'unknown reason'}); use --device webgpu, cpu or auto.`,
       );
     }
+    let fallback: string | undefined;
+    if (device !== 'cpu') {
+      const blocked = this.webgpuBlocked(device);
+      if (blocked === null) {
+        try {
+          const session = await open(source(), ['webgpu']);
+          return this.withCpuFallback(session, source, displayName);
+        } catch (error) {
+          const why = firstLine(describeError(error));
+          // No adapter or driver is the machine's state, not this model's: stop trying for later models.
+          if (/adapter|vulkan|dawn|device|webgpu context/i.test(why)) this.webgpuUnavailable = `WebGPU is unavailable: ${why}`;
+          fallback = `WebGPU could not load this graph (${why}); running on the CPU`;
+        }
+      } else if (device === 'webgpu' || device === 'auto') {
+        fallback = blocked;
+      }
+    }
+    return { session: await this.cpuSession(source, displayName), provider: 'cpu', ...(fallback ? { fallback } : {}) };
+  }
+
+  private async cpuSession(source: () => ModelSource, displayName: string): Promise<ort.InferenceSession> {
     try {
-      return { session: await open(source, ['cpu']), provider: 'cpu' };
+      return await open(source(), ['cpu']);
     } catch (error) {
       throw new EngineError('bad-model', `onnxruntime cannot load ${displayName}: ${firstLine(describeError(error))}`);
     }
+  }
+
+  /** A WebGPU session whose failed runs move it to the CPU provider for good (see the header). */
+  private withCpuFallback(gpu: ort.InferenceSession, source: () => ModelSource, displayName: string): PooledSession {
+    let current: ort.InferenceSession = gpu;
+    let cpu: Promise<ort.InferenceSession> | null = null;
+    const pooled: PooledSession = {
+      provider: 'webgpu',
+      session: {
+        run: async (feeds, fetches) => {
+          if (cpu === null) {
+            try {
+              return await current.run(feeds, fetches ?? current.outputNames);
+            } catch (error) {
+              // Inputs the model refuses fail on any provider: only provider failures move to the CPU.
+              const why = firstLine(describeError(error));
+              if (/input|feed|dimension|shape|type/i.test(why) && !/webgpu|buffer|device/i.test(why)) throw error;
+              pooled.fallback = `the GPU failed while running (${why}); running on the CPU`;
+              cpu = this.cpuSession(source, displayName);
+              void gpu.release().catch(() => {});
+            }
+          }
+          current = await cpu;
+          pooled.provider = 'cpu';
+          return current.run(feeds, fetches ?? current.outputNames);
+        },
+        release: () => current.release(),
+      },
+    };
+    return pooled;
   }
 
   clear(): void {

@@ -21,7 +21,7 @@ export class CamRequests {
       analysis: (model, inputShape) => graphs.analysis(model, inputShape),
       session: (key, bytes, model) =>
         key === `${model.id}|plain` ? sessions.plain(model) : sessions.rewritten(key, bytes, model),
-      blockedLayout: () => sessions.blockedLayout(),
+      graphForm: () => sessions.graphForm(),
     });
   }
 

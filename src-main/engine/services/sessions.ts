@@ -1,5 +1,7 @@
 /** onnxruntime sessions of open models on the chosen device: the plain model's and hooked rewrites'. */
 import { SessionPool, type DeviceChoice, type PooledSession } from '../inference/session-pool';
+import type { GraphForm } from '../hooks/graph-builder';
+import { graphFormFor } from '../inference/graph-form';
 import type { OpenModel } from '../model-registry';
 
 export class Sessions {
@@ -24,8 +26,8 @@ export class Sessions {
     return this.pool.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name);
   }
 
-  /** onnxruntime keeps convolutions in a channel-blocked layout on x86 CPUs only (see vjp/blocked-layout.ts). */
-  blockedLayout(): boolean {
-    return process.arch === 'x64' && this.pool.runsOnCpu(this.device);
+  /** The forms hooked graphs are written in for the provider they will run on (HookOptions.form). */
+  graphForm(): GraphForm {
+    return graphFormFor(this.pool.expected(this.device).provider);
   }
 }

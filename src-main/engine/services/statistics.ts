@@ -34,7 +34,7 @@ export class Statistics {
     const { sessions } = deps;
     this.hooked = new HookedSessions(
       (key, bytes, model) => sessions.rewritten(key, bytes, model),
-      () => sessions.blockedLayout(),
+      () => sessions.graphForm(),
     );
   }
 

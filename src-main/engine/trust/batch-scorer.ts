@@ -3,6 +3,7 @@
  * onnxruntime runs the current one, so building the images costs little beyond the forward passes.
  * A model exported with a fixed batch of 1 is run one image at a time.
  */
+import type { ModelSession } from '../inference/session-pool';
 import * as ort from 'onnxruntime-node';
 import { EngineError, describeError } from '../errors';
 import { throwIfCancelled } from '../cam/perturbation';
@@ -11,7 +12,7 @@ import { throwIfCancelled } from '../cam/perturbation';
 export const TRUST_BATCH = 32;
 
 export interface ScorerTarget {
-  session: ort.InferenceSession;
+  session: ModelSession;
   inputName: string;
   outputName: string;
   /** The one-image input shape, [1, …]. */

@@ -7,6 +7,7 @@
  * One onnxruntime session serves every randomised model: the weights are inputs of the hooked graph
  * (weights-as-inputs.ts) and each run feeds the original or the randomised values.
  */
+import type { GraphForm } from '../hooks/graph-builder';
 import * as ort from 'onnxruntime-node';
 import type { CamMethod, RawMap } from '../../../src-shared/cam';
 import { GRADIENT_METHODS, PERTURBATION_METHODS } from '../../../src-shared/cam';
@@ -56,7 +57,7 @@ export interface SanityRequest {
 export interface SanityDeps {
   /** A pooled session for `key` (the engine's bounded pool), built from `bytes` on a miss. */
   session(key: string, bytes: () => Uint8Array): Promise<PooledSession>;
-  blockedLayout: boolean;
+  graphForm: GraphForm;
 }
 
 /** Maps of every (layer, method) of one run, as compared: upsampled (see compareSize), ReLU, min-max. */
@@ -103,7 +104,7 @@ export class SanityChecker {
         maps: inGraph,
         exposeActivations: wantsCam,
         exposeGradients: false,
-        blockedLayout: this.deps.blockedLayout,
+        form: this.deps.graphForm,
       });
       hooked = built;
       return built.bytes;
@@ -115,7 +116,7 @@ export class SanityChecker {
         maps: inGraph,
         exposeActivations: wantsCam,
         exposeGradients: false,
-        blockedLayout: this.deps.blockedLayout,
+        form: this.deps.graphForm,
       });
     if (meta.gradientError)
       for (const m of inGraph.filter((x) => GRADIENT_METHODS.includes(x))) unavailable.set(m, meta.gradientError);

@@ -3,6 +3,7 @@
  * CAM run) go through the faithfulness metrics beside a random map per layer, and, when asked, the sanity
  * check recomputes them under randomised weights. Progress and cancellation as every long job.
  */
+import type { GraphForm } from '../hooks/graph-builder';
 import { performance } from 'node:perf_hooks';
 import type { CamMethod, CamResult, RawMap } from '../../../src-shared/cam';
 import {
@@ -58,7 +59,7 @@ export interface TrustDeps {
   /** Whether the model's first output is already probabilities. */
   outputIsProbability(model: OpenModel): boolean;
   session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
-  blockedLayout(): boolean;
+  graphForm(): GraphForm;
 }
 
 export interface TrustProgress {
@@ -170,7 +171,7 @@ export async function runTrust(
   if (job.sanity) {
     const checker = new SanityChecker({
       session: (key, bytes) => deps.session(key, bytes, model),
-      blockedLayout: deps.blockedLayout(),
+      graphForm: deps.graphForm(),
     });
     sanity = await checker.run(
       {

@@ -2,6 +2,7 @@
  * The engine's "evaluate" call: resolves the images and their boxes, runs the trust job as a cancellable
  * job with progress, and keeps it in the run history (the same question is answered from the database).
  */
+import type { GraphForm } from '../hooks/graph-builder';
 import type { CallContext, ImageSource } from '../../../src-shared/api';
 import type { CamResult } from '../../../src-shared/cam';
 import { toStoredSource, type RunId } from '../../../src-shared/runs';
@@ -34,7 +35,7 @@ export interface TrustHost {
   plainSession(model: OpenModel): Promise<PooledSession>;
   outputIsProbability(model: OpenModel): boolean;
   session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
-  blockedLayout(): boolean;
+  graphForm(): GraphForm;
   /** The user's stage override for the model (it changes what "stages" means), or null. */
   stages(model: OpenModel): string[] | null;
   runs: RunCache;
@@ -93,7 +94,7 @@ export async function evaluateTrust(host: TrustHost, req: TrustRequestMessage, c
           plainSession: (m) => host.plainSession(m),
           outputIsProbability: (m) => host.outputIsProbability(m),
           session: (k, bytes, m) => host.session(k, bytes, m),
-          blockedLayout: () => host.blockedLayout(),
+          graphForm: () => host.graphForm(),
         },
         {
           model,

@@ -1,12 +1,14 @@
+import { DEVICE_CHOICES, type DeviceChoice } from '../../../src-shared/primitives';
 /** A mistake in how the CLI was called (exit status 2), as opposed to a model or input problem (1). */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export function parseDevice(value: string | undefined): 'auto' | 'cpu' | 'cuda' {
+export function parseDevice(value: string | undefined): DeviceChoice {
   if (value === undefined) return 'auto';
-  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
-  throw new UsageError(`--device must be auto, cpu or cuda (got "${value}")`);
+  const choice = DEVICE_CHOICES.find((d) => d === value);
+  if (choice) return choice;
+  throw new UsageError(`--device must be ${DEVICE_CHOICES.join(', ')} (got "${value}")`);
 }
 
 export function parsePositiveInt(name: string, value: string | undefined, fallback: number): number {

@@ -52,7 +52,7 @@ tensor with the model's input shape (with or without the batch dimension), fed e
 
 Options:
   --top K               how many classes (default 5)
-  --device D            auto | cpu | cuda (default auto: CUDA when available)
+  --device D            auto | cpu | webgpu | cuda (default auto: CUDA where installed, else a hardware GPU through WebGPU, else the CPU)
   --json                print JSON instead of a table
   --db FILE, --no-history
                         accepted as by every command; a prediction is never stored as a run
@@ -75,7 +75,7 @@ MODEL is opened at start; without it the bundled demo model and its sample image
 
 Options:
   --port N              port to listen on (default: a free port)
-  --device D            auto | cpu | cuda (default auto)
+  --device D            auto | cpu | webgpu | cuda (default auto)
   --no-demo             do not load the demo samples
   --db FILE             run database (see "layerlens --help"); --no-history: none
 `;
@@ -130,7 +130,7 @@ Options:
                         a forward pass per channel show progress on a terminal, Ctrl-C cancels)
   --class K|top         the class to explain (default: top, the highest logit)
   --counterfactual      explain against the class (negated gradient / weights)
-  --device D            auto | cpu | cuda (default auto)
+  --device D            auto | cpu | webgpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
   --png DIR             write each map as a PNG overlay (magma, ReLU + min-max scaled) into DIR
   --png-size N          the PNGs' longer side in pixels (default: the model's input size, at least 224;
@@ -168,7 +168,7 @@ Options:
   --bins N              histogram bins (default 40)
   --range LO,HI|auto    histogram range (default 0,10 as fastai: values outside are dropped); auto picks a
                         range per layer from the first image, with a margin, and counts values outside it
-  --device D            auto | cpu | cuda (default auto)
+  --device D            auto | cpu | webgpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
   --db FILE             run database (see "layerlens --help"); --no-history: none
 
@@ -248,7 +248,7 @@ Options:
   --scaling S           relu (default: ReLU, then min-max per map) or signed (divided by the largest |value|)
   --upsampling U        bilinear (default) or nearest
   --opacity A           of the map over the image, 0 to 1 (default 0.5)
-  --device D            auto | cpu | cuda (default auto)
+  --device D            auto | cpu | webgpu | cuda (default auto)
   --out FILE            where to write the report (.html or .pdf)
   --db FILE             run database (see "layerlens --help"); --no-history: none
 

@@ -3,7 +3,7 @@
  * hooked run) or a perturbation procedure (extra forward runs, batched, with progress and cancellation).
  * CamRunner dispatches on `kind`; what a method reads is in the registry (src-shared/cam-methods.ts).
  */
-import type * as ort from 'onnxruntime-node';
+import type { ModelSession } from '../../inference/session-pool';
 import type { TensorName } from '../../../../src-shared/api';
 import type { FeatureGrid } from '../../graph/feature-grid';
 import type { LayerTensors } from '../layer-tensors';
@@ -34,9 +34,9 @@ export interface PerturbationJob {
   /** The class's logit in the unperturbed run. */
   baseline: number;
   /** The plain model's session. */
-  plain(): Promise<ort.InferenceSession>;
+  plain(): Promise<ModelSession>;
   /** The model from the layer to the score (the layer is its input). */
-  tail(): Promise<ort.InferenceSession>;
+  tail(): Promise<ModelSession>;
 }
 
 export interface PerturbationMethod {

@@ -9,6 +9,7 @@
  */
 import type { TensorName } from '../../../../src-shared/api';
 import { blockable, intoBlocked } from './blocked-layout';
+import type { GraphBuilder } from '../graph-builder';
 import type { VjpContext, VjpRule } from './context';
 
 interface Window {
@@ -110,7 +111,8 @@ function pointwiseStridedAdjoint(ctx: VjpContext, g: TensorName, strided: Stride
   const pointwise = w.kernel.every((k) => k === 1) && [...w.begin, ...w.end].every((p) => p === 0);
   const [n, c] = xShape as [number, number];
   const count = n * c * ys.reduce((a, v) => a * v, 1);
-  if (!pointwise || b.opset < 9 || count > MAX_UNPOOL_INDICES) return null;
+  // WebGPU has no MaxUnpool kernel: the polyphase form (one phase, then DepthToSpace) serves it.
+  if (!pointwise || b.opset < 9 || count > MAX_UNPOOL_INDICES || b.form === 'gpu') return null;
   const transposed = flippedWeights(weights, wShape, group);
   const h = b.op1('Conv', [g, b.floatConst(transposed.data, transposed.dims, 'conv_adjoint')], {
     kernel_shape: w.kernel,
@@ -175,6 +177,33 @@ function interleaveByTransposedConv(ctx: VjpContext, parts: TensorName[], c: num
 }
 
 /**
+ * One phase's stride-1 convolution of g [N, C, ys]. onnxruntime's WebGPU Conv (1.30) computes a kernel as
+ * large as its input with padding at the end only (pads [0, 0, k−1, k−1]: the adjoint of a 3×3/2
+ * convolution onto 2×2) as if there were no padding, wrong by up to 100 %. In the GPU form that padding is
+ * made by concatenating zeros (a Pad node would be fused back into the Conv's pads by onnxruntime).
+ */
+function phaseConv(
+  b: GraphBuilder,
+  g: TensorName,
+  weights: TensorName,
+  kernel: number[],
+  shape: number[],
+  group: number,
+  pads: number[],
+): TensorName {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const coversInput = kernel[0] === h && kernel[1] === w;
+  const endOnly = pads[0] === 0 && pads[1] === 0 && pads.some((p) => p > 0);
+  if (b.form !== 'gpu' || !coversInput || !endOnly) return b.op1('Conv', [g, weights], { kernel_shape: kernel, group, pads });
+  const [bottom, right] = [pads[2] as number, pads[3] as number];
+  const zeros = (dims: number[]): TensorName => b.floatConst(new Float32Array(dims.reduce((a, v) => a * v, 1)), dims, 'zero_pad');
+  let padded: TensorName = g;
+  if (bottom > 0) padded = b.op1('Concat', [padded, zeros([n, c, bottom, w])], { axis: 2 });
+  if (right > 0) padded = b.op1('Concat', [padded, zeros([n, c, h + bottom, right])], { axis: 3 });
+  return b.op1('Conv', [padded, weights], { kernel_shape: kernel, group });
+}
+
+/**
  * A strided 2-D convolution's adjoint, phase by phase: the input positions ≡ (r_h, r_w) mod s receive
  * gradient from a fixed subset of kernel taps, so each phase is a stride-1 convolution of g with a small
  * sub-kernel (together exactly the forward's multiply-adds), and DepthToSpace interleaves the phases.
@@ -219,7 +248,15 @@ function polyphaseAdjoint(ctx: VjpContext, g: TensorName, strided: StridedConv):
                   (((j * coutG + co) * cinG + ci) * kh + a.t) * kw + c.t
                 ] as number;
       parts.push(
-        b.op1('Conv', [g, b.floatConst(sub, [cin, coutG, lh, lw], 'conv_phase')], { kernel_shape: [lh, lw], group, pads }),
+        phaseConv(
+          b,
+          g,
+          b.floatConst(sub, [cin, coutG, lh, lw], 'conv_phase'),
+          [lh, lw],
+          [xShape[0] as number, cout, ...ys],
+          group,
+          pads,
+        ),
       );
     }
   }

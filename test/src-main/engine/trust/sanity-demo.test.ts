@@ -4,6 +4,7 @@
  * control "method" that only detects the input's edges (a Sobel filter, defined here and nowhere in the
  * app) keeps it — and is judged to fail.
  */
+import { graphFormFor } from '../../../../src-main/engine/inference/graph-form';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawMap } from '../../../../src-shared/cam';
@@ -57,7 +58,7 @@ describe('sanity check on the demo model', () => {
         plainSession: (m) => engine.plainSession(m),
         outputIsProbability: () => false,
         session: (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
-        blockedLayout: () => process.arch === 'x64',
+        graphForm: () => graphFormFor('cpu'),
       },
       {
         model,

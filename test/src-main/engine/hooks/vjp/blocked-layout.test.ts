@@ -115,7 +115,7 @@ describe('blocked layout', () => {
     const model = describeModel(residualModel, 'residual.onnx', null);
     const input = model.summary.inputs[0]?.name as TensorName;
     const analysis = await analyzeGraph(model, new Map([[input, SHAPE]]));
-    const hooked = buildHookedModel(analysis, [input], true, { blockedLayout });
+    const hooked = buildHookedModel(analysis, [input], true, { form: blockedLayout ? 'blocked' : 'plain' });
     const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-nchwc-'));
     try {
       const file = path.join(dir, 'optimised.onnx');
