@@ -6,6 +6,7 @@
  * and the graph form (what a GPU runs; on the CPU its histogram's one-hot matrices cost more than the scan).
  * Sides are interleaved over rounds and medians reported; the machine is shared.
  */
+import { graphFormFor } from '../src-main/engine/inference/graph-form';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,7 @@ export async function statsResnet50Benchmark(): Promise<Figure[]> {
       if (!analyses.has(key)) analyses.set(key, analyzeGraph(m, new Map([['input' as never, shape]])));
       return analyses.get(key) as ReturnType<typeof analyzeGraph>;
     },
-    hooked: new HookedSessions(source, () => process.arch === 'x64'),
+    hooked: new HookedSessions(source, () => graphFormFor('cpu')),
     session: source,
     onCpu: () => true,
   };
