@@ -4,6 +4,7 @@
  */
 import { camBenchmark } from './cam.bench';
 import { graphLayoutBenchmark } from './graph-layout.bench';
+import { interpretBenchmark } from './interpret.bench';
 import { predictBenchmark } from './predict.bench';
 import { runsBenchmark } from './runs.bench';
 import { statsBenchmark } from './stats.bench';
@@ -28,6 +29,7 @@ const BENCHMARKS: { name: string; run: () => Promise<Figure[]> }[] = [
   { name: 'stats (ResNet-50, 32 images, 2 threads; PyTorch: bench/torch-stats.py)', run: statsResnet50Benchmark },
   { name: 'runs (history: reopen a stored run)', run: runsBenchmark },
   { name: 'trust (faithfulness metrics and sanity check, demo model)', run: trustBenchmark },
+  { name: 'interpret (data set: prediction pass, top-loss maps, peak RSS)', run: interpretBenchmark },
 ];
 
 const filter = process.argv[2];
