@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '../support/fixtures';
 import { DatasetPage } from '../support/dataset-page';
+import { HistoryPage } from '../support/history-page';
 
 const HELD_OUT = 'test/fixtures/demo-heldout';
 const LABELS = ['circle', 'square', 'triangle', 'star', 'cross', 'hexagon'];
@@ -83,5 +84,15 @@ test('Data set: accuracy, per-class table, a confusion cell’s images, top loss
   await set.topLosses.first().getByTestId('top-loss-open').click();
   await expect(page.getByTestId('tab-studio')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByText(file ?? '?').first()).toBeVisible();
+
+  // The run is in the history and reopens in the Data set view as it was.
+  const history = new HistoryPage(page);
+  await history.open();
+  const run = history.runs.and(page.locator('[data-kind="interpret"]')).first();
+  await expect(run).toContainText('Data set heldout');
+  await run.getByTestId('history-open').click();
+  await expect(page.getByTestId('tab-dataset')).toHaveAttribute('aria-selected', 'true');
+  await expect(set.accuracy).toHaveText('98.0%');
+  await expect(set.topLosses).toHaveCount(6);
   expect(consoleErrors).toEqual([]);
 });
