@@ -1,4 +1,5 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,6 +112,20 @@ describe('browser-mode server', () => {
       openSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`, { origin: 'http://evil.example' }),
     ).rejects.toThrow(/401|Unexpected|socket hang up/);
   });
+
+  it('refuses named pipes as models at once, and keeps serving files and calls (issue 17, item 2)', async () => {
+    const ws = await openSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+    const api: EngineApi = connectEngine(socketPipe(ws), { log: () => {}, progress: () => {}, command: () => {} });
+    const dir = await mkdtemp(path.join(tmpdir(), 'layerlens-fifo-'));
+    const pipes = [0, 1, 2, 3, 4].map((i) => path.join(dir, `p${i}.onnx`));
+    pipes.forEach((p) => execFileSync('mkfifo', [p]));
+    // More than libuv's four file threads: a blocking open of each would stall every file read.
+    const refusals = await Promise.all(pipes.map((p) => api.openModelPath({ path: p }).catch((e: unknown) => String(e))));
+    for (const r of refusals) expect(r).toMatch(/is a named pipe, not an ONNX model file/);
+    expect((await fetch(`${base()}/?token=${server.token}`)).status).toBe(200);
+    expect((await api.getStartupState()).samples).toEqual([]);
+    ws.close();
+  }, 5_000);
 
   it('answers API calls over the WebSocket, validates them, and survives garbage', async () => {
     const ws = await openSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
