@@ -94,12 +94,12 @@ export async function trustBenchmark(): Promise<Figure[]> {
       .sort((a, b) => a.s.deletionAuc - b.s.deletionAuc);
     for (const [i, r] of ranking.entries())
       console.log(
-        `  ${String(i + 1).padStart(2)}. ${r.layer.padEnd(8)} ${CAM_METHOD_LABELS[r.method].padEnd(13)} deletion ${r.s.deletionAuc.toFixed(3)}  insertion ${r.s.insertionAuc.toFixed(3)}  avg drop ${r.s.averageDrop.toFixed(1)}%  pointing ${r.s.pointing?.toFixed(0) ?? '–'}%`,
+        `  ${String(i + 1).padStart(2)}. ${r.layer.padEnd(8)} ${CAM_METHOD_LABELS[r.method].padEnd(22)} deletion ${r.s.deletionAuc.toFixed(3)}  insertion ${r.s.insertionAuc.toFixed(3)}  avg drop ${r.s.averageDrop.toFixed(1)}%  pointing ${r.s.pointing?.toFixed(0) ?? '–'}%`,
       );
     for (const l of evaluated.summary)
       if (l.random)
         console.log(
-          `      ${l.label.padEnd(8)} random map    deletion ${l.random.deletionAuc.toFixed(3)}  insertion ${l.random.insertionAuc.toFixed(3)}`,
+          `      ${l.label.padEnd(8)} random map             deletion ${l.random.deletionAuc.toFixed(3)}  insertion ${l.random.insertionAuc.toFixed(3)}`,
         );
     console.log(`verdicts of the sanity check: ${JSON.stringify(sanity.sanity?.verdicts)}\n`);
 

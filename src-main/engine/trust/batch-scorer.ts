@@ -9,7 +9,7 @@ import { EngineError, describeError } from '../errors';
 import { throwIfCancelled } from '../cam/perturbation';
 
 /** The best batch size for CPU inference of small models measured by `npm run bench -- trust`. */
-export const TRUST_BATCH = 32;
+export const TRUST_BATCH = 64;
 
 export interface ScorerTarget {
   session: ModelSession;

@@ -28,8 +28,8 @@ barely do: an edge detector would do as well), unclear between. One onnxruntime 
 randomised model (the weights are fed as inputs). ScoreCAM and AblationCAM are not part of it.
 
 Options:
-  --methods LIST        comma-separated CAM methods, or all (default: the gradient methods
-                        gradcam,gradcam++,hirescam,xgradcam,layercam,eigengradcam)
+  --methods LIST        comma-separated CAM methods, or all (default: every gradient method, as listed
+                        by "layerlens help cam")
   --layers LIST         module paths or tensor names (default: the stages)
   --class C             top (default: each image's top class) or a class index
   --steps N             steps of a deletion/insertion curve (default 20; the curve has N + 1 points)

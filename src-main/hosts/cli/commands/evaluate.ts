@@ -42,7 +42,7 @@ export async function readBoxes(file: string): Promise<Map<string, Box>> {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
     throw new UsageError(
-      `--boxes ${file} is not a readable JSON file (${error instanceof Error ? error.message : String(error)})`,
+      `--boxes ${file} cannot be used: ${error instanceof SyntaxError ? 'not valid JSON' : error instanceof Error ? error.message : String(error)}`,
     );
   }
   const out = new Map<string, Box>();
@@ -171,14 +171,14 @@ function printTable(response: TrustResponse, out: (text: string) => void): void 
   const r = response.result;
   if (r.summary.length > 0) {
     out(
-      `${'layer'.padEnd(24)} ${'method'.padEnd(13)} ${'deletion'.padStart(9)} ${'insertion'.padStart(9)} ${'avg drop'.padStart(9)} ${'increase'.padStart(9)} ${'pointing'.padStart(9)}`,
+      `${'layer'.padEnd(24)} ${'method'.padEnd(22)} ${'deletion'.padStart(9)} ${'insertion'.padStart(9)} ${'avg drop'.padStart(9)} ${'increase'.padStart(9)} ${'pointing'.padStart(9)}`,
     );
     for (const l of r.summary) {
       const rows: [string, MetricSummary][] = Object.entries(l.methods).map(([m, s]) => [label(m), s]);
       if (l.random) rows.push(['(random map)', l.random]);
       for (const [name, s] of rows)
         out(
-          `${l.label.slice(0, 24).padEnd(24)} ${name.padEnd(13)} ${num(s.deletionAuc).padStart(9)} ${num(s.insertionAuc).padStart(9)} ${`${num(s.averageDrop, 1)}%`.padStart(9)} ${`${num(s.increase, 0)}%`.padStart(9)} ${(s.pointing === null ? '–' : `${num(s.pointing, 0)}%`).padStart(9)}`,
+          `${l.label.slice(0, 24).padEnd(24)} ${name.padEnd(22)} ${num(s.deletionAuc).padStart(9)} ${num(s.insertionAuc).padStart(9)} ${`${num(s.averageDrop, 1)}%`.padStart(9)} ${`${num(s.increase, 0)}%`.padStart(9)} ${(s.pointing === null ? '–' : `${num(s.pointing, 0)}%`).padStart(9)}`,
         );
     }
   }
@@ -189,7 +189,7 @@ function printTable(response: TrustResponse, out: (text: string) => void): void 
       for (const [m, s] of Object.entries(l.methods))
         if (s)
           out(
-            `${l.label.slice(0, 24).padEnd(24)} ${label(m).padEnd(13)} rank correlation ${s.cascading.spearman.map((x) => x.toFixed(2)).join(' ')}  ${s.verdict}`,
+            `${l.label.slice(0, 24).padEnd(24)} ${label(m).padEnd(22)} rank correlation ${s.cascading.spearman.map((x) => x.toFixed(2)).join(' ')}  ${s.verdict}`,
           );
     out(
       `verdicts: ${Object.entries(r.sanity.verdicts)
