@@ -50,7 +50,7 @@ test('a slow pane computes only its layer, and a second slow pane is not dropped
   await expect(cam.error).toBeHidden();
 });
 
-test('a method outside the defaults (FEM) is asked for when a pane shows it', async ({ studio, cam }) => {
+test('a method outside the defaults (FEM) is asked for when a pane shows it', async ({ studio, cam, page }, testInfo) => {
   await studio.pickSample(sampleId(demo.samples[4] as DemoSample));
   await cam.waitForPainted('layer3', 'gradcam');
   await cam.pane('layer3', 'gradcam').getByTestId('pane-method').selectOption('fem');
@@ -58,6 +58,8 @@ test('a method outside the defaults (FEM) is asked for when a pane shows it', as
   await cam.pane('layer4', 'gradcam').getByTestId('pane-method').selectOption('gradcamelementwise');
   await cam.waitForPainted('layer4', 'gradcamelementwise');
   await expect(cam.error).toBeHidden();
+  await cam.pane('layer3', 'fem').scrollIntoViewIfNeeded();
+  await testInfo.attach('fem-and-elementwise', { body: await page.screenshot(), contentType: 'image/png' });
 });
 
 test('an uploaded image crosses the wire once: the browser shows it, one CAM request carries it', async ({
