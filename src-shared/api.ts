@@ -9,13 +9,34 @@
  */
 import * as v from 'valibot';
 import type { GraphView, WeightStats } from './graph';
-import type { Dim, ExecutionProvider, ImageData, ImageSource, ModelId, TensorName, ViewName } from './primitives';
+import type {
+  DeviceChoice,
+  DeviceState,
+  Dim,
+  ExecutionProvider,
+  ImageData,
+  ImageSource,
+  ModelId,
+  TensorName,
+  ViewName,
+} from './primitives';
+import { DEVICE_CHOICES } from './primitives';
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
 import type { PruneResult, RunId, RunList, RunSummary } from './runs';
 import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
 import { MAX_TOP_LOSSES, type InterpretRequestMessage, type InterpretResponse } from './dataset';
 
-export type { DeviceChoice, Dim, ExecutionProvider, ImageData, ImageSource, ModelId, TensorName, ViewName } from './primitives';
+export type {
+  DeviceChoice,
+  DeviceState,
+  Dim,
+  ExecutionProvider,
+  ImageData,
+  ImageSource,
+  ModelId,
+  TensorName,
+  ViewName,
+} from './primitives';
 export { DEVICE_CHOICES } from './primitives';
 
 export interface TensorInfo {
@@ -103,6 +124,10 @@ export interface StartupState {
 /** What the renderer may ask of the engine. */
 export interface EngineApi {
   getStartupState(): Promise<StartupState>;
+  /** Where analyses run: the device asked for and the provider it resolves to (and why not a GPU). */
+  getDevice(): Promise<DeviceState>;
+  /** Switches the device for every later analysis (sessions already made stay until evicted). */
+  setDevice(req: { device: DeviceChoice }): Promise<DeviceState>;
   openModelPath(req: { path: string }): Promise<ModelSummary>;
   openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary>;
   getImage(req: { source: ImageSource }): Promise<ImageData>;
@@ -326,6 +351,8 @@ export const imageSourceSchema = v.variant('kind', [
  */
 export const engineRequestSchemas = {
   getStartupState: v.strictTuple([]),
+  getDevice: v.strictTuple([]),
+  setDevice: v.strictTuple([v.strictObject({ device: v.picklist(DEVICE_CHOICES) })]),
   openModelPath: v.strictTuple([v.strictObject({ path: pathSchema })]),
   openModelBytes: v.strictTuple([v.strictObject({ name: nameSchema, bytes: bytesSchema })]),
   getImage: v.strictTuple([v.strictObject({ source: imageSourceSchema })]),

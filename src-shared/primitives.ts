@@ -17,6 +17,13 @@ export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
+/** The device asked for, the provider new sessions will get, and why that is not a GPU when it is not. */
+export interface DeviceState {
+  choice: DeviceChoice;
+  provider: ExecutionProvider;
+  why: string | null;
+}
+
 export type ImageSource =
   { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };
 

@@ -7,6 +7,8 @@
 import './inference/runtime-env';
 import type {
   CallContext,
+  DeviceChoice,
+  DeviceState,
   CamRequestMessage,
   EngineApi,
   ExportedFile,
@@ -18,7 +20,6 @@ import type {
 import type { RunId } from '../../src-shared/runs';
 import type { TrustRequestMessage, TrustResponse } from '../../src-shared/trust';
 import { EngineError } from './errors';
-import type { DeviceChoice } from './inference/session-pool';
 import { cacheBudget, cacheLimitFromEnv, historyLimitFromEnv } from './limits';
 import { modelIdOfFile, type ModelRegistry } from './model-registry';
 import { RunCache } from './runs/run-cache';
@@ -122,6 +123,14 @@ export class Engine implements EngineApi {
   }
   get cams() {
     return this.camRequests.runner;
+  }
+
+  async getDevice(): Promise<DeviceState> {
+    return this.sessionService.state();
+  }
+
+  async setDevice(req: { device: DeviceChoice }): Promise<DeviceState> {
+    return this.sessionService.switchTo(req.device);
   }
 
   async getStartupState(): Promise<StartupState> {

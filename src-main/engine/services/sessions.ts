@@ -3,16 +3,29 @@ import { SessionPool, type DeviceChoice, type PooledSession } from '../inference
 import type { GraphForm } from '../hooks/graph-builder';
 import { graphFormFor } from '../inference/graph-form';
 import type { OpenModel } from '../model-registry';
+import type { DeviceState } from '../../../src-shared/primitives';
 
 export class Sessions {
   readonly pool: SessionPool;
 
   /** `maxBytes`: the sessions' share of the cache limit (see limits.ts). */
   constructor(
-    readonly device: DeviceChoice,
+    public device: DeviceChoice,
     maxBytes?: number,
   ) {
     this.pool = new SessionPool(8, maxBytes);
+  }
+
+  /** The device asked for and the provider new sessions get (a GPU session that failed says so itself). */
+  state(): DeviceState {
+    const { provider, why } = this.pool.expected(this.device);
+    return { choice: this.device, provider, why };
+  }
+
+  /** Later sessions use `device`; those made before stay pooled under their own device until evicted. */
+  switchTo(device: DeviceChoice): DeviceState {
+    this.device = device;
+    return this.state();
   }
 
   /** The unmodified model's session (predictions, ScoreCAM's masked inputs). */

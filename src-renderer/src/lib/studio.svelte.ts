@@ -3,6 +3,8 @@
  * is reached only through the `EngineApi` this class (and the stores it creates) hold.
  */
 import type {
+  DeviceChoice,
+  DeviceState,
   AppCommand,
   ImageData,
   ViewName,
@@ -45,6 +47,8 @@ function errorMessage(error: unknown): string {
 
 export class Studio {
   version = $state('');
+  /** Where analyses run (the toolbar's device menu). */
+  device = $state<DeviceState | null>(null);
   model = $state<ModelSummary | null>(null);
   samples = $state<Sample[]>([]);
   /** The model the samples were drawn for (the demo's). */
@@ -107,9 +111,17 @@ export class Studio {
     }
   }
 
+  /** Later analyses run on `choice`; the prediction shown is asked again so its provider line is true. */
+  async setDevice(choice: DeviceChoice): Promise<void> {
+    await this.attempt(async () => {
+      this.device = await this.engine.setDevice({ device: choice });
+    });
+  }
+
   async start(): Promise<void> {
     await this.attempt(async () => {
       const state = await this.engine.getStartupState();
+      this.device = await this.engine.getDevice();
       this.version = state.version;
       this.model = state.model;
       this.samples = state.samples;
