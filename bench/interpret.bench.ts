@@ -79,7 +79,14 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** The machine is shared and noisy: the three are interleaved over rounds and the medians reported. */
 const ROUNDS = 3;
 
-async function passFigures(label: string, engine: Engine, model: OpenModel, dataset: string, files: string[]): Promise<Figure[]> {
+async function passFigures(
+  label: string,
+  engine: Engine,
+  model: OpenModel,
+  dataset: string,
+  files: string[],
+  rounds = ROUNDS,
+): Promise<Figure[]> {
   const modelId = model.id as ModelId;
   // Warm up the sessions (first-run allocation is not what a data set pays per image).
   await plainRate(engine, model, files.slice(0, 16), 16);
@@ -89,7 +96,7 @@ async function passFigures(label: string, engine: Engine, model: OpenModel, data
   const whole: number[] = [];
   const ratios: number[] = [];
   let batch = 0;
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     single.push(await plainRate(engine, model, files, 1));
     batched.push(await plainRate(engine, model, files, 16));
     const started = performance.now();
@@ -190,12 +197,14 @@ export async function interpretBenchmark(): Promise<Figure[]> {
     }
 
     if (process.env.LAYERLENS_BENCH_RESNET !== '0') {
-      // 200 images at 224² (the held-out images enlarged), labelled by class index in a CSV.
+      // 224² images (the held-out images enlarged), labelled by class index in a CSV: the issue's 200 take
+      // many minutes on a shared 2-core machine, so 64 and one round unless LAYERLENS_BENCH_RESNET_IMAGES says.
+      const count = Number(process.env.LAYERLENS_BENCH_RESNET_IMAGES ?? 64);
       const dir = path.join(root, 'resnet');
       mkdirSync(dir);
       const rows: string[] = ['path,label'];
       const images = heldOut();
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < count; i++) {
         const image = images[i % images.length] as HeldOut;
         const file = path.join(dir, `${String(i).padStart(3, '0')}.png`);
         await sharp(path.join(HELD_OUT, image.file)).resize(224, 224).png().toFile(file);
@@ -204,7 +213,9 @@ export async function interpretBenchmark(): Promise<Figure[]> {
       writeFileSync(path.join(dir, 'labels.csv'), rows.join('\n'));
       const resnet = await engine.models.openBytes('resnet50-random.onnx', resnet50Model(224, 1000));
       const list = rows.slice(1).map((r) => path.join(dir, r.split(',')[0] as string));
-      figures.push(...(await passFigures('ResNet-50 224², 200 images', engine, resnet, path.join(dir, 'labels.csv'), list)));
+      figures.push(
+        ...(await passFigures(`ResNet-50 224², ${count} images`, engine, resnet, path.join(dir, 'labels.csv'), list, 1)),
+      );
       figures.push(...(await mapFigures('ResNet-50', engine, resnet, path.join(dir, 'labels.csv'), 3)));
     }
     engine.dispose();
