@@ -18,6 +18,7 @@ import type { GraphForm } from '../src-main/engine/hooks/graph-builder';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../src-main/engine/hooks/hooked-model';
 import { IN_GRAPH_METHODS } from '../src-main/engine/hooks/map-graph';
 import { describeModel } from '../src-main/engine/model-registry';
+import { pearson } from '../test/helpers/map-compare';
 
 const modelPath = process.argv[2];
 if (!modelPath) throw new Error('usage: gpu-cam MODEL.onnx [runs] [providers]');
@@ -129,28 +130,6 @@ async function profile(h: ReturnType<typeof hooked>, provider: string) {
     cpuPlacedNodes: onCpu.slice(0, 40),
     cpuPlacedCount: onCpu.length,
   };
-}
-
-function pearson(a: Float32Array, b: Float32Array): number {
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ma += a[i] as number;
-    mb += b[i] as number;
-  }
-  ma /= a.length;
-  mb /= b.length;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = (a[i] as number) - ma;
-    const y = (b[i] as number) - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 const report: Record<string, unknown> = { model: path.basename(modelPath), stages: tensors, methods, runs };

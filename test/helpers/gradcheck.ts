@@ -9,17 +9,10 @@ import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT } from '../../src-main/e
 import { describeModel } from '../../src-main/engine/model-registry';
 import { floatTensor } from './onnx-builder';
 
-/** Deterministic pseudo-random numbers (mulberry32) so a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers (mulberry32, the trust checks' generator) so a failing case can be replayed. */
+import { mulberry32 as rng } from '../../src-main/engine/trust/random';
+
+export { rng };
 
 export function randomArray(n: number, random: () => number, scale = 1): Float32Array {
   const out = new Float32Array(n);

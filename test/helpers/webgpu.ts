@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { vulkanLoaderPresent } from '../../src-main/engine/inference/gpu-adapter';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -14,8 +15,7 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 export function webgpuUnavailable(): string | null {
   if (process.platform !== 'linux' || process.arch !== 'x64') return 'the WebGPU tests run on Linux x64 only';
   if (!existsSync(SWIFTSHADER_ICD)) return `no SwiftShader Vulkan driver (${SWIFTSHADER_ICD}: apt-get install chromium)`;
-  const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1'].some((f) => existsSync(f));
-  if (!loader) return 'no Vulkan loader (apt-get install libvulkan1)';
+  if (!vulkanLoaderPresent()) return 'no Vulkan loader (apt-get install libvulkan1)';
   return null;
 }
 

@@ -94,7 +94,8 @@ export function linuxVerdict(env: NodeJS.ProcessEnv, displays: string[]): GpuVer
   return { usable: true, adapter: `${displays.join(', ')} (${path.basename(hardware[0]?.file ?? '', '.json')})` };
 }
 
-function vulkanLoaderPresent(): boolean {
+/** Whether the Vulkan loader Dawn needs on Linux is installed. */
+export function vulkanLoaderPresent(): boolean {
   return ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some((f) =>
     existsSync(f),
   );
