@@ -3,7 +3,8 @@
  * ../shared/tools/gpu-kit/prepare; here: `npx tsx bench/gpu-cam.ts MODEL.onnx`): the hooked CAM graph on the
  * WebGPU provider against the plain forward, by parts (backward only, Grad-CAM, every in-graph method), the
  * same on the CPU provider, where WebGPU's time goes (onnxruntime's profile: provider and op of each node),
- * the maps' agreement between the two providers, and batched plain-forward throughput (ScoreCAM's floor).
+ * the maps' agreement between the two providers, batched plain-forward throughput (ScoreCAM's floor) and
+ * ScoreCAM at the last stage as the engine runs it (SCORECAM=1 adds the CPU, SCORECAM=0 skips it).
  * Prints one JSON object. Imports no native module but onnxruntime-node, so that it travels in the kit.
  */
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -19,6 +20,9 @@ import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from
 import { IN_GRAPH_METHODS } from '../src-main/engine/hooks/map-graph';
 import { describeModel } from '../src-main/engine/model-registry';
 import { pearson } from '../test/helpers/map-compare';
+import type { TensorName } from '../src-shared/api';
+import { MASK_CHANNELS_INPUT, MASKED_IMAGE_INPUT, maskedScoreModel } from '../src-main/engine/cam/masked-score-model';
+import { perturbationBatch } from '../src-main/engine/cam/perturbation';
 
 const modelPath = process.argv[2];
 if (!modelPath) throw new Error('usage: gpu-cam MODEL.onnx [runs] [providers]');
@@ -132,6 +136,45 @@ async function profile(h: ReturnType<typeof hooked>, provider: string) {
   };
 }
 
+/**
+ * ScoreCAM at the last stage as the engine runs it: every channel through the masked-score model in batches
+ * sized for the provider (stage channels stand in for the activation: the cost does not depend on them).
+ */
+async function scoreCam(provider: string): Promise<Record<string, number>> {
+  const grid = analysis.gridOf(tensors.at(-1) as TensorName);
+  if (!grid) return {};
+  const session = await ort.InferenceSession.create(
+    maskedScoreModel(analysis, {
+      inputName,
+      inputShape: shape,
+      channelsLast: false,
+      height: grid.height,
+      width: grid.width,
+      score: model.summary.outputs[0]?.name as TensorName,
+    }),
+    options(provider),
+  );
+  const z = grid.height * grid.width;
+  const channels = Float32Array.from({ length: grid.channels * z }, (_, i) => Math.abs(Math.sin(i * 0.7)));
+  const batch = perturbationBatch(provider === 'cpu' ? 'cpu' : 'webgpu', data.length);
+  const image = new ort.Tensor('float32', data, shape);
+  const once = async (): Promise<number> => {
+    const t0 = performance.now();
+    for (let k = 0; k < grid.channels; k += batch) {
+      const n = Math.min(batch, grid.channels - k);
+      await session.run({
+        [MASKED_IMAGE_INPUT]: image,
+        [MASK_CHANNELS_INPUT]: new ort.Tensor('float32', channels.subarray(k * z, (k + n) * z), [n, 1, grid.height, grid.width]),
+      });
+    }
+    return performance.now() - t0;
+  };
+  await once();
+  const ms = Math.min(await once(), await once());
+  await session.release();
+  return { channels: grid.channels, batch, ms: +ms.toFixed(1), imagesPerSecond: +((grid.channels * 1000) / ms).toFixed(1) };
+}
+
 const report: Record<string, unknown> = { model: path.basename(modelPath), stages: tensors, methods, runs };
 const mapsBy: Record<string, Record<string, Float32Array>> = {};
 for (const provider of providers) {
@@ -177,6 +220,7 @@ for (const provider of providers) {
     }
   }
   r.imagesPerSecond = throughput;
+  if (process.env.SCORECAM !== '0' && (provider !== 'cpu' || process.env.SCORECAM === '1')) r.scorecam = await scoreCam(provider);
   await plain.release();
   report[provider] = r;
   console.error(JSON.stringify({ [provider]: r }));

@@ -20,6 +20,7 @@ import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { CAM_METHOD_IMPLS, IN_GRAPH_METHODS } from './methods';
 import type { PerturbationJob } from './methods/method';
+import { maskedScoreModel } from './masked-score-model';
 import { tailModel } from './methods/ablationcam';
 import { throwIfCancelled } from './perturbation';
 
@@ -192,15 +193,26 @@ export class CamRunner {
           classIndex,
           classes,
           baseline: logits[classIndex] as number,
-          plain: async () => (await this.deps.session(`${model.id}|plain`, () => model.bytes, model)).session,
-          tail: async () =>
-            (
-              await this.deps.session(
-                `${model.id}|tail|${input.shape.join('x')}|${layer.tensor}`,
-                () => tailModel(analysis, layer.tensor, meta.score),
-                model,
-              )
-            ).session,
+          maskedScore: () =>
+            this.deps.session(
+              `${model.id}|scorecam|${input.shape.join('x')}|${grid.height}x${grid.width}`,
+              () =>
+                maskedScoreModel(analysis, {
+                  inputName: meta.inputName,
+                  inputShape: input.shape,
+                  channelsLast: analysis.channelsLast,
+                  height: grid.height,
+                  width: grid.width,
+                  score: meta.score,
+                }),
+              model,
+            ),
+          tail: () =>
+            this.deps.session(
+              `${model.id}|tail|${input.shape.join('x')}|${layer.tensor}`,
+              () => tailModel(analysis, layer.tensor, meta.score),
+              model,
+            ),
         };
       };
       for (const method of req.methods) {

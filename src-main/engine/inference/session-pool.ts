@@ -213,11 +213,13 @@ export class SessionPool {
 }
 
 function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSession> {
-  // Warnings such as "removing unused initializer" are noise for users: log errors only.
+  // onnxruntime's log lines are noise for users: its warnings ("removing unused initializer"), and its
+  // errors, which reach LayerLens as exceptions anyway (a perturbation batch too large for a fixed-batch
+  // model is one it expects and retries smaller).
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: providers,
     graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
+    logSeverityLevel: 4,
   };
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)

@@ -12,30 +12,28 @@ import { constantTensors, cutTensors } from '../../graph/cut-tensors';
 import { fromChannelMajor, type FeatureGrid } from '../../graph/feature-grid';
 import { encodeModel } from '../../onnx/rewrite';
 import { positions, weightedSum } from '../layer-tensors';
-import { batched, type Progress } from '../perturbation';
+import { batched, perturbationBatch, type Progress } from '../perturbation';
 import type { PerturbationJob, PerturbationMethod } from './method';
 
 export const ablationcam: PerturbationMethod = { kind: 'perturbation', run: ablationCam };
 
 async function ablationCam(p: PerturbationJob, onProgress?: Progress, signal?: AbortSignal): Promise<Float32Array> {
   const { layer } = p;
-  const session = await p.tail();
+  const { session, provider } = await p.tail();
   const size = layer.channels * positions(layer);
   const z = positions(layer);
   const logits = await batched(
     layer.channels,
+    perturbationBatch(provider, size),
     (start, n) => {
       const data = new Float32Array(n * size);
       for (let b = 0; b < n; b++) {
         data.set(layer.activation, b * size);
         data.fill(0, b * size + (start + b) * z, b * size + (start + b + 1) * z);
       }
-      return nativeBatch(p.grid, data, p.native, n);
+      return { [p.tensor]: nativeBatch(p.grid, data, p.native, n) };
     },
-    async (batch) => {
-      const r = await session.run({ [p.tensor]: batch }, [p.scoreName]);
-      return r[p.scoreName]?.data as Float32Array;
-    },
+    async (feeds) => (await session.run(feeds, [p.scoreName]))[p.scoreName]?.data as Float32Array,
     p.classes,
     onProgress,
     signal,

@@ -3,7 +3,7 @@
  * hooked run) or a perturbation procedure (extra forward runs, batched, with progress and cancellation).
  * CamRunner dispatches on `kind`; what a method reads is in the registry (src-shared/cam-methods.ts).
  */
-import type { ModelSession } from '../../inference/session-pool';
+import type { PooledSession } from '../../inference/session-pool';
 import type { TensorName } from '../../../../src-shared/api';
 import type { FeatureGrid } from '../../graph/feature-grid';
 import type { LayerTensors } from '../layer-tensors';
@@ -33,10 +33,10 @@ export interface PerturbationJob {
   classes: number;
   /** The class's logit in the unperturbed run. */
   baseline: number;
-  /** The plain model's session. */
-  plain(): Promise<ModelSession>;
+  /** The model with its input masked by a batch of this layer's channels (masked-score-model.ts). */
+  maskedScore(): Promise<PooledSession>;
   /** The model from the layer to the score (the layer is its input). */
-  tail(): Promise<ModelSession>;
+  tail(): Promise<PooledSession>;
 }
 
 export interface PerturbationMethod {

@@ -133,10 +133,23 @@ describe.each(index.fixtures)('$name (PyTorch export) matches PyTorch hooks', ({
   });
 });
 
-const withAblation = index.fixtures.filter((f) => existsSync(path.join(ROOT, f.dir, 'stage0_ablation.npy')));
+// The perturbation methods' references: AblationCAM from make_fixtures.py, ScoreCAM from make_scorecam_refs.py.
+const perturbationRefs = [
+  {
+    method: 'ablationcam',
+    file: 'ablation',
+    what: 'each channel zeroed in the layer’s own layout (NCHW, channels-last, tokens after the class token)',
+  },
+  {
+    method: 'scorecam',
+    file: 'scorecam',
+    what: 'each channel, upsampled and scaled, masks the input (NCHW, channels-last and token grids)',
+  },
+] as const;
 
-describe.each(withAblation)('$name: AblationCAM matches PyTorch', ({ dir }) => {
-  it('each channel zeroed in the layer’s own layout (NCHW, channels-last, tokens after the class token)', async () => {
+describe.each(perturbationRefs)('$method matches PyTorch', ({ method, file, what }) => {
+  const fixtures = index.fixtures.filter((f) => existsSync(path.join(ROOT, f.dir, `stage0_${file}.npy`)));
+  it.each(fixtures)(`$name: ${what}`, async ({ dir }) => {
     const meta = JSON.parse(await readFile(path.join(ROOT, dir, 'meta.json'), 'utf8')) as Meta;
     const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
     const input = await npy(dir, 'input.npy');
@@ -145,16 +158,16 @@ describe.each(withAblation)('$name: AblationCAM matches PyTorch', ({ dir }) => {
       { name: meta.input_name, data: input.data, shape: input.shape },
       {
         layers: meta.stages.map((s) => s.module),
-        methods: ['ablationcam'],
+        methods: [method],
         classIndex: meta.target_class,
         counterfactual: false,
       },
     );
     for (const [i, stage] of meta.stages.entries()) {
       const layer = result.layers[i];
-      const ours = layer?.maps.ablationcam?.data;
-      expect(ours, `${stage.module}: ${layer?.unavailable.ablationcam}`).toBeDefined();
-      const ref = (await npy(dir, `stage${i}_ablation.npy`)).data;
+      const ours = layer?.maps[method]?.data;
+      expect(ours, `${stage.module}: ${layer?.unavailable[method]}`).toBeDefined();
+      const ref = (await npy(dir, `stage${i}_${file}.npy`)).data;
       expect(pearson(ours as Float32Array, ref), `${meta.name} ${stage.module}`).toBeGreaterThanOrEqual(0.9999);
       expect(maxAbsDiff(minMax(ours as Float32Array), minMax(ref)), `${meta.name} ${stage.module}`).toBeLessThanOrEqual(1e-3);
     }
