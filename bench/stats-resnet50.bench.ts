@@ -4,9 +4,11 @@
  * layer and each stage): 3.3–3.6 s on the benchmark machine (bench/torch-stats.py measures it). Both stats
  * forms are timed against plain inference in PyTorch's batches of 16: the scan form (what the CPU runs)
  * and the graph form (what a GPU runs; on the CPU its histogram's one-hot matrices cost more than the scan).
- * Sides are interleaved over rounds and medians reported; the machine is shared.
+ * Sides are interleaved over rounds and medians reported; the machine is shared. Where Debian's python3-torch
+ * is installed, PyTorch's side is also measured here, right after, and set against the scan form.
  */
 import { graphFormFor } from '../src-main/engine/inference/graph-form';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,19 @@ const THREADS = 2;
 const ROUNDS = 3;
 /** PyTorch with fastai-style hooks, 2 threads, on the benchmark machine (issue 20). */
 const PYTORCH_MS = 3300;
+
+/**
+ * PyTorch's side on this machine, where Debian's python3-torch is installed (bench/torch-stats.py, its three
+ * rounds' medians, as ours), so that the comparison holds machine and load alike; null where it is not.
+ */
+function pytorchHereMs(): { version: string; plain: number; stats: number } | null {
+  const script = path.join(import.meta.dirname, 'torch-stats.py');
+  const run = spawnSync('/usr/bin/python3', [script, String(IMAGES), String(BATCH), String(THREADS)], { encoding: 'utf8' });
+  const m = /torch (\S+), .*plain [\d.]+ s \(median ([\d.]+)\), with stats hooks [\d.]+ s \(median ([\d.]+)\)/.exec(
+    run.stdout ?? '',
+  );
+  return m ? { version: m[1] as string, plain: Number(m[2]) * 1000, stats: Number(m[3]) * 1000 } : null;
+}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -103,7 +118,20 @@ export async function statsResnet50Benchmark(): Promise<Figure[]> {
   await plain.release();
   for (const s of sessions.values()) await (await s).session.release();
   const layers = scanWarm.layers.length;
+  const torch = pytorchHereMs();
   return [
+    ...(torch
+      ? [
+          { name: `PyTorch ${torch.version} here: plain, ${IMAGES} images`, value: torch.plain, unit: 'ms' },
+          { name: `PyTorch ${torch.version} here: with fastai-style hooks`, value: torch.stats, unit: 'ms' },
+          {
+            name: 'stats (scan) ÷ PyTorch with hooks, this machine',
+            value: median(times.scan) / torch.stats,
+            unit: '×',
+            target: { max: 1 },
+          },
+        ]
+      : []),
     { name: `ResNet-50 plain inference, ${IMAGES} images, ${BATCH}/run`, value: median(times.plain), unit: 'ms' },
     {
       name: `stats (scan, ${scanWarm.batch}/run), ${layers} layers`,
