@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../src-shared/api';
 import { analyzeGraph } from '../../src-main/engine/graph/analyze-graph';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT } from '../../src-main/engine/hooks/hooked-model';
+import type { GraphForm } from '../../src-main/engine/hooks/graph-builder';
 import { describeModel } from '../../src-main/engine/model-registry';
 import { floatTensor } from './onnx-builder';
 
@@ -57,15 +58,23 @@ export interface GradCheckResult {
 export async function gradCheck(
   modelBytes: Uint8Array,
   inputShape: number[],
-  options: { seed?: number; epsilon?: number; directions?: number; inputScale?: number; distinct?: boolean } = {},
+  options: {
+    seed?: number;
+    epsilon?: number;
+    directions?: number;
+    inputScale?: number;
+    distinct?: boolean;
+    form?: GraphForm;
+  } = {},
 ): Promise<GradCheckResult> {
   const random = rng(options.seed ?? 1);
   const epsilon = options.epsilon ?? 1e-2;
   const model = describeModel(modelBytes, 'case.onnx', null);
   const input = model.summary.inputs[0]?.name as TensorName;
   const analysis = await analyzeGraph(model, new Map([[input, inputShape]]));
-  // The blocked-layout forms where they apply (channels a multiple of 8), as the engine on an x86 CPU.
-  const hooked = buildHookedModel(analysis, [input], true, { form: 'blocked' });
+  // By default the blocked-layout forms where they apply (channels a multiple of 8), as the engine on an x86
+  // CPU; the GPU form's rules are the same math in other ops, checked here on the CPU provider.
+  const hooked = buildHookedModel(analysis, [input], true, { form: options.form ?? 'blocked' });
   if (!hooked.gradients) throw new Error(hooked.gradientError ?? 'no gradients');
   const gradName = hooked.gradients.get(input) as string;
 

@@ -719,11 +719,12 @@ const cases: Case[] = [
   },
 ];
 
-describe('gradient rules match finite differences', () => {
+describe.each(['blocked', 'gpu'] as const)('gradient rules match finite differences (%s form)', (form) => {
   for (const c of [...cases, ...blockedCases]) {
     it(c.name, async () => {
       for (const seed of [1, 2]) {
         const result = await gradCheck(c.model, c.shape, {
+          form,
           seed,
           epsilon: c.linear ? 0.5 : c.distinct ? 5e-3 : 2e-3,
           inputScale: c.scale ?? 1,
