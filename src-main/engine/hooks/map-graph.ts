@@ -37,6 +37,7 @@ export interface LayerMapOutputs {
 export function appendMaps(b: GraphBuilder, inputs: LayerMapInputs, methods: readonly CamMethod[]): LayerMapOutputs {
   const ctx = new LayerMapContext(b, inputs);
   const out: LayerMapOutputs = { maps: new Map(), termScales: new Map(), unavailable: new Map() };
+  const renames = new Map<string, string>();
   for (const method of methods) {
     const impl = CAM_METHOD_IMPLS[method];
     if (impl.kind !== 'in-graph' || (inputs.gradient === null && CAM_METHOD_REGISTRY[method].needs.gradient)) continue;
@@ -46,8 +47,29 @@ export function appendMaps(b: GraphBuilder, inputs: LayerMapInputs, methods: rea
       continue;
     }
     const name = mapOutputName(method, inputs.activation);
-    out.maps.set(method, b.named('Identity', [built.map], name));
-    if (built.termScale) out.termScales.set(method, b.named('Identity', [built.termScale], `${name}/scale` as TensorName));
+    out.maps.set(method, publish(b, built.map, name, renames));
+    if (built.termScale) out.termScales.set(method, publish(b, built.termScale, `${name}/scale` as TensorName, renames));
   }
+  renameTensors(b, renames);
   return out;
+}
+
+/**
+ * Gives a built tensor its public output name: the node that makes it is renamed (once every method of the
+ * layer is built, as later methods may read it under its old name), not copied by an Identity, which on a
+ * GPU is one more dispatch per map. A tensor the builder did not make, or one already published, is copied.
+ */
+function publish(b: GraphBuilder, tensor: TensorName, name: TensorName, renames: Map<string, string>): TensorName {
+  if (renames.has(tensor) || !b.nodes.some((n) => n.output.includes(tensor))) return b.named('Identity', [tensor], name);
+  renames.set(tensor, name);
+  return name;
+}
+
+function renameTensors(b: GraphBuilder, renames: Map<string, string>): void {
+  if (renames.size === 0) return;
+  const renamed = (t: string): string => renames.get(t) ?? t;
+  for (const n of b.nodes) {
+    n.input = n.input.map(renamed);
+    n.output = n.output.map(renamed);
+  }
 }
