@@ -7,7 +7,8 @@ import torch, torchvision
 out = sys.argv[1]
 m = torchvision.models.resnet50().eval()
 x = torch.randn(1, 3, 224, 224)
-torch.onnx.export(m, x, out, dynamo=False, opset_version=17, input_names=['input'], output_names=['logits'])
+torch.onnx.export(m, x, out, dynamo=False, opset_version=17, input_names=['input'], output_names=['logits'],
+                  dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})  # gpu-stats feeds batches
 res = {'exported': out}
 if torch.cuda.is_available():
     m = m.cuda(); x = x.cuda()
