@@ -42,6 +42,11 @@ export class LruCache<K, V> {
     return entry?.value;
   }
 
+  /** The entry without marking it used. */
+  peek(key: K): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   /** Entries from least to most recently used, without touching their order. */
   values(): V[] {
     return [...this.entries.values()].map((e) => e.value);

@@ -59,8 +59,24 @@ export interface PooledSession {
 
 export type ModelSource = { path: string } | { bytes: Uint8Array };
 
+/**
+ * One cached session. A run on it holds a lease: eviction by the cache's budget takes the slot out of the
+ * cache at once (so its bytes stop counting) but releases the native session only when no run is on it.
+ */
+interface Slot {
+  ready: Promise<PooledSession>;
+  /** The session once made (what `provider` and `fallback` read). */
+  value?: PooledSession;
+  runs: number;
+  evicted: boolean;
+  /** What `get` answers for this slot: callers may hold it after the slot is gone (see `get`). */
+  facade?: PooledSession;
+}
+
 export class SessionPool {
-  private readonly sessions: LruCache<string, Promise<PooledSession>>;
+  private readonly sessions: LruCache<string, Slot>;
+  /** Slots evicted while a run was on them: their native session is released when the last run ends. */
+  private readonly drainingSlots = new Set<Slot>();
   private cudaUnavailable: string | null = cudaProviderMissing();
   /** Set once the WebGPU provider failed as a whole (no adapter, no driver): later models skip it. */
   private webgpuUnavailable: string | null = null;
@@ -69,8 +85,10 @@ export class SessionPool {
   constructor(capacity = 8, maxBytes = 512 * 1024 * 1024) {
     this.sessions = new LruCache(
       capacity,
-      (pending) => {
-        pending.then((s) => s.session.release()).catch(() => {});
+      (slot) => {
+        slot.evicted = true;
+        if (slot.runs === 0) releaseSlot(slot);
+        else this.drainingSlots.add(slot);
       },
       { maxBytes },
     );
@@ -78,6 +96,11 @@ export class SessionPool {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Native sessions evicted while a run was on them, released when it ends. */
+  get draining(): number {
+    return this.drainingSlots.size;
   }
 
   /** The provider sessions for `device` will use, as far as is known before creating one, and why not a GPU. */
@@ -102,9 +125,61 @@ export class SessionPool {
     return verdict.usable ? null : `no hardware GPU for WebGPU: ${verdict.why}`;
   }
 
-  /** `key` identifies the graph (model hash plus any rewrite); the same key always means the same graph. */
-  get(key: string, source: ModelSource | (() => ModelSource), device: DeviceChoice, displayName: string): Promise<PooledSession> {
+  /**
+   * `key` identifies the graph (model hash plus any rewrite); the same key always means the same graph. The
+   * answer may be held across runs: a run on it leases the session (evicting it then only takes it out of the
+   * budget; it is released when the run ends), and a session evicted between runs is made again for the next
+   * run, never used released.
+   */
+  async get(
+    key: string,
+    source: ModelSource | (() => ModelSource),
+    device: DeviceChoice,
+    displayName: string,
+  ): Promise<PooledSession> {
     const cacheKey = `${key}|${device}`;
+    const slot = this.slot(cacheKey, source, displayName, device);
+    await slot.ready;
+    if (slot.facade) return slot.facade;
+    let current = slot;
+    const pooled: PooledSession = {
+      get provider() {
+        return current.value?.provider ?? 'cpu';
+      },
+      get fallback() {
+        return current.value?.fallback;
+      },
+      session: {
+        run: async (feeds, fetches) => {
+          // The lease is taken before the first await, so no eviction can fall between choosing and holding.
+          if (current.evicted) {
+            current = this.slot(cacheKey, source, displayName, device);
+            current.facade ??= pooled;
+          } else this.sessions.get(cacheKey);
+          const leased = current;
+          leased.runs++;
+          try {
+            return await (await leased.ready).session.run(feeds, fetches);
+          } finally {
+            leased.runs--;
+            if (leased.evicted && leased.runs === 0) {
+              this.drainingSlots.delete(leased);
+              releaseSlot(leased);
+            }
+          }
+        },
+        // The pool owns its sessions: a caller's release only gives this one back early.
+        release: async () => {
+          if (!current.evicted && this.sessions.peek(cacheKey) === current) this.sessions.delete(cacheKey);
+        },
+      },
+    };
+    slot.facade = pooled;
+    return pooled;
+  }
+
+  /** The cached slot for `cacheKey`, or a new one whose session is being created. */
+  private slot(cacheKey: string, source: ModelSource | (() => ModelSource), displayName: string, device: DeviceChoice): Slot {
     const cached = this.sessions.get(cacheKey);
     if (cached) return cached;
     // The source may be expensive to build (a rewritten model): only build it on a miss. The function (not
@@ -114,7 +189,7 @@ export class SessionPool {
     try {
       resolved = rebuild();
     } catch (error) {
-      return Promise.reject(error);
+      return { ready: Promise.reject(error), runs: 0, evicted: true };
     }
     let first: ModelSource | null = resolved;
     const lazy = (): ModelSource => {
@@ -122,11 +197,18 @@ export class SessionPool {
       first = null;
       return once;
     };
-    const pending = Promise.resolve().then(() => this.create(lazy, device, displayName));
-    this.sessions.set(cacheKey, pending, 2 * sourceBytes(resolved));
-    // A failed creation must not stay cached: the next request should try again (the file may be fixed).
-    pending.catch(() => this.sessions.delete(cacheKey));
-    return pending;
+    const ready = Promise.resolve().then(() => this.create(lazy, device, displayName));
+    const slot: Slot = { ready, runs: 0, evicted: false };
+    ready.then(
+      (pooled) => (slot.value = pooled),
+      // A failed creation must not stay cached: the next request should try again (the file may be fixed).
+      () => {
+        if (this.sessions.peek(cacheKey) === slot) this.sessions.delete(cacheKey);
+        slot.evicted = true;
+      },
+    );
+    this.sessions.set(cacheKey, slot, 2 * sourceBytes(resolved));
+    return slot;
   }
 
   private async create(source: () => ModelSource, device: DeviceChoice, displayName: string): Promise<PooledSession> {
@@ -210,6 +292,10 @@ export class SessionPool {
   clear(): void {
     this.sessions.clear();
   }
+}
+
+function releaseSlot(slot: Slot): void {
+  slot.ready.then((s) => s.session.release()).catch(() => {});
 }
 
 function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSession> {

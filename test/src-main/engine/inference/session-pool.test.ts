@@ -56,3 +56,43 @@ describe('the session pool’s devices', () => {
     pool.clear();
   });
 });
+
+describe('the session pool’s leases', () => {
+  // Two sessions of the demo do not fit: each is weighed at twice the file's bytes.
+  const demoBytes = () => ({ bytes: new Uint8Array(readFileSync(demo.path)) });
+  const roomForOne = 3 * readFileSync(demo.path).byteLength;
+
+  it('a session held across runs still runs after the byte budget evicted it (made again, not a released one)', async () => {
+    const pool = new SessionPool(8, roomForOne);
+    const held = await pool.get('a', demo, 'cpu', 'demo');
+    const before = (await held.session.run(input())).logits?.data as Float32Array;
+    await pool.get('b', demoBytes, 'cpu', 'demo');
+    expect(pool.size).toBe(1);
+    // The bench held the plain session like this and got "Session already disposed".
+    const after = (await held.session.run(input())).logits?.data as Float32Array;
+    expect([...after]).toEqual([...before]);
+    pool.clear();
+  });
+
+  it('a run in flight keeps its session: eviction releases it only when the run ends', async () => {
+    const pool = new SessionPool(8, roomForOne);
+    const held = await pool.get('a', demo, 'cpu', 'demo');
+    const running = held.session.run(input());
+    const other = pool.get('b', demoBytes, 'cpu', 'demo');
+    expect(pool.draining).toBe(1);
+    await expect(running).resolves.toHaveProperty('logits');
+    expect(pool.draining).toBe(0);
+    await (await other).session.run(input());
+    pool.clear();
+  });
+
+  it('asking again for a cached key gives the same session; a failed creation is asked again next time', async () => {
+    const pool = new SessionPool();
+    const [a, b] = await Promise.all([pool.get('a', demo, 'cpu', 'demo'), pool.get('a', demo, 'cpu', 'demo')]);
+    expect(a).toBe(b);
+    const missing = { path: path.join(import.meta.dirname, 'no-such.onnx') };
+    await expect(pool.get('m', missing, 'cpu', 'missing.onnx')).rejects.toThrow(/cannot load missing\.onnx/);
+    expect(pool.size).toBe(1);
+    pool.clear();
+  });
+});
