@@ -71,7 +71,7 @@ async function ratio(engine: Engine, model: OpenModel, shape: number[], name: st
 
 export async function camBenchmark(): Promise<Figure[]> {
   // The ratio holds the plain session across CAM runs: with the default 1 GiB cache the ResNet-50's hooked
-  // session evicts (and releases) it ("Session already disposed"). Room for all four sessions.
+  // session evicts it, and each run would time making it again. Room for all four sessions.
   const engine = await Engine.create({ device: 'cpu', cacheLimitBytes: 4 * 1024 ** 3 });
   const figures: Figure[] = [];
   const demo = await engine.models.openPath('resources/demo/layerlens-demo.onnx');
