@@ -3,9 +3,10 @@
  * cancelled run keeps its partial result), the confusion-matrix cell whose images are shown, and the
  * thumbnails of the set's images (a bounded cache of object URLs).
  */
-import type { EngineApi, JobProgress, ModelId } from '../../../src-shared/api';
+import type { EngineApi, ModelId } from '../../../src-shared/api';
 import type { CamMethod } from '../../../src-shared/cam';
 import type { InterpretResponse } from '../../../src-shared/dataset';
+import { JobState } from '../lib/job-state.svelte';
 import { ImageUrls } from './image-urls';
 
 export interface DatasetOptions {
@@ -19,23 +20,28 @@ export interface DatasetOptions {
 
 export type DatasetPhase = 'reading' | 'images' | 'maps';
 
-let jobCounter = 0;
-const newJobId = (): string => `interpret-${Date.now().toString(36)}-${(jobCounter++).toString(36)}`;
+export interface DatasetProgress {
+  phase: DatasetPhase;
+  done: number;
+  total: number;
+}
+
 const THUMBNAILS = 400;
 
-export class DatasetState {
+export class DatasetState extends JobState<DatasetProgress> {
   options = $state<DatasetOptions>({ dataset: '', topLosses: 9, layer: null, methods: ['gradcam'] });
   result = $state.raw<InterpretResponse | null>(null);
   modelId = $state<ModelId | null>(null);
-  progress = $state.raw<{ phase: DatasetPhase; done: number; total: number } | null>(null);
-  running = $state(false);
-  error = $state<string | null>(null);
   /** The confusion-matrix cell whose images are listed: class indices. */
   cell = $state<{ actual: number; predicted: number } | null>(null);
-  private job: string | null = null;
   private readonly urls: ImageUrls;
 
-  constructor(private readonly engine: EngineApi) {
+  constructor(engine: EngineApi) {
+    super(engine, 'interpret', (event) => ({
+      phase: event.layer === 'maps' ? 'maps' : event.layer === 'reading' ? 'reading' : 'images',
+      done: event.done,
+      total: event.total,
+    }));
     this.urls = new ImageUrls(engine, THUMBNAILS);
   }
 
@@ -46,29 +52,18 @@ export class DatasetState {
       this.error = 'Give the data set: a folder with one sub-folder of images per class, or a CSV of path,label.';
       return;
     }
-    const jobId = newJobId();
-    this.job = jobId;
-    this.running = true;
-    this.error = null;
-    this.progress = { phase: 'reading', done: 0, total: 0 };
-    try {
-      const { topLosses, layer, methods } = this.options;
-      const result = await this.engine.interpretDataset({
+    const { topLosses, layer, methods } = this.options;
+    const result = await this.runJob({ phase: 'reading', done: 0, total: 0 }, (jobId) =>
+      this.engine.interpretDataset({
         modelId,
         dataset,
         topLosses: Math.min(64, Math.max(0, Math.round(topLosses) || 0)),
         layer,
         methods,
         jobId,
-      });
-      this.show(result, modelId);
-    } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
-    } finally {
-      this.job = null;
-      this.running = false;
-      this.progress = null;
-    }
+      }),
+    );
+    if (result) this.show(result, modelId);
   }
 
   /** A result, just computed or reopened from the history. */
@@ -85,16 +80,6 @@ export class DatasetState {
       layer: this.options.layer,
       methods: result.methods,
     };
-  }
-
-  onProgress(event: JobProgress): void {
-    if (event.method !== 'interpret' || event.jobId !== this.job) return;
-    const phase: DatasetPhase = event.layer === 'maps' ? 'maps' : event.layer === 'reading' ? 'reading' : 'images';
-    this.progress = { phase, done: event.done, total: event.total };
-  }
-
-  async cancel(): Promise<void> {
-    if (this.job) await this.engine.cancelJob({ jobId: this.job });
   }
 
   /** Indices of the images in a confusion-matrix cell. */

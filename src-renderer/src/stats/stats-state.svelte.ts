@@ -3,7 +3,8 @@
  * cancelled run keeps its partial result), plus which layer is selected for the colorful dimension, and
  * one layer's activation volume for one image.
  */
-import type { ActivationVolume, EngineApi, ImageSource, JobProgress, ModelId, StatsResponse } from '../../../src-shared/api';
+import type { ActivationVolume, EngineApi, ImageSource, ModelId, StatsResponse } from '../../../src-shared/api';
+import { JobState } from '../lib/job-state.svelte';
 
 export type RangeChoice = 'fastai' | 'auto';
 /** fastai's ActivationStats histogram range. */
@@ -15,21 +16,20 @@ export interface StatsOptions {
   range: RangeChoice;
 }
 
-let jobCounter = 0;
-const newJobId = (): string => `stats-${Date.now().toString(36)}-${(jobCounter++).toString(36)}`;
+/** `reading`: the inputs are being read and hashed (to find a stored run) before any is analysed. */
+export interface StatsProgress {
+  done: number;
+  total: number;
+  reading: boolean;
+}
 
-export class StatsState {
+export class StatsState extends JobState<StatsProgress> {
   options = $state<StatsOptions>({ includeParamless: false, bins: 40, range: 'fastai' });
   result = $state.raw<StatsResponse | null>(null);
   /** The model the shown result belongs to. */
   modelId = $state<ModelId | null>(null);
   /** Index of the selected layer in `result.layers`. */
   selected = $state(0);
-  /** `reading`: the inputs are being read and hashed (to find a stored run) before any is analysed. */
-  progress = $state.raw<{ done: number; total: number; reading: boolean } | null>(null);
-  running = $state(false);
-  error = $state<string | null>(null);
-  private job: string | null = null;
 
   volume = $state.raw<ActivationVolume | null>(null);
   /** What the last volume asked for is of: the image (by identity) and its name, and the layer. */
@@ -38,7 +38,9 @@ export class StatsState {
   volumeImage = $state('');
   volumeError = $state<string | null>(null);
 
-  constructor(private readonly engine: EngineApi) {}
+  constructor(engine: EngineApi) {
+    super(engine, 'stats', (event) => ({ done: event.done, total: event.total, reading: event.layer === 'reading' }));
+  }
 
   async loadVolume(modelId: ModelId, image: ImageSource, name: string, layer: string): Promise<void> {
     this.volumeError = null;
@@ -57,15 +59,10 @@ export class StatsState {
   }
 
   async run(modelId: ModelId, images: ImageSource[]): Promise<void> {
-    if (this.running || images.length === 0) return;
-    const jobId = newJobId();
-    this.job = jobId;
-    this.running = true;
-    this.error = null;
-    this.progress = { done: 0, total: images.length, reading: true };
+    if (images.length === 0) return;
     const { includeParamless, bins, range } = this.options;
-    try {
-      const result = await this.engine.computeStats({
+    const result = await this.runJob({ done: 0, total: images.length, reading: true }, (jobId) =>
+      this.engine.computeStats({
         modelId,
         images,
         layers: null,
@@ -73,34 +70,17 @@ export class StatsState {
         bins: Math.min(10_000, Math.max(1, Math.round(bins) || 40)),
         range: range === 'fastai' ? FASTAI_RANGE : null,
         jobId,
-      });
-      this.result = result;
-      this.modelId = modelId;
-      if (this.selected >= result.layers.length) this.selected = 0;
-    } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
-    } finally {
-      this.job = null;
-      this.running = false;
-      this.progress = null;
-    }
+      }),
+    );
+    if (result) this.showStored(result, modelId);
   }
 
-  /** A stored statistics run, reopened from the history. */
+  /** A statistics result, just computed or reopened from the history. */
   showStored(result: StatsResponse, modelId: ModelId): void {
     this.result = result;
     this.modelId = modelId;
     this.error = null;
     if (this.selected >= result.layers.length) this.selected = 0;
-  }
-
-  onProgress(event: JobProgress): void {
-    if (event.method === 'stats' && event.jobId === this.job)
-      this.progress = { done: event.done, total: event.total, reading: event.layer === 'reading' };
-  }
-
-  async cancel(): Promise<void> {
-    if (this.job) await this.engine.cancelJob({ jobId: this.job });
   }
 
   select(index: number): void {
