@@ -228,22 +228,8 @@ export interface StatsRequestMessage {
   jobId: string;
 }
 
-export interface LayerStatsView {
-  label: string;
-  tensor: TensorName;
-  mean: number;
-  std: number;
-  nearZero: number;
-  range: [number, number];
-  hist: Float64Array;
-  outside: number;
-  perImage: { mean: number; std: number; near_zero: number }[];
-  /** images × bins, row-major: one histogram per image (the colorful dimension before log1p). */
-  imageHists: Float32Array;
-  channelMean: Float64Array;
-  channelNearZero: Float64Array;
-  deadChannels: number[];
-}
+import type { LayerStatsView } from './layer-stats';
+export type { LayerStatsView };
 
 export interface StatsResponse {
   images: number;
@@ -439,6 +425,8 @@ export const engineRequestSchemas = {
       topLosses: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_TOP_LOSSES)),
       layer: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))),
       methods: v.pipe(v.array(v.picklist(CAM_METHODS)), v.maxLength(CAM_METHODS.length)),
+      classMaps: v.optional(v.boolean()),
+      classStats: v.optional(v.boolean()),
       jobId: jobIdSchema,
     }),
   ]),

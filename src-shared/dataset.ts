@@ -6,7 +6,8 @@
  * Free of Node and DOM imports: the engine and the renderer both use it.
  */
 import type { ExecutionProvider, ImageData, ModelId, RunId } from './primitives';
-import type { CamMethod, CamResult } from './cam';
+import type { CamMethod, CamResult, RawMap } from './cam';
+import type { LayerStatsView } from './layer-stats';
 
 export interface InterpretRequestMessage {
   modelId: ModelId;
@@ -20,6 +21,13 @@ export interface InterpretRequestMessage {
   /** The layer the top losses' maps are computed at (a module path or tensor name); null: the last stage. */
   layer: string | null;
   methods: CamMethod[];
+  /**
+   * Per-class mean maps (off by default): each image's map for its actual class at `layer`, summed per
+   * class in the prediction pass (no map is kept), divided by the class's image count.
+   */
+  classMaps?: boolean;
+  /** Per-class activation statistics (off by default): the statistics engine's figures per actual class. */
+  classStats?: boolean;
   jobId: string;
 }
 
@@ -112,6 +120,33 @@ export interface TopLoss {
   modelView: ImageData;
 }
 
+/**
+ * One class's mean maps: the mean, over the images labelled with the class, of the map explaining that
+ * class (each map as the single-image CAM run computes it). Only images whose maps share the geometry of
+ * the class's first map are averaged; the others are counted in `otherGeometry`.
+ */
+export interface ClassMeanMap {
+  class: number;
+  /** Images averaged. */
+  images: number;
+  /** Images left out because their map has another size (models that take images of any size). */
+  otherGeometry: number;
+  maps: Partial<Record<CamMethod, RawMap>>;
+  /** Methods with no map for this class, with why (the first image's reason). */
+  unavailable: Partial<Record<CamMethod, string>>;
+}
+
+/**
+ * One class's activation statistics: `layerlens stats` over the images labelled with the class (the
+ * default layers, fastai's 40 bins on [0, 10]), as the statistics view draws them.
+ */
+export interface ClassStats {
+  class: number;
+  images: number;
+  bins: number;
+  layers: LayerStatsView[];
+}
+
 export interface Interpretation {
   dataset: string;
   layout: DatasetLayout;
@@ -132,11 +167,19 @@ export interface Interpretation {
   layer: string | null;
   methods: CamMethod[];
   topLosses: TopLoss[];
+  /** Per-class mean maps at `layer` (null: not asked for); classes in index order. */
+  classMaps?: ClassMeanMap[] | null;
+  /** Per-class activation statistics (null: not asked for); classes in index order. */
+  classStats?: ClassStats[] | null;
   provider: ExecutionProvider;
   /** The prediction pass's batch size and speed. */
   batch: number;
   predictMs: number;
   mapsMs: number;
+  /** Time of the per-class maps, within the prediction pass but not counted in predictMs. */
+  classMapsMs?: number;
+  /** Time of the per-class statistics pass. */
+  classStatsMs?: number;
 }
 
 export interface InterpretResponse extends Interpretation {

@@ -28,6 +28,7 @@ import { loadSampleSet } from './samples';
 import { CamRequests, modelViewImage } from './services/cam-requests';
 import type { InterpretRequestMessage, InterpretResponse } from '../../src-shared/dataset';
 import { computeInterpretation, type InterpretHost } from './dataset/interpret-run';
+import { STATS_BINS } from './dataset/interpret';
 import { toInputTensor } from './input-tensor';
 import { Graphs } from './services/graphs';
 import { History } from './services/history';
@@ -219,6 +220,15 @@ export class Engine implements EngineApi {
         const output = model.summary.outputs[0]?.name;
         return output !== undefined && endsInSoftmax(model, output);
       },
+      statsFiles: (model, files, group, onProgress, signal) =>
+        this.statistics.statsFiles(
+          model,
+          files,
+          { layers: null, includeParamless: false, bins: STATS_BINS, range: { kind: 'fixed', lo: 0, hi: 10 } },
+          onProgress,
+          signal,
+          group,
+        ),
     };
   }
 

@@ -61,6 +61,8 @@ export async function computeInterpretation(
     topLosses: req.topLosses,
     layer: req.layer,
     methods: [...req.methods].sort(),
+    ...(req.classMaps ? { classMaps: true } : {}),
+    ...(req.classStats ? { classStats: true } : {}),
   };
   const key = runKey('interpret', {
     model: await modelContentHash(model),
@@ -70,6 +72,9 @@ export async function computeInterpretation(
     topLosses: params.topLosses,
     layer: params.layer,
     methods: params.methods,
+    // Only when asked: the runs stored before these options existed keep their keys.
+    ...(req.classMaps ? { classMaps: true } : {}),
+    ...(req.classStats ? { classStats: true } : {}),
     labels: model.summary.labels,
     stages: host.stageOverride(model),
   });
@@ -80,7 +85,13 @@ export async function computeInterpretation(
         model,
         dataset,
         set,
-        { topLosses: req.topLosses, layer: req.layer, methods: params.methods },
+        {
+          topLosses: req.topLosses,
+          layer: req.layer,
+          methods: params.methods,
+          classMaps: req.classMaps === true,
+          classStats: req.classStats === true,
+        },
         (phase, done, total) => progress(phase, done, total),
         signal,
       );

@@ -1,19 +1,31 @@
 /**
  * A model interpreted over a labelled data set: the streamed prediction pass, the metrics derived from it,
  * then the top losses' maps through the same CAM engine a single image uses (so each equals the
- * single-image run's), for the predicted and, where it differs, the actual class.
+ * single-image run's), for the predicted and, where it differs, the actual class. The pass keeps the
+ * decoded inputs of the highest losses so far (at most K), so no top loss is decoded twice; asked for, it
+ * also sums each image's map for its actual class per class (class-maps.ts), and a statistics pass gives
+ * the activation statistics per actual class.
  */
 import { performance } from 'node:perf_hooks';
 import type { ImageData } from '../../../src-shared/api';
 import type { CamMethod, CamResult } from '../../../src-shared/cam';
-import { toColumns, type DatasetPrediction, type Interpretation, type TopLoss } from '../../../src-shared/dataset';
+import {
+  toColumns,
+  type ClassStats,
+  type DatasetPrediction,
+  type Interpretation,
+  type TopLoss,
+} from '../../../src-shared/dataset';
 import type { CamRequest } from '../cam/cam-runner';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
-import type { LabelledImages } from './labelled-images';
+import type { StatsResult } from '../stats/stats-runner';
+import { layerStatsViews } from '../services/statistics';
+import { ClassMapSums } from './class-maps';
+import type { LabelledFile, LabelledImages } from './labelled-images';
 import { accuracy, confusionMatrix, meanLoss, mostConfused, perClassMetrics, topLossIndices } from './metrics';
 import { predictImages } from './prediction-pass';
 
@@ -24,15 +36,48 @@ export interface InterpretDeps {
   cam(model: OpenModel, input: InputTensor, req: CamRequest, signal?: AbortSignal): Promise<CamResult>;
   modelView(input: InputTensor): Promise<ImageData>;
   outputsProbabilities(model: OpenModel): boolean;
+  /** The statistics engine's default figures over `files`, and per group (StatsResult.groups). */
+  statsFiles(
+    model: OpenModel,
+    files: string[],
+    group: (i: number) => number,
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<StatsResult>;
 }
 
 export interface InterpretOptions {
   topLosses: number;
   layer: string | null;
   methods: CamMethod[];
+  classMaps?: boolean;
+  classStats?: boolean;
 }
 
-export type InterpretPhase = 'images' | 'maps';
+/** The statistics engine's default histogram (fastai's histc(40, 0, 10)), as `layerlens stats` gives it. */
+export const STATS_BINS = 40;
+
+export type InterpretPhase = 'images' | 'maps' | 'class statistics';
+
+/** The decoded inputs of the `k` highest losses so far (ties: the earlier image), as topLossIndices ranks them. */
+class TopInputs {
+  private readonly kept: { index: number; loss: number; input: InputTensor }[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(index: number, loss: number, input: InputTensor): void {
+    if (this.k === 0) return;
+    const last = this.kept.at(-1);
+    if (this.kept.length === this.k && last && !(loss > last.loss)) return;
+    this.kept.push({ index, loss, input });
+    this.kept.sort((a, b) => b.loss - a.loss || a.index - b.index);
+    if (this.kept.length > this.k) this.kept.pop();
+  }
+
+  get(index: number): InputTensor | null {
+    return this.kept.find((t) => t.index === index)?.input ?? null;
+  }
+}
 
 export async function interpretDataset(
   deps: InterpretDeps,
@@ -44,8 +89,32 @@ export async function interpretDataset(
   signal?: AbortSignal,
 ): Promise<Interpretation> {
   const session = await deps.plainSession(model);
+  const top = new TopInputs(options.methods.length > 0 ? options.topLosses : 0);
+  let layer: string | null = options.layer;
+  const layerFor = async (input: InputTensor): Promise<string> =>
+    (layer ??= lastStage(await deps.analysis(model, input.shape), model));
+  const classMaps = options.classMaps && options.methods.length > 0 ? new ClassMapSums(options.methods) : null;
+  let classMapsMs = 0;
   const pass = await predictImages(
-    { session, load: (file) => deps.load(model, file), outputsProbabilities: deps.outputsProbabilities(model) },
+    {
+      session,
+      load: (file) => deps.load(model, file),
+      outputsProbabilities: deps.outputsProbabilities(model),
+      visit: async (index, image, input) => {
+        top.offer(index, image.loss, input);
+        if (!classMaps || signal?.aborted) return;
+        const started = performance.now();
+        const at = await layerFor(input);
+        // The map explaining the image's own class: the same request a single-image run makes.
+        const req: CamRequest = { layers: [at], methods: options.methods, classIndex: image.actual, counterfactual: false };
+        try {
+          classMaps.add(image.actual, await deps.cam(model, input, req, signal));
+        } catch (error) {
+          if (!signal?.aborted) throw error;
+        }
+        classMapsMs += performance.now() - started;
+      },
+    },
     model,
     set.files,
     (done, total) => onProgress?.('images', done, total),
@@ -67,28 +136,51 @@ export async function interpretDataset(
     confusion: matrix,
     perClass: perClassMetrics(matrix, labels),
     mostConfused: mostConfused(matrix),
-    layer: null,
+    layer: classMaps ? layer : null,
     methods: options.methods,
     topLosses: [],
+    classMaps: classMaps ? classMaps.result() : null,
+    classStats: null,
     provider: session.provider,
     batch: pass.batch,
-    predictMs: pass.ms,
+    // The per-class maps are computed in the pass but are not the prediction's cost.
+    predictMs: pass.ms - classMapsMs,
     mapsMs: 0,
+    ...(classMaps ? { classMapsMs } : {}),
   };
+  if (options.classStats && !pass.cancelled) {
+    const started = performance.now();
+    const stats = await deps.statsFiles(
+      model,
+      set.files.map((f) => f.path),
+      (i) => (set.files[i] as LabelledFile).actual,
+      (done, total) => onProgress?.('class statistics', done, total),
+      signal,
+    );
+    base.classStats = [...(stats.groups ?? [])]
+      .sort(([a], [b]) => a - b)
+      .map(([cls, g]): ClassStats => ({
+        class: cls,
+        images: g.images,
+        bins: STATS_BINS,
+        layers: layerStatsViews(g.layers, STATS_BINS),
+      }));
+    base.classStatsMs = performance.now() - started;
+    if (stats.cancelled) base.cancelled = true;
+  }
   const chosen = topLossIndices(pass.images, options.topLosses);
-  if (pass.cancelled || chosen.length === 0 || options.methods.length === 0) return base;
+  if (base.cancelled || chosen.length === 0 || options.methods.length === 0) return base;
   const mapsStarted = performance.now();
   const topLosses: TopLoss[] = [];
-  let layer: string | null = null;
   const partial = (): Interpretation => ({ ...base, cancelled: true, layer, topLosses, mapsMs: performance.now() - mapsStarted });
   for (const [done, index] of chosen.entries()) {
     if (signal?.aborted) return partial();
     const image = pass.images[index] as DatasetPrediction;
     try {
-      const input = await deps.load(model, image.path);
-      layer ??= options.layer ?? lastStage(await deps.analysis(model, input.shape), model);
+      const input = top.get(index) ?? (await deps.load(model, image.path));
+      const at = await layerFor(input);
       const req = (classIndex: number): CamRequest => ({
-        layers: [layer as string],
+        layers: [at],
         methods: options.methods,
         classIndex,
         counterfactual: false,

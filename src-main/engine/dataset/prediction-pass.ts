@@ -22,6 +22,11 @@ export interface PassDeps {
   load(file: string): Promise<InputTensor>;
   /** Whether the model's output is already probabilities (it ends in Softmax). */
   outputsProbabilities: boolean;
+  /**
+   * Called with every predicted image while its decoded input is at hand (the per-class maps and the top
+   * losses' inputs are taken here, so no image is decoded twice); `index` is its place in `images`.
+   */
+  visit?(index: number, image: DatasetPrediction, input: InputTensor): Promise<void>;
 }
 
 export interface PassResult {
@@ -85,7 +90,11 @@ export async function predictImages(
       rows = [];
       for (const item of good) rows.push(...(await runBatch(deps.session.session, model, outputName, [item])));
     }
-    good.forEach((item, i) => images.push(outcome(model, item.file, rows[i] as Float32Array, deps.outputsProbabilities)));
+    for (const [i, item] of good.entries()) {
+      const image = outcome(model, item.file, rows[i] as Float32Array, deps.outputsProbabilities);
+      images.push(image);
+      await deps.visit?.(images.length - 1, image, item.tensor);
+    }
     start += size;
     onProgress?.(start, files.length);
   }

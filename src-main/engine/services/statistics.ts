@@ -5,6 +5,7 @@ import type {
   ActivationVolume,
   CallContext,
   ImageSource,
+  LayerStatsView,
   ModelId,
   StatsRequestMessage,
   StatsResponse,
@@ -49,18 +50,26 @@ export class Statistics {
     };
   }
 
-  /** Activation statistics over image files (streamed one by one; cancelling keeps what was done). */
+  /**
+   * Activation statistics over image files (streamed one by one; cancelling keeps what was done); with
+   * `group`, also per group of files (StatsResult.groups).
+   */
   async statsFiles(
     model: OpenModel,
     files: string[],
     req: StatsRequest,
     onProgress?: (done: number, total: number) => void,
     signal?: AbortSignal,
+    group?: (i: number) => number,
   ): Promise<StatsResult> {
     return runStats(
       this.runDeps(),
       model,
-      { count: files.length, load: (i) => this.load(model, { kind: 'path', path: files[i] as string }) },
+      {
+        count: files.length,
+        load: (i) => this.load(model, { kind: 'path', path: files[i] as string }),
+        ...(group ? { group } : {}),
+      },
       req,
       onProgress,
       signal,
@@ -179,25 +188,30 @@ function statsView(result: StatsResult, bins: number): StoredStats {
     bins,
     provider: result.provider as StatsResponse['provider'],
     ms: result.ms,
-    layers: result.layers.map((l) => {
-      const s = l.stats;
-      const imageHists = new Float32Array(s.imageHists.length * bins);
-      s.imageHists.forEach((h, i) => imageHists.set(h, i * bins));
-      return {
-        label: l.label,
-        tensor: l.tensor,
-        mean: s.mean,
-        std: s.std,
-        nearZero: s.nearZero,
-        range: s.range,
-        hist: Float64Array.from(s.hist),
-        outside: s.outside,
-        perImage: s.perImage,
-        imageHists,
-        channelMean: Float64Array.from(s.channelMean),
-        channelNearZero: Float64Array.from(s.channelNearZero),
-        deadChannels: s.deadChannels,
-      };
-    }),
+    layers: layerStatsViews(result.layers, bins),
   };
+}
+
+/** A run's (or a group's) layers as the statistics view draws them. */
+export function layerStatsViews(layers: StatsResult['layers'], bins: number): LayerStatsView[] {
+  return layers.map((l) => {
+    const s = l.stats;
+    const imageHists = new Float32Array(s.imageHists.length * bins);
+    s.imageHists.forEach((h, i) => imageHists.set(h, i * bins));
+    return {
+      label: l.label,
+      tensor: l.tensor,
+      mean: s.mean,
+      std: s.std,
+      nearZero: s.nearZero,
+      range: s.range,
+      hist: Float64Array.from(s.hist),
+      outside: s.outside,
+      perImage: s.perImage,
+      imageHists,
+      channelMean: Float64Array.from(s.channelMean),
+      channelNearZero: Float64Array.from(s.channelNearZero),
+      deadChannels: s.deadChannels,
+    };
+  });
 }

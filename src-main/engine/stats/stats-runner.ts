@@ -117,6 +117,11 @@ export interface StatsResult {
   batch: number;
   /** The form that ran: the scan also where the graph form was asked for but a layer's shape is unknown. */
   form: StatsForm;
+  /**
+   * Per group (inputs.group), the same figures over the group's images alone, accumulated in the same
+   * pass; the histograms share the run's range (an "auto" range is the whole run's, fixed from its first image).
+   */
+  groups?: Map<number, { images: number; layers: (StatsLayer & { stats: LayerStatsResult })[] }>;
 }
 
 export interface StatsDeps {
@@ -157,7 +162,7 @@ interface StatsPass {
 export async function runStats(
   deps: StatsDeps,
   model: OpenModel,
-  inputs: { count: number; load(i: number): Promise<InputTensor> },
+  inputs: { count: number; load(i: number): Promise<InputTensor>; group?(i: number): number },
   req: StatsRequest,
   onProgress?: (done: number, total: number) => void,
   signal?: AbortSignal,
@@ -229,6 +234,20 @@ export async function runStats(
     );
     pass = await scanPass(deps, model, plan, layers, tensors, req, accumulators);
   }
+  const groups = new Map<number, { images: number; accumulators: LayerStatsAccumulator[] }>();
+  const groupOf = (index: number) => {
+    const g = inputs.group?.(index) as number;
+    let group = groups.get(g);
+    if (!group) {
+      const range = (k: number): HistogramRange => {
+        const known = (accumulators[k] as LayerStatsAccumulator).knownRange();
+        return known ? { kind: 'fixed', lo: known[0], hi: known[1] } : req.range;
+      };
+      group = { images: 0, accumulators: layers.map((_, k) => new LayerStatsAccumulator(req.bins, range(k))) };
+      groups.set(g, group);
+    }
+    return group;
+  };
   const imageSize = first.data.length;
   const feed = new Float32Array(plan.size * imageSize);
   let done = 0;
@@ -276,8 +295,12 @@ export async function runStats(
           cancelled = true;
           break;
         }
-        for (const [k, shape] of pass.shapes.entries())
+        const group = inputs.group ? groupOf(slot.index) : null;
+        for (const [k, shape] of pass.shapes.entries()) {
           (accumulators[k] as LayerStatsAccumulator).addScanned(figures(k, j), shape.per, shape.channels);
+          (group?.accumulators[k] as LayerStatsAccumulator | undefined)?.addScanned(figures(k, j), shape.per, shape.channels);
+        }
+        if (group) group.images += 1;
         j += 1;
         done += 1;
       }
@@ -294,6 +317,16 @@ export async function runStats(
     ms: performance.now() - started,
     batch: plan.size,
     form,
+    ...(inputs.group
+      ? {
+          groups: new Map(
+            [...groups].map(([g, { images, accumulators: acc }]) => [
+              g,
+              { images, layers: layers.map((l, k) => ({ ...l, stats: (acc[k] as LayerStatsAccumulator).result() })) },
+            ]),
+          ),
+        }
+      : {}),
   };
 }
 

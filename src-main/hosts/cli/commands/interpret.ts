@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { CamMethod } from '../../../../src-shared/cam';
+import type { CamMethod, RawMap } from '../../../../src-shared/cam';
 import { imageAt, MAX_TOP_LOSSES, type Interpretation, type InterpretResponse } from '../../../../src-shared/dataset';
 import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
@@ -24,6 +24,13 @@ Options:
   --top-losses K        how many top losses get maps (default 9, at most ${MAX_TOP_LOSSES}; 0: none)
   --stage S             the layer of the maps: a module path or tensor name (default: the last stage)
   --methods M,...       map methods (default gradcam; see "layerlens help cam")
+  --class-maps          per-class mean maps: in the prediction pass, each image's map (the methods
+                        above, at the stage above) for its actual class, summed per class (no map is
+                        kept) and divided by the class's image count; images whose map has another
+                        size than their class's first are counted, not averaged (off by default)
+  --class-stats         per-class activation statistics: what "layerlens stats" computes (the default
+                        layers, 40 bins on [0, 10]) over each actual class's images alone, accumulated in
+                        one more streamed pass over the set (off by default)
   --device D            auto | cpu | cuda (default auto)
   --json OUT            write the JSON below to OUT ("-" for stdout)
   --db FILE, --no-history
@@ -44,10 +51,20 @@ JSON output (stable):
                    "maps": {"predicted": CAM, "actual": CAM | null}}, …],
    "predictions": [{"path": "…", "actual": k, "predicted": j, "loss": l, "prob_predicted": p, "prob_actual": q}, …],
    "layer": "layer4", "methods": ["gradcam"], "provider": "cpu", "batch": 16,
-   "predict_ms": t, "maps_ms": t, "cached": false, "run": 12}
+   "predict_ms": t, "maps_ms": t, "cached": false, "run": 12,
+   "class_maps": [{"class": k, "label": "…", "images": n, "other_geometry": m,
+                   "maps": {"gradcam": [[…], …], …}, "unavailable": {"method": "why"}}, …] | null,
+   "class_stats": [{"class": k, "label": "…", "images": n,
+                    "layers": {"LAYER": {"tensor": "…", "mean": m, "std": s, "near_zero": z, "range": [0, 10],
+                                         "hist": […], "outside": o, "dead_channels": […]}, …}}, …] | null,
+   "class_maps_ms": t, "class_stats_ms": t}
   "loss" is −ln p(actual), p the softmax of the logits (the model's own output when it ends in Softmax);
   the confusion matrix covers the classes that occur as actual or predicted. CAM is the shape of
   "layerlens cam --json" for that class ("actual" is null when the prediction was right).
+  "class_maps" (with --class-maps; else null) and "class_stats" (with --class-stats; else null) are per
+  actual class, in class order: a class map is the mean of the raw maps (rows of the map's grid) that
+  "layerlens cam --class k" gives each image of class k; a class's statistics are the layers of
+  "layerlens stats --json" over the class's images (histograms on the run's range).
 
 Exit status: 0 on success (also when images were skipped), 1 when the model or data set cannot be used
 (the reason is on stderr), 2 on bad usage.
@@ -115,7 +132,43 @@ export function interpretJson(result: InterpretResponse): object {
     maps_ms: result.mapsMs,
     cached: result.cached,
     run: result.run,
+    class_maps:
+      result.classMaps?.map((c) => ({
+        class: c.class,
+        label: label(c.class),
+        images: c.images,
+        other_geometry: c.otherGeometry,
+        maps: Object.fromEntries(Object.entries(c.maps).map(([m, map]) => [m, mapRows(map)])),
+        unavailable: c.unavailable,
+      })) ?? null,
+    class_stats:
+      result.classStats?.map((c) => ({
+        class: c.class,
+        label: label(c.class),
+        images: c.images,
+        layers: Object.fromEntries(
+          c.layers.map((l) => [
+            l.label,
+            {
+              tensor: l.tensor,
+              mean: l.mean,
+              std: l.std,
+              near_zero: l.nearZero,
+              range: l.range,
+              hist: Array.from(l.hist),
+              outside: l.outside,
+              dead_channels: l.deadChannels,
+            },
+          ]),
+        ),
+      })) ?? null,
+    class_maps_ms: result.classMapsMs ?? 0,
+    class_stats_ms: result.classStatsMs ?? 0,
   };
+}
+
+function mapRows(map: RawMap): number[][] {
+  return Array.from({ length: map.height }, (_, y) => Array.from(map.data.subarray(y * map.width, (y + 1) * map.width)));
 }
 
 /** fastai's printout: the summary, per-class table, most confused and the top losses. */
@@ -168,6 +221,29 @@ export function interpretText(result: Interpretation & { cached: boolean; run: n
       lines.push(`  ${label(p.predicted)}/${label(p.actual)}/${p.loss.toFixed(2)}/${p.probPredicted.toFixed(2)}  ${p.path}`);
     }
   }
+  if (result.classMaps) {
+    lines.push(
+      '',
+      `per-class mean maps (${result.methods.join(', ')} at ${result.layer ?? '?'}, for the actual class): see --json`,
+    );
+    for (const c of result.classMaps) {
+      const other = c.otherGeometry > 0 ? `, ${c.otherGeometry} of another size left out` : '';
+      lines.push(`  ${label(c.class)}: ${c.images} images${other}`);
+    }
+  }
+  if (result.classStats) {
+    lines.push(
+      '',
+      'per-class activation statistics (actual class): mean / std / near zero of the last layer; all layers in --json',
+    );
+    for (const c of result.classStats) {
+      const l = c.layers.at(-1);
+      if (!l) continue;
+      lines.push(
+        `  ${label(c.class).slice(0, 24).padEnd(24)} ${String(c.images).padStart(6)} images  ${l.label}: ${l.mean.toFixed(4)} / ${l.std.toFixed(4)} / ${(100 * l.nearZero).toFixed(1)}%`,
+      );
+    }
+  }
   return lines;
 }
 
@@ -181,6 +257,8 @@ export async function interpretCommand(argv: string[], out: (text: string) => vo
       methods: { type: 'string' },
       device: { type: 'string' },
       json: { type: 'string' },
+      'class-maps': { type: 'boolean' },
+      'class-stats': { type: 'boolean' },
       ...DATABASE_OPTIONS,
     },
   });
@@ -199,12 +277,28 @@ export async function interpretCommand(argv: string[], out: (text: string) => vo
     const model = await engine.openModelPath({ path: modelPath });
     const started = Date.now();
     const result = await engine.interpretDataset(
-      { modelId: model.id, dataset, topLosses, layer: values.stage ?? null, methods, jobId },
+      {
+        modelId: model.id,
+        dataset,
+        topLosses,
+        layer: values.stage ?? null,
+        methods,
+        ...(values['class-maps'] ? { classMaps: true } : {}),
+        ...(values['class-stats'] ? { classStats: true } : {}),
+        jobId,
+      },
       {
         progress: ({ done, total, layer }) => {
           if (!process.stderr.isTTY) return;
           const rate = done / ((Date.now() - started) / 1000 || 1);
-          const what = layer === 'maps' ? 'top losses mapped' : layer === 'reading' ? 'images read' : 'images';
+          const what =
+            layer === 'maps'
+              ? 'top losses mapped'
+              : layer === 'reading'
+                ? 'images read'
+                : layer === 'class statistics'
+                  ? 'images, class statistics'
+                  : 'images';
           process.stderr.write(`\r${done}/${total} ${what}, ${rate.toFixed(1)}/s   `);
         },
       },

@@ -59,6 +59,10 @@ describe('layerlens interpret', () => {
           'batch',
           'cached',
           'cancelled',
+          'class_maps',
+          'class_maps_ms',
+          'class_stats',
+          'class_stats_ms',
           'classes',
           'confusion',
           'dataset',
@@ -85,6 +89,8 @@ describe('layerlens interpret', () => {
         cancelled: false,
         cached: false,
         layer: 'layer4',
+        class_maps: null,
+        class_stats: null,
       });
       expect(json.skipped).toEqual([
         { path: path.join(folder, 'star', 'zz-broken.png'), reason: expect.stringMatching(/zz-broken\.png/) as string },
@@ -132,6 +138,45 @@ describe('layerlens interpret', () => {
     );
   });
 
+  it('--class-maps and --class-stats: per actual class, in the JSON and the printout', { timeout: 120_000 }, async () => {
+    const { status, out } = await run([
+      'interpret',
+      MODEL,
+      folder,
+      '--top-losses',
+      '0',
+      '--class-maps',
+      '--class-stats',
+      '--json',
+      path.join(dir, 'classes.json'),
+      '--no-history',
+    ]);
+    expect(status).toBe(0);
+    const json = JSON.parse(readFileSync(path.join(dir, 'classes.json'), 'utf8')) as {
+      predictions: { actual: number }[];
+      class_maps: { class: number; label: string; images: number; other_geometry: number; maps: Record<string, number[][]> }[];
+      class_stats: { class: number; images: number; layers: Record<string, { mean: number; hist: number[]; range: number[] }> }[];
+    };
+    const classes = [...new Set(json.predictions.map((p) => p.actual))].sort((a, b) => a - b);
+    const count = (k: number) => json.predictions.filter((p) => p.actual === k).length;
+    expect(json.class_maps.map((c) => c.class)).toEqual(classes);
+    for (const c of json.class_maps) {
+      expect(c.label).toBe(LABELS[c.class]);
+      expect(c.images).toBe(count(c.class));
+      expect(c.other_geometry).toBe(0);
+      const map = c.maps.gradcam as number[][];
+      expect(map.length).toBeGreaterThan(1);
+      expect(map.every((row) => row.length === map[0]?.length && row.every(Number.isFinite))).toBe(true);
+    }
+    expect(json.class_stats.map((c) => [c.class, c.images])).toEqual(classes.map((k) => [k, count(k)]));
+    const layer = Object.values(json.class_stats[0]?.layers ?? {})[0];
+    expect(layer?.hist).toHaveLength(40);
+    expect(layer?.range).toEqual([0, 10]);
+    const text = out.join('\n');
+    expect(text).toMatch(/per-class mean maps \(gradcam at layer4, for the actual class\)/);
+    expect(text).toMatch(/per-class activation statistics \(actual class\)/);
+  });
+
   it('says in one line what is wrong with a data set, and documents its JSON', async () => {
     const none = await run(['interpret', MODEL, path.join(dir, 'nowhere'), '--no-history']);
     expect(none.status).toBe(1);
@@ -141,5 +186,6 @@ describe('layerlens interpret', () => {
     expect(usage.err).toMatch(/--top-losses must be an integer from 0 to 64/);
     const help = await run(['help', 'interpret']);
     expect(help.out.join('\n')).toMatch(/JSON output \(stable\):[\s\S]*"most_confused"[\s\S]*"top_losses"/);
+    expect(help.out.join('\n')).toMatch(/--class-maps[\s\S]*--class-stats[\s\S]*"class_maps"[\s\S]*"class_stats"/);
   });
 });
