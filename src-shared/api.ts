@@ -17,6 +17,7 @@ import type {
   ImageData,
   ImageSource,
   ModelId,
+  RgbImage,
   TensorName,
   ViewName,
 } from './primitives';
@@ -34,6 +35,7 @@ export type {
   ImageData,
   ImageSource,
   ModelId,
+  RgbImage,
   TensorName,
   ViewName,
 } from './primitives';
@@ -130,14 +132,22 @@ export interface EngineApi {
   setDevice(req: { device: DeviceChoice }): Promise<DeviceState>;
   openModelPath(req: { path: string }): Promise<ModelSummary>;
   openModelBytes(req: { name: string; bytes: Uint8Array }): Promise<ModelSummary>;
+  /** An image as a browser shows it (formats a browser cannot show come converted to PNG). */
   getImage(req: { source: ImageSource }): Promise<ImageData>;
+  /**
+   * Hands the engine an image once; later requests name it by the returned source (its content id), so its
+   * bytes do not cross the wire again. The engine holds a bounded number of uploads (most recent first).
+   */
+  uploadImage(req: { name: string; bytes: Uint8Array }): Promise<UploadedImage>;
   predict(req: { modelId: ModelId; image: ImageSource; topK?: number }): Promise<Prediction>;
-  /** The layer graph, module tree, tensor shapes (from a probe run) and stages. */
-  getGraph(req: { modelId: ModelId }): Promise<GraphAnalysisView>;
+  /**
+   * The layer graph, module tree, tensor shapes (from a probe run) and stages: the detected ones, or
+   * `stages` (module paths or tensor names) resolved and checked. The engine keeps no stage choice: every
+   * request that depends on the stages names its layers itself.
+   */
+  getGraph(req: { modelId: ModelId; stages?: string[] | null }): Promise<GraphAnalysisView>;
   /** Statistics of one weight tensor (null when it is not a floating-point initializer). */
   getWeightStats(req: { modelId: ModelId; tensor: TensorName }): Promise<WeightStats | null>;
-  /** Override the detected stages with module paths or tensor names; null restores detection. */
-  setStages(req: { modelId: ModelId; layers: string[] | null }): Promise<GraphAnalysisView>;
   /**
    * Class activation maps for one image. Long methods (ScoreCAM, AblationCAM) report progress under `jobId`
    * and stop when `cancelJob` is called with it. Results are cached: asking again costs nothing.
@@ -173,6 +183,15 @@ export interface EngineApi {
 
 export type ReportFormat = 'html' | 'pdf';
 
+/** An uploaded image: the source later requests name it by, and what the engine read of it. */
+export interface UploadedImage {
+  source: Extract<ImageSource, { kind: 'upload' }>;
+  width: number;
+  height: number;
+  /** The encoded format's MIME type where a browser shows it (PNG, JPEG…); null for TIFF, HEIF and friends. */
+  mime: string | null;
+}
+
 export interface ExportedFile {
   /** A suggested file name. */
   name: string;
@@ -193,8 +212,11 @@ export interface CamRequestMessage {
 
 export interface CamResponse {
   result: CamResult;
-  /** The image as the model saw it (after resizing/cropping), for overlays that line up exactly. */
-  modelView: ImageData;
+  /**
+   * The image as the model saw it (after resizing/cropping), for overlays that line up exactly: raw RGB
+   * pixels, drawn as they are (null for a .npy input, which has no pixels).
+   */
+  modelView: RgbImage | null;
   /** True when the answer came from the cache (memory or the run database): nothing was computed. */
   cached: boolean;
   /** The stored run (null when history is off). */
@@ -221,6 +243,8 @@ export interface StatsRequestMessage {
   images: ImageSource[];
   /** Module paths or tensor names; null: every layer with parameters plus the stages. */
   layers: string[] | null;
+  /** The stages that default set includes (module paths or tensor names); absent: the detected ones. */
+  stages?: string[];
   includeParamless: boolean;
   bins: number;
   /** [lo, hi], or null for a range per layer chosen from the data ("auto"). */
@@ -324,11 +348,21 @@ const preprocessSchema = v.strictObject({
 const jobIdSchema = v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/, 'not a job id'));
 const runIdSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 const modelIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{16,64}$/, 'not a model id'));
+const layerSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH));
+/** The layers of one CAM request or the stages of a graph: at most 64. */
+const layerListSchema = v.pipe(v.array(layerSchema), v.maxLength(64));
+/** An upload's id: the SHA-256 of its bytes, in hex. */
+export const UPLOAD_ID_PATTERN = /^[0-9a-f]{64}$/;
 
 export const imageSourceSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('sample'), id: v.pipe(v.string(), v.maxLength(256)) }),
   v.strictObject({ kind: v.literal('bytes'), name: nameSchema, bytes: bytesSchema }),
   v.strictObject({ kind: v.literal('path'), path: pathSchema }),
+  v.strictObject({
+    kind: v.literal('upload'),
+    id: v.pipe(v.string(), v.regex(UPLOAD_ID_PATTERN, 'not an upload id')),
+    name: nameSchema,
+  }),
 ]);
 
 /**
@@ -342,6 +376,7 @@ export const engineRequestSchemas = {
   openModelPath: v.strictTuple([v.strictObject({ path: pathSchema })]),
   openModelBytes: v.strictTuple([v.strictObject({ name: nameSchema, bytes: bytesSchema })]),
   getImage: v.strictTuple([v.strictObject({ source: imageSourceSchema })]),
+  uploadImage: v.strictTuple([v.strictObject({ name: nameSchema, bytes: bytesSchema })]),
   predict: v.strictTuple([
     v.strictObject({
       modelId: modelIdSchema,
@@ -349,21 +384,17 @@ export const engineRequestSchemas = {
       topK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
     }),
   ]),
-  getGraph: v.strictTuple([v.strictObject({ modelId: modelIdSchema })]),
+  getGraph: v.strictTuple([
+    v.strictObject({ modelId: modelIdSchema, stages: v.optional(v.nullable(v.pipe(layerListSchema, v.minLength(1)))) }),
+  ]),
   getWeightStats: v.strictTuple([
     v.strictObject({ modelId: modelIdSchema, tensor: v.pipe(v.string(), v.maxLength(MAX_PATH_LENGTH)) }),
-  ]),
-  setStages: v.strictTuple([
-    v.strictObject({
-      modelId: modelIdSchema,
-      layers: v.nullable(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(64))),
-    }),
   ]),
   computeCam: v.strictTuple([
     v.strictObject({
       modelId: modelIdSchema,
       image: imageSourceSchema,
-      layers: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(64))),
+      layers: v.optional(layerListSchema),
       methods: v.pipe(v.array(v.picklist(CAM_METHODS)), v.minLength(1), v.maxLength(CAM_METHODS.length)),
       classIndex: v.union([v.literal('top'), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000))]),
       counterfactual: v.boolean(),
@@ -390,7 +421,8 @@ export const engineRequestSchemas = {
     v.strictObject({
       modelId: modelIdSchema,
       images: v.pipe(v.array(imageSourceSchema), v.minLength(1), v.maxLength(100_000)),
-      layers: v.nullable(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_PATH_LENGTH))), v.maxLength(10_000))),
+      layers: v.nullable(v.pipe(v.array(layerSchema), v.maxLength(10_000))),
+      stages: v.optional(v.pipe(layerListSchema, v.minLength(1))),
       includeParamless: v.boolean(),
       bins: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)),
       range: v.nullable(v.tuple([finite, finite])),

@@ -4,6 +4,9 @@
  * nearest upsampling, and colormaps. Pure functions shared by the renderer and the CLI's PNG export.
  */
 import type { RawMap } from './cam';
+import type { RgbImage } from './primitives';
+
+export type { RgbImage } from './primitives';
 
 export type Scaling = 'relu' | 'signed';
 export type Upsampling = 'bilinear' | 'nearest';
@@ -163,13 +166,6 @@ export function overlay(
     out[i * 4 + 3] = 255;
   }
   return out;
-}
-
-/** An RGB image (3 bytes a pixel, row-major). */
-export interface RgbImage {
-  rgb: Uint8Array;
-  width: number;
-  height: number;
 }
 
 /** Bilinear resampling of an RGB image (half-pixel centres); the same array when the size already matches. */

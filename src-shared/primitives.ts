@@ -24,13 +24,27 @@ export interface DeviceState {
   why: string | null;
 }
 
+/**
+ * Where an input image comes from. An uploaded image crosses the wire once (`uploadImage`); later requests
+ * name it by its content id. `bytes` sends the image with the request itself (scripts, one-off calls).
+ */
 export type ImageSource =
-  { kind: 'sample'; id: string } | { kind: 'bytes'; name: string; bytes: Uint8Array } | { kind: 'path'; path: string };
+  | { kind: 'sample'; id: string }
+  | { kind: 'bytes'; name: string; bytes: Uint8Array }
+  | { kind: 'path'; path: string }
+  | { kind: 'upload'; id: string; name: string };
 
 /** An encoded image (PNG, JPEG…) with its size. */
 export interface ImageData {
   mime: string;
   bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Decoded pixels: RGB, 3 bytes a pixel, row-major (what a canvas draws without decoding anything). */
+export interface RgbImage {
+  rgb: Uint8Array;
   width: number;
   height: number;
 }

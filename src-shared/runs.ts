@@ -31,6 +31,8 @@ export interface CamRunParams {
 export interface StatsRunParams {
   images: StoredImageSource[];
   layers: string[] | null;
+  /** The stages the default layers include, where the request named them (absent: the detected ones). */
+  stages?: string[];
   includeParamless: boolean;
   bins: number;
   range: [number, number] | null;
@@ -92,7 +94,8 @@ export interface PruneResult {
 }
 
 export function toStoredSource(source: ImageSource): StoredImageSource {
-  return source.kind === 'bytes' ? { kind: 'bytes', name: source.name } : source;
+  // Uploaded bytes are not kept, whether they came with the request or were uploaded before it.
+  return source.kind === 'bytes' || source.kind === 'upload' ? { kind: 'bytes', name: source.name } : source;
 }
 
 export function storedSourceName(source: StoredImageSource): string {

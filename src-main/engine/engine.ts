@@ -113,7 +113,8 @@ export class Engine implements EngineApi {
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const samples = options.demoSamples ? await loadSampleSet(options.demoSamples) : null;
-    const engine = new Engine(options, new Images(samples));
+    const budget = cacheBudget(options.cacheLimitBytes ?? cacheLimitFromEnv());
+    const engine = new Engine(options, new Images(samples, budget.uploads));
     const first = options.initialModel ?? samples?.modelPath ?? null;
     if (first) await engine.modelsService.openInitial(first);
     return engine;
@@ -149,6 +150,7 @@ export class Engine implements EngineApi {
   readonly setLabels: Models['setLabels'] = (...args) => this.modelsService.setLabels(...args);
   readonly resolveImage: Images['resolve'] = (source) => this.images.resolve(source);
   readonly getImage: Images['getImage'] = (req) => this.images.getImage(req);
+  readonly uploadImage: Images['upload'] = (req) => this.images.upload(req);
 
   // Predictions and the graph.
   readonly predict: Predictions['predict'] = (req) => this.predictions.predict(req);
@@ -157,7 +159,6 @@ export class Engine implements EngineApi {
   readonly analysis: Graphs['analysis'] = (model, inputShape) => this.graphs.analysis(model, inputShape);
   readonly getGraph: Graphs['getGraph'] = (...args) => this.graphs.getGraph(...args);
   readonly getWeightStats: Graphs['getWeightStats'] = (...args) => this.graphs.getWeightStats(...args);
-  readonly setStages: Graphs['setStages'] = (...args) => this.graphs.setStages(...args);
 
   // CAM and statistics.
   readonly camTensor: CamRequests['camTensor'] = (...args) => this.camRequests.camTensor(...args);
@@ -189,7 +190,6 @@ export class Engine implements EngineApi {
       },
       session: (key, bytes, model) => sessions.rewritten(key, bytes, model),
       graphForm: () => sessions.graphForm(),
-      stages: (model) => this.graphs.stageOverride(model),
       runs: this.runs,
       withJob: (jobId, work) => this.jobs.run(jobId, work),
     };
@@ -207,7 +207,6 @@ export class Engine implements EngineApi {
       readBytes: async (source) => (await this.images.resolve(source)).bytes,
       job: (jobId, work) => this.jobs.run(jobId, work),
       analysisAt: (model) => this.graphs.analysis(model),
-      stageOverride: (model) => this.graphs.stageOverride(model),
       load: async (model, file) => {
         const image = await this.images.resolve({ kind: 'path', path: file });
         return toInputTensor(model, image.bytes, image.name);

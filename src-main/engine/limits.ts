@@ -22,15 +22,21 @@ export interface CacheBudget {
   analyses: number;
   /** Recent CAM answers kept decoded in memory (maps, the model's view of the image). */
   answers: number;
+  /** Uploaded images, held so that later requests can name them instead of sending their bytes again. */
+  uploads: number;
 }
 
-/** The cache budget split by what holds the memory: sessions take half, models and analyses a fifth each. */
+/**
+ * The cache budget split by what holds the memory: sessions take half, models and analyses a fifth each,
+ * recent answers and uploads a twentieth each.
+ */
 export function cacheBudget(totalBytes: number): CacheBudget {
   return {
     sessions: totalBytes / 2,
     models: totalBytes / 5,
     analyses: totalBytes / 5,
-    answers: totalBytes / 10,
+    answers: totalBytes / 20,
+    uploads: totalBytes / 20,
   };
 }
 

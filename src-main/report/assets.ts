@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import type { CamMethod } from '../../src-shared/cam';
+import type { RgbImage } from '../../src-shared/heatmap';
 import { colorDimLayers } from './stats-selection';
 import { topLossAssets, type TopLossAssets } from './dataset-section';
 import { colorDimPixels, paneSize, panePixels } from './pixels';
@@ -38,8 +39,15 @@ export function dataUri(mime: string, bytes: Uint8Array): string {
   return `data:${mime};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
 }
 
-async function thumbnail(image: EncodedImage): Promise<string> {
-  const jpeg = await sharp(image.bytes)
+/** An encoded image, or raw RGB pixels, as sharp reads them. */
+function pixelsOf(image: EncodedImage | RgbImage): ReturnType<typeof sharp> {
+  if (!('rgb' in image)) return sharp(image.bytes);
+  const { rgb, width, height } = image;
+  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } });
+}
+
+async function thumbnail(image: EncodedImage | RgbImage): Promise<string> {
+  const jpeg = await pixelsOf(image)
     .rotate()
     .resize({ width: THUMB_PX, height: THUMB_PX, fit: 'inside' })
     .flatten({ background: '#ffffff' })
@@ -59,9 +67,7 @@ async function imageAssets(image: ReportImage, data: ReportData): Promise<ImageA
   const [vh, vw] = view ? [view.height, view.width] : [image.cam.inputShape[2] ?? 1, image.cam.inputShape[3] ?? 1];
   const pane = paneSize(vw, vh, PANE_PX);
   const rgb = view
-    ? new Uint8Array(
-        await sharp(view.bytes).removeAlpha().resize({ width: pane.width, height: pane.height, fit: 'fill' }).raw().toBuffer(),
-      )
+    ? new Uint8Array(await pixelsOf(view).resize({ width: pane.width, height: pane.height, fit: 'fill' }).raw().toBuffer())
     : null;
   const panes = new Map<string, string>();
   for (const [li, layer] of image.cam.layers.entries()) {

@@ -85,8 +85,8 @@ async function storedImage(engine: EngineApi, run: OpenedRun): Promise<ReportIma
   const view = cam.modelView;
   return {
     name: run.summary.inputs.first ?? `run ${run.summary.id}`,
-    original: original ?? (view.bytes.byteLength > 0 ? view : null),
-    modelView: view.bytes.byteLength > 0 ? view : null,
+    original: original ?? view,
+    modelView: view,
     top: run.prediction?.top ?? [],
     cam: cam.result,
     run: run.summary.id,

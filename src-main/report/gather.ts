@@ -113,11 +113,10 @@ async function imageSection(
       counterfactual: request.counterfactual,
       jobId,
     });
-    const view = answer.modelView;
     return {
       name: path.basename(file),
       original,
-      modelView: view.bytes.byteLength > 0 ? view : null,
+      modelView: answer.modelView,
       top: prediction.top,
       cam: answer.result,
       run: answer.run,

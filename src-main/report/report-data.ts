@@ -14,7 +14,7 @@ import type {
 } from '../../src-shared/api';
 import type { CamMethod, CamResult } from '../../src-shared/cam';
 import type { Interpretation } from '../../src-shared/dataset';
-import type { Colormap, Scaling, Upsampling } from '../../src-shared/heatmap';
+import type { Colormap, RgbImage, Scaling, Upsampling } from '../../src-shared/heatmap';
 import type { ReportTrust } from './trust-section';
 
 export interface ReportModel {
@@ -49,10 +49,10 @@ export interface EncodedImage {
 export interface ReportImage {
   /** File name as given (user-controlled: always escaped). */
   name: string;
-  /** The input as the user gave it; null for a .npy tensor. */
-  original: EncodedImage | null;
+  /** The input as the user gave it (or as the model saw it, where the input was not kept); null for a .npy tensor. */
+  original: EncodedImage | RgbImage | null;
   /** The image as the model saw it (resized/cropped), under the heatmaps; null for a .npy tensor. */
-  modelView: EncodedImage | null;
+  modelView: RgbImage | null;
   top: ClassScore[];
   cam: CamResult;
   /** Run id in the history database, when history is on. */

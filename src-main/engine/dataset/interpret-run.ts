@@ -31,8 +31,6 @@ export interface InterpretHost extends InterpretDeps {
   /** Runs `work` as a cancellable job under `jobId`. */
   job<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
   analysisAt(model: OpenModel): Promise<GraphAnalysis>;
-  /** The user's stages for this model, if set (they change what "the last stage" is). */
-  stageOverride(model: OpenModel): string[] | null;
 }
 
 export async function computeInterpretation(
@@ -76,7 +74,6 @@ export async function computeInterpretation(
     ...(req.classMaps ? { classMaps: true } : {}),
     ...(req.classStats ? { classStats: true } : {}),
     labels: model.summary.labels,
-    stages: host.stageOverride(model),
   });
   const answer = await host.runs.getOrCompute({ kind: 'interpret', key, model, params, inputs }, INTERPRET_CODEC, () =>
     host.job(req.jobId, async (signal) => {

@@ -198,7 +198,7 @@ export async function interpretDataset(
   return { ...base, layer, topLosses, mapsMs: performance.now() - mapsStarted };
 }
 
-/** The last detected (or user-set) stage: where fastai's book draws its Grad-CAM. */
+/** The last detected stage (unless the request names a layer): where fastai's book draws its Grad-CAM. */
 function lastStage(analysis: GraphAnalysis, model: OpenModel): string {
   const stages = resolveLayers(analysis, ['stages'], model.summary.name);
   return (stages.at(-1) as (typeof stages)[number]).label;

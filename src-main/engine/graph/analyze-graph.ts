@@ -4,7 +4,7 @@
  */
 import type { AttributeProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
-import type { GraphNodeView, GraphView, LayerGroup, ModulePath, TensorView } from '../../../src-shared/graph';
+import type { GraphNodeView, GraphView, ModulePath, TensorView } from '../../../src-shared/graph';
 import { EngineError } from '../errors';
 import type { OpenModel } from '../model-registry';
 import { inlineExternalData } from '../onnx/external-data';
@@ -124,11 +124,7 @@ export function concreteInputShapes(model: OpenModel): Map<TensorName, number[]>
   return out;
 }
 
-export async function analyzeGraph(
-  model: OpenModel,
-  inputShapes = concreteInputShapes(model),
-  stageOverride: LayerGroup[] | null = null,
-): Promise<GraphAnalysis> {
+export async function analyzeGraph(model: OpenModel, inputShapes = concreteInputShapes(model)): Promise<GraphAnalysis> {
   const name = model.summary.name;
   const runnable = await inlineExternalData(model.proto, model.path ? path.dirname(model.path) : null, name);
   const index = buildGraphIndex(runnable, name);
@@ -150,7 +146,7 @@ export async function analyzeGraph(
     }
     return grids.get(t) ?? null;
   };
-  const stages = stageOverride ?? detectStages(index, tree, shapeOf, gridOf);
+  const stages = detectStages(index, tree, shapeOf, gridOf);
 
   const nodes: GraphNodeView[] = index.nodes.map((node, i) => ({
     index: i,
@@ -194,7 +190,7 @@ export async function analyzeGraph(
     tensors,
     modules: [...tree.modules.values()],
     stages,
-    stagesSource: stageOverride ? 'user' : 'auto',
+    stagesSource: 'auto',
     hierarchy: tree.hierarchy,
     opHistogram,
   };

@@ -1,6 +1,6 @@
 /**
  * Layers are addressable everywhere (UI, CLI, API) by module path ("layer4", "features.3") or by tensor
- * name ("/layer4/layer4.1/relu_1/Relu_output_0"); "stages" means the detected (or user-set) stages.
+ * name ("/layer4/layer4.1/relu_1/Relu_output_0"); "stages" means the detected stages (a request that wants others names them).
  */
 import type { Dim, TensorName } from '../../../src-shared/api';
 import type { ModulePath } from '../../../src-shared/graph';

@@ -1,6 +1,6 @@
 /** CAM requests: the run's key, the answer from the run history or a computed one, the image as the model saw it. */
 import sharp from 'sharp';
-import type { CallContext, CamRequestMessage, CamResponse, ImageData } from '../../../src-shared/api';
+import type { CallContext, CamRequestMessage, CamResponse, ImageData, RgbImage } from '../../../src-shared/api';
 import { toStoredSource, type CamRunParams } from '../../../src-shared/runs';
 import { CamRunner } from '../cam/cam-runner';
 import { toInputTensor, type InputTensor } from '../input-tensor';
@@ -29,7 +29,7 @@ export class CamRequests {
   readonly camTensor: CamRunner['run'] = (...args) => this.runner.run(...args);
 
   async computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse> {
-    const { models, images, graphs, runs, jobs } = this.deps;
+    const { models, images, runs, jobs } = this.deps;
     const model = models.get(req.modelId);
     const image = await images.resolve(req.image);
     const params: CamRunParams = {
@@ -50,9 +50,8 @@ export class CamRequests {
       model: await modelContentHash(model),
       input: input.hash,
       ...settings,
-      // Labels name the class in the answer; a stage override changes what "stages" means.
+      // Labels name the class in the answer. "stages" is the detected stages, a function of the model bytes.
       labels: model.summary.labels,
-      stages: graphs.stageOverride(model),
     });
     const answer = await runs.getOrCompute({ kind: 'cam', key, model, params, inputs: [input] }, CAM_CODEC, () =>
       jobs.run(req.jobId, async (signal) => {
@@ -65,7 +64,7 @@ export class CamRequests {
           signal,
         );
         return {
-          value: { result, modelView: await modelViewImage(tensor) },
+          value: { result, modelView: modelViewPixels(tensor) },
           cancelled: false,
           provider: result.provider,
           // The history names the run by the class explained, which "top" only says once computed.
@@ -74,7 +73,7 @@ export class CamRequests {
       }),
     );
     return {
-      ...answer.value,
+      ...(await upgradeStoredCam(answer.value)),
       cached: answer.cached,
       run: answer.run,
       key,
@@ -83,7 +82,31 @@ export class CamRequests {
   }
 }
 
-/** The image as the model saw it (after resizing/cropping), so overlays line up exactly. */
+/**
+ * The image as the model saw it (after resizing/cropping), so overlays line up exactly: the pixels the input
+ * tensor was made from, as they are (no encoding: the renderer draws them, and the run stores them).
+ */
+export function modelViewPixels(input: InputTensor): RgbImage | null {
+  const view = input.rgb;
+  return view ? { rgb: view.data, width: view.width, height: view.height } : null;
+}
+
+/**
+ * A CAM answer stored before model views were raw pixels held its view as a PNG ({mime, bytes}); decoded
+ * here so that every answer has one shape, however old its run.
+ */
+export async function upgradeStoredCam(stored: StoredCam): Promise<StoredCam> {
+  const view = stored.modelView as unknown as RgbImage | ImageData | null;
+  if (view === null || !('mime' in view)) return stored;
+  if (view.bytes.byteLength === 0) return { ...stored, modelView: null };
+  const { data, info } = await sharp(view.bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return {
+    ...stored,
+    modelView: { rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height },
+  };
+}
+
+/** The model's view as a PNG, for what embeds or saves it as a file (the data set's top losses). */
 export async function modelViewImage(input: InputTensor): Promise<ImageData> {
   const view = input.rgb ?? null;
   if (!view) return { mime: 'image/png', bytes: new Uint8Array(0), width: input.shape[3] ?? 0, height: input.shape[2] ?? 0 };

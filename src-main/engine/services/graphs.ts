@@ -1,6 +1,9 @@
-/** Graph analyses of open models (layers, shapes from a probe run, stages), the user's stage choice, weights. */
+/**
+ * Graph analyses of open models (layers, shapes from a probe run, detected stages) and weight statistics.
+ * No stage choice is kept here: a request that wants other stages than the detected ones names them.
+ */
 import type { GraphAnalysisView, ModelId, TensorName } from '../../../src-shared/api';
-import type { LayerGroup, WeightStats } from '../../../src-shared/graph';
+import type { GraphView, LayerGroup, WeightStats } from '../../../src-shared/graph';
 import { EngineError } from '../errors';
 import { analyzeGraph, concreteInputShapes, type GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
@@ -10,9 +13,8 @@ import type { ModelRegistry, OpenModel } from '../model-registry';
 import { modelContentHash } from '../runs/content-hash';
 
 export class Graphs {
-  /** Graph analyses (probe runs included) per model, input shape and stage override; bounded like every cache. */
+  /** Graph analyses (probe runs included) per model and input shape; bounded like every cache. */
   private readonly analyses: LruCache<string, Promise<GraphAnalysis>>;
-  private readonly stageOverrides = new LruCache<ModelId, string[]>(64);
 
   /** `maxBytes`: the analyses' share of the cache limit; each holds a runnable copy of its model. */
   constructor(
@@ -22,40 +24,25 @@ export class Graphs {
     this.analyses = new LruCache(4, () => {}, { maxBytes });
   }
 
-  /** The user's stages for a model, or null for the detected ones. */
-  stageOverride(model: OpenModel): string[] | null {
-    return this.stageOverrides.get(model.id) ?? null;
-  }
-
   /** The graph analysis of an open model at an input shape, computed once (with its probe run) and cached. */
   analysis(model: OpenModel, inputShape?: number[]): Promise<GraphAnalysis> {
-    const override = this.stageOverride(model);
     const shapes = concreteInputShapes(model);
     const first = model.summary.inputs[0]?.name;
     if (inputShape && first) shapes.set(first, inputShape);
-    const key = `${model.id}|${[...shapes.values()].map((s) => s.join('x')).join(',')}|${override?.join('\u0000') ?? ''}`;
+    const key = `${model.id}|${[...shapes.values()].map((s) => s.join('x')).join(',')}`;
     const cached = this.analyses.get(key);
     if (cached) return cached;
-    const pending = (async () => {
-      const detected = await analyzeGraph(model, shapes);
-      if (!override) return detected;
-      const groups: LayerGroup[] = resolveLayers(detected, override, model.summary.name).map((l) => ({
-        module: l.module ?? ('' as LayerGroup['module']),
-        tensor: l.tensor,
-        shape: l.shape,
-      }));
-      return { ...detected, view: { ...detected.view, stages: groups, stagesSource: 'user' as const } };
-    })();
+    const pending = analyzeGraph(model, shapes);
     this.analyses.set(key, pending, model.summary.sizeBytes);
     pending.catch(() => this.analyses.delete(key));
     return pending;
   }
 
-  async getGraph(req: { modelId: ModelId }): Promise<GraphAnalysisView> {
+  async getGraph(req: { modelId: ModelId; stages?: string[] | null }): Promise<GraphAnalysisView> {
     const model = this.models.get(req.modelId);
     const analysis = await this.analysis(model);
     return {
-      graph: analysis.view,
+      graph: req.stages && req.stages.length > 0 ? withStages(analysis, req.stages, model.summary.name) : analysis.view,
       warnings: [...model.warnings, ...analysis.warnings],
       modelHash: await modelContentHash(model),
     };
@@ -68,16 +55,14 @@ export class Graphs {
     if (!t) throw new EngineError('not-found', `${model.summary.name} has no weight tensor "${req.tensor}".`);
     return weightStats(t);
   }
+}
 
-  async setStages(req: { modelId: ModelId; layers: string[] | null }): Promise<GraphAnalysisView> {
-    const model = this.models.get(req.modelId);
-    if (req.layers && req.layers.length > 0) {
-      // Validate before storing, so a typo is reported and the previous stages stay.
-      resolveLayers(await this.analysis(model), req.layers, model.summary.name);
-      this.stageOverrides.set(model.id, req.layers);
-    } else {
-      this.stageOverrides.delete(model.id);
-    }
-    return this.getGraph(req);
-  }
+/** The graph with `stages` in place of the detected ones: resolved now, so a typo is reported, not stored. */
+function withStages(analysis: GraphAnalysis, stages: string[], modelName: string): GraphView {
+  const groups: LayerGroup[] = resolveLayers(analysis, stages, modelName).map((l) => ({
+    module: l.module ?? ('' as LayerGroup['module']),
+    tensor: l.tensor,
+    shape: l.shape,
+  }));
+  return { ...analysis.view, stages: groups, stagesSource: 'user' };
 }

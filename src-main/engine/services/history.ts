@@ -17,7 +17,7 @@ import type { ModelRegistry, OpenModel } from '../model-registry';
 import { modelContentHash } from '../runs/content-hash';
 import type { RunCache } from '../runs/run-cache';
 import type { RunStore } from '../runs/run-store';
-import { CAM_CODEC } from './cam-requests';
+import { CAM_CODEC, upgradeStoredCam } from './cam-requests';
 import { topClasses } from './predictions';
 import { STATS_CODEC } from './statistics';
 import { TRUST_CODEC } from '../trust/trust-service';
@@ -54,8 +54,9 @@ export class History {
       stats: null,
     };
     if (summary.kind === 'cam') {
-      const stored = this.deps.runs.result(summary.id, CAM_CODEC);
-      if (stored) {
+      const found = this.deps.runs.result(summary.id, CAM_CODEC);
+      if (found) {
+        const stored = await upgradeStoredCam(found);
         const { logits, provider, inputShape } = stored.result;
         const top = topClasses(model, logits, 5);
         opened.cam = { ...stored, cached: true, run: summary.id, key: summary.key, top };

@@ -122,6 +122,7 @@ export class Statistics {
     const params: StatsRunParams = {
       images: req.images.map(toStoredSource),
       layers: req.layers,
+      ...(req.stages ? { stages: req.stages } : {}),
       includeParamless: req.includeParamless,
       bins: req.bins,
       range: req.range,
@@ -139,6 +140,7 @@ export class Statistics {
           { count: req.images.length, load: (i) => this.load(model, req.images[i] as ImageSource) },
           {
             layers: req.layers,
+            ...(req.stages ? { stages: req.stages } : {}),
             includeParamless: req.includeParamless,
             bins: req.bins,
             range: req.range ? { kind: 'fixed', lo: req.range[0], hi: req.range[1] } : { kind: 'auto' },

@@ -58,8 +58,11 @@ export interface StatsLayer {
   tensor: TensorName;
 }
 
-/** Every layer with parameters (named by its module) plus every stage output; activations etc. on request. */
-export function defaultStatsLayers(analysis: GraphAnalysis, includeParamless: boolean): StatsLayer[] {
+/**
+ * Every layer with parameters (named by its module) plus every stage output (`stages`: module paths or tensor
+ * names; absent: the detected ones); activations etc. on request.
+ */
+export function defaultStatsLayers(analysis: GraphAnalysis, includeParamless: boolean, stages?: StatsLayer[]): StatsLayer[] {
   const { index, tree } = analysis;
   const seen = new Set<TensorName>();
   const layers: StatsLayer[] = [];
@@ -79,7 +82,8 @@ export function defaultStatsLayers(analysis: GraphAnalysis, includeParamless: bo
     // A module that is this one layer is named by its path ("layer1.0.conv1"); otherwise the node's name.
     add(module && perModule.get(module) === 1 ? module : node.name || out, out);
   });
-  for (const s of analysis.view.stages) add(s.module || s.tensor, s.tensor);
+  for (const s of stages ?? analysis.view.stages.map((g) => ({ label: g.module || g.tensor, tensor: g.tensor })))
+    add(s.label, s.tensor);
   // Graph order, so plots read from input to output.
   return layers.sort((a, b) => (index.producer.get(a.tensor) ?? -1) - (index.producer.get(b.tensor) ?? -1));
 }
@@ -89,6 +93,8 @@ export type StatsForm = 'graph' | 'scan';
 export interface StatsRequest {
   /** Module paths or tensor names; null for the default set. */
   layers: string[] | null;
+  /** The stages in the default set (absent: the detected ones). */
+  stages?: string[];
   includeParamless: boolean;
   bins: number;
   range: HistogramRange;
@@ -188,7 +194,11 @@ export async function runStats(
   const analysis = await deps.analysis(model, first.shape);
   const layers = req.layers
     ? resolveLayers(analysis, req.layers, model.summary.name).map((l) => ({ label: l.label, tensor: l.tensor }))
-    : defaultStatsLayers(analysis, req.includeParamless);
+    : defaultStatsLayers(
+        analysis,
+        req.includeParamless,
+        req.stages && resolveLayers(analysis, req.stages, model.summary.name).map((l) => ({ label: l.label, tensor: l.tensor })),
+      );
   if (layers.length === 0)
     throw new EngineError('unsupported', `${model.summary.name} has no layers with parameters to collect statistics on.`);
   const tensors = [...new Set(layers.map((l) => l.tensor))];

@@ -36,8 +36,6 @@ export interface TrustHost {
   outputIsProbability(model: OpenModel): boolean;
   session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
   graphForm(): GraphForm;
-  /** The user's stage override for the model (it changes what "stages" means), or null. */
-  stages(model: OpenModel): string[] | null;
   runs: RunCache;
   withJob<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
@@ -78,7 +76,6 @@ export async function evaluateTrust(host: TrustHost, req: TrustRequestMessage, c
     inputs: inputs.map((i) => i.hash),
     ...settings,
     labels: model.summary.labels,
-    stages: host.stages(model),
   });
   const answer = await host.runs.getOrCompute({ kind: 'trust', key, model, params, inputs }, TRUST_CODEC, () =>
     host.withJob(req.jobId, async (signal) => {

@@ -18,7 +18,6 @@ import {
 } from '../../../src-shared/cam';
 import type { RgbImage } from '../../../src-shared/heatmap';
 import { CamSettings } from './cam-settings.svelte';
-import { rgbFromRgba } from './render-pane';
 
 export interface Subject {
   modelId: ModelId;
@@ -44,7 +43,7 @@ export class CamState {
   shownKey = $state<string | null>(null);
   /** Results of slow methods for the current subject and class, by slowKey(layer, method). */
   slow = $state.raw<Record<string, CamResponse>>({});
-  /** The model's view of the image at its own size; each pane resamples it to its size. */
+  /** The model's view of the image at its own size, as the engine sent its pixels; each pane resamples it. */
   base = $state.raw<RgbImage | null>(null);
   progress = $state<JobProgress | null>(null);
   pending = $state(false);
@@ -58,8 +57,6 @@ export class CamState {
   private request = 0;
   /** The methods the shown fast answer was asked for. */
   private askedFor: CamMethod[] = [];
-  /** The run key of the answer whose model view `base` holds. */
-  private baseKey: string | null = null;
 
   constructor(private readonly engine: EngineApi) {}
 
@@ -108,24 +105,6 @@ export class CamState {
     return this.source(layer, method)?.notes?.[method];
   }
 
-  /** The image under the maps; left alone when request `ticket` was superseded while it decoded. */
-  private async loadBase(response: CamResponse, ticket: number): Promise<void> {
-    const view = response.modelView;
-    if (view.bytes.byteLength === 0) {
-      this.base = null;
-      this.baseKey = null;
-      return;
-    }
-    const bitmap = await createImageBitmap(new Blob([view.bytes as BlobPart], { type: view.mime }));
-    const { width, height } = bitmap;
-    const canvas = new OffscreenCanvas(width, height);
-    const ctx = canvas.getContext('2d');
-    if (!ctx || ticket !== this.request) return;
-    ctx.drawImage(bitmap, 0, 0);
-    this.base = { rgb: rgbFromRgba(ctx.getImageData(0, 0, width, height).data), width, height };
-    this.baseKey = response.key;
-  }
-
   /**
    * Shows the fast maps of a subject (and returns the answer, whose `top` is the prediction), or null when a
    * newer request superseded this one or it failed (the error shows in the grid).
@@ -158,18 +137,16 @@ export class CamState {
     } finally {
       if (ticket === this.request) this.pending = false;
     }
-    if (!(await this.display(subject, response, ticket))) return null;
+    if (!this.display(subject, response, ticket)) return null;
     this.askedFor = methods;
     return response;
   }
 
   /** Puts an answer on screen unless request `ticket` was superseded; then asks for the panes' slow methods. */
-  private async display(subject: Subject, response: CamResponse, ticket: number): Promise<boolean> {
+  private display(subject: Subject, response: CamResponse, ticket: number): boolean {
     if (ticket !== this.request) return false; // a newer request superseded this one
-    if (!this.base || this.baseKey !== response.key) await this.loadBase(response, ticket);
-    // Checked again: while the image decoded, a newer request (a run reopened from the history) may have
-    // been shown, and this older answer must not replace it.
-    if (ticket !== this.request) return false;
+    // Raw pixels: nothing to decode between the answer and the painted grid.
+    this.base = response.modelView;
     this.response = response;
     this.shownKey = subject.imageKey;
     // Every pane showing a slow method, in the grid's order.
@@ -179,7 +156,7 @@ export class CamState {
   }
 
   /** Shows an answer that was stored (a run reopened from the history) without asking the engine. */
-  async showStored(subject: Subject, response: CamResponse, classIndex: number | 'top', counterfactual: boolean): Promise<void> {
+  showStored(subject: Subject, response: CamResponse, classIndex: number | 'top', counterfactual: boolean): void {
     this.classChoice = classIndex;
     this.counterfactual = counterfactual;
     this.subject = subject;
@@ -188,7 +165,7 @@ export class CamState {
     this.pending = false;
     const first = response.result.layers[0];
     this.askedFor = first ? ([...Object.keys(first.maps), ...Object.keys(first.unavailable)] as CamMethod[]) : [];
-    await this.display(subject, response, ++this.request);
+    this.display(subject, response, ++this.request);
   }
 
   async choose(classIndex: number | 'top', counterfactual = this.counterfactual): Promise<void> {

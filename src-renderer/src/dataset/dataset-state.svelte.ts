@@ -45,7 +45,8 @@ export class DatasetState extends JobState<DatasetProgress> {
     this.urls = new ImageUrls(engine, THUMBNAILS);
   }
 
-  async run(modelId: ModelId): Promise<void> {
+  /** `stages`: the stages the user chose, whose last is the default layer; null for the detected ones. */
+  async run(modelId: ModelId, stages: string[] | null = null): Promise<void> {
     const dataset = this.options.dataset.trim();
     if (this.running) return;
     if (!dataset) {
@@ -58,7 +59,7 @@ export class DatasetState extends JobState<DatasetProgress> {
         modelId,
         dataset,
         topLosses: Math.min(64, Math.max(0, Math.round(topLosses) || 0)),
-        layer,
+        layer: layer ?? stages?.at(-1) ?? null,
         methods,
         jobId,
       }),

@@ -6,7 +6,6 @@ import type {
   DeviceChoice,
   DeviceState,
   AppCommand,
-  ImageData,
   ViewName,
   Preprocess,
   EngineApi,
@@ -15,6 +14,7 @@ import type {
   ModelId,
   ModelSummary,
   OpenedRun,
+  RgbImage,
   Prediction,
   ReportFormat,
   Sample,
@@ -41,6 +41,14 @@ export interface ShownImage {
   height: number;
 }
 
+/** What the input panel shows of an image: an object URL (owned: revoked when the image is replaced) and its size. */
+interface Picture {
+  url: string;
+  width: number;
+  height: number;
+  owned: boolean;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -61,6 +69,13 @@ export class Studio {
   error = $state<string | null>(null);
   /** Sample thumbnails, by sample id. */
   thumbnails = $state<Record<string, string>>({});
+  /** The samples' pictures (the thumbnails are the images themselves): a click shows one without asking again. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a lookup for clicks, never rendered
+  private readonly samplePictures = new Map<string, Picture>();
+  /** Whether the shown image's URL is ours to revoke (a sample's belongs to its thumbnail). */
+  private ownsImageUrl = false;
+  /** The stages the user chose for the open model (module paths or tensor names); null: the detected ones. */
+  stages = $state.raw<string[] | null>(null);
   /** The open model's layer graph (large and immutable: not deeply reactive). */
   graph = $state.raw<GraphView | null>(null);
   /** Which view is shown: the CAM studio, the layer graph, the activation statistics or the run history. */
@@ -136,7 +151,9 @@ export class Studio {
 
   private async loadThumbnail(sample: Sample): Promise<void> {
     const image = await this.engine.getImage({ source: { kind: 'sample', id: sample.id } });
-    this.thumbnails[sample.id] = URL.createObjectURL(new Blob([image.bytes as BlobPart], { type: image.mime }));
+    const url = URL.createObjectURL(new Blob([image.bytes as BlobPart], { type: image.mime }));
+    this.samplePictures.set(sample.id, { url, width: image.width, height: image.height, owned: false });
+    this.thumbnails[sample.id] = url;
   }
 
   async openModelFile(file: File): Promise<void> {
@@ -222,9 +239,27 @@ export class Studio {
     }
   }
 
+  /** An image from the user's disk: its bytes cross to the engine once; every later request names the upload. */
   async openImageFile(file: File): Promise<void> {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    await this.attempt(() => this.showImage({ kind: 'bytes', name: file.name, bytes }, file.name));
+    await this.attempt(async () => {
+      const request = ++this.imageRequests;
+      const uploaded = await this.engine.uploadImage({ name: file.name, bytes });
+      // Shown from the bytes here where the browser can; TIFF, HEIF… come back from the engine as PNG.
+      const picture: Picture = uploaded.mime
+        ? {
+            url: URL.createObjectURL(new Blob([bytes as BlobPart], { type: uploaded.mime })),
+            width: uploaded.width,
+            height: uploaded.height,
+            owned: true,
+          }
+        : await this.fetchPicture(uploaded.source);
+      if (request !== this.imageRequests) {
+        if (picture.owned) URL.revokeObjectURL(picture.url);
+        return;
+      }
+      await this.showImage(uploaded.source, file.name, picture, request);
+    });
   }
 
   /** An image of a data set (by its path on the engine's machine), shown in the studio. */
@@ -312,45 +347,70 @@ export class Studio {
     const response = opened.cam;
     if (!response) throw new Error(`Run ${summary.id} has no stored result (${summary.status}): resume it or delete it.`);
     const stored = summary.params.image;
-    const source = displayable(stored);
-    const data = source ? await this.engine.getImage({ source }).catch(() => null) : null;
-    if (request !== this.imageRequests) return;
-    // An uploaded image's bytes are not kept: show the image as the model saw it.
-    const shown = data ?? response.modelView;
-    if (this.image) URL.revokeObjectURL(this.image.url);
     const name = stored.kind === 'sample' ? (this.sampleFor(stored)?.file ?? stored.id) : (summary.inputs.first ?? 'image');
-    this.image = {
-      source: source ?? { kind: 'bytes', name, bytes: response.modelView.bytes },
-      name,
-      url: URL.createObjectURL(new Blob([shown.bytes as BlobPart], { type: shown.mime })),
-      width: shown.width,
-      height: shown.height,
-    };
-    this.imageSerial += 1;
+    let source = displayable(stored);
+    let picture = source ? await this.fetchPicture(source).catch(() => null) : null;
+    // An uploaded image's bytes are not kept: the image as the model saw it stands in for it (uploaded once,
+    // so that a class or method change can ask again).
+    if (!picture && response.modelView) {
+      const png = await pngOf(response.modelView);
+      const uploaded = await this.engine.uploadImage({ name, bytes: new Uint8Array(await png.arrayBuffer()) });
+      source = uploaded.source;
+      picture = { url: URL.createObjectURL(png), width: uploaded.width, height: uploaded.height, owned: true };
+    }
+    if (request !== this.imageRequests || !source || !picture) {
+      if (picture?.owned) URL.revokeObjectURL(picture.url);
+      if (request === this.imageRequests) throw new Error(`Run ${summary.id}'s image cannot be shown: it was not kept.`);
+      return;
+    }
+    this.setImage(source, name, picture);
+    const image = { modelId: opened.model.id, image: source };
     this.prediction = opened.prediction;
     this.shownRun = { id: summary.id, provider: summary.provider, durationMs: summary.durationMs };
     this.view = 'studio';
     const imageKey = stored.kind === 'sample' ? `sample:${stored.id}` : `run:${summary.id}`;
-    await this.cam.showStored(
-      { modelId: opened.model.id, image: this.image.source, imageKey },
-      response,
-      summary.params.classIndex,
-      summary.params.counterfactual,
-    );
+    // The run's layers stay the grid's rows while it is shown (a class change asks for the same ones).
+    this.cam.setLayers(summary.params.layers.includes('stages') ? null : summary.params.layers);
+    this.cam.showStored({ ...image, imageKey }, response, summary.params.classIndex, summary.params.counterfactual);
   }
 
-  private async showImage(source: ImageSource, name: string): Promise<void> {
-    const request = ++this.imageRequests;
-    const data = (source.kind === 'bytes' ? await decodableHere(source.bytes) : null) ?? (await this.engine.getImage({ source }));
-    if (request !== this.imageRequests) return; // a later choice wins, whatever order the answers come in
-    this.imageSerial += 1;
+  /**
+   * Shows an image and analyses it. A sample's picture is its thumbnail and an upload's was made from the
+   * bytes at hand, so only a file named by path is asked for: the CAM request goes out at once otherwise.
+   */
+  private async showImage(
+    source: ImageSource,
+    name: string,
+    known: Picture | null = null,
+    request = ++this.imageRequests,
+  ): Promise<void> {
+    const picture =
+      known ?? (source.kind === 'sample' ? this.samplePictures.get(source.id) : undefined) ?? (await this.fetchPicture(source));
+    if (request !== this.imageRequests) {
+      // A later choice wins, whatever order the answers come in.
+      if (picture.owned) URL.revokeObjectURL(picture.url);
+      return;
+    }
+    this.setImage(source, name, picture);
+    this.cam.setLayers(this.stages);
     this.cam.classChoice = 'top';
-    if (this.image) URL.revokeObjectURL(this.image.url);
-    const url = URL.createObjectURL(new Blob([data.bytes as BlobPart], { type: data.mime }));
-    this.image = { source, name, url, width: data.width, height: data.height };
     this.prediction = null;
     this.shownRun = null;
     await this.predictShown();
+  }
+
+  private setImage(source: ImageSource, name: string, picture: Picture): void {
+    if (this.image && this.ownsImageUrl) URL.revokeObjectURL(this.image.url);
+    this.image = { source, name, url: picture.url, width: picture.width, height: picture.height };
+    this.ownsImageUrl = picture.owned;
+    this.imageSerial += 1;
+  }
+
+  /** An image as the engine hands it to a browser (converted where the browser cannot show its format). */
+  private async fetchPicture(source: ImageSource): Promise<Picture> {
+    const data = await this.engine.getImage({ source });
+    const url = URL.createObjectURL(new Blob([data.bytes as BlobPart], { type: data.mime }));
+    return { url, width: data.width, height: data.height, owned: true };
   }
 
   /**
@@ -378,8 +438,9 @@ export class Studio {
     if (current()) this.prediction = prediction;
   }
 
-  /** Loads the layer graph of `model`; failures show in the graph view, not as a studio error. */
+  /** Loads the layer graph of `model` (its detected stages); failures show in the graph view, not as a studio error. */
   private async loadGraph(model: ModelSummary): Promise<void> {
+    this.stages = null;
     this.cam.setLayers(null);
     this.graph = null;
     this.graphWarnings = [];
@@ -406,16 +467,22 @@ export class Studio {
     this.dataset.onProgress(event);
   }
 
-  /** Sets the stages by module path or tensor name (null: back to the detected ones); the maps follow. */
+  /**
+   * Sets the stages by module path or tensor name (null: back to the detected ones); the maps follow. The
+   * choice lives here, not in the engine: the graph is asked for with it (which checks it), and every CAM,
+   * statistics and data-set request names the layers it wants.
+   */
   async setStages(layers: string[] | null): Promise<void> {
     const model = this.model;
     if (!model) return;
+    const chosen = layers && layers.length > 0 ? layers : null;
     await this.attempt(async () => {
-      const { graph, warnings } = await this.engine.setStages({ modelId: model.id, layers });
+      const { graph, warnings } = await this.engine.getGraph({ modelId: model.id, stages: chosen });
+      if (this.model?.id !== model.id) return;
       this.graph = graph;
       this.graphWarnings = warnings;
-      // CAM requests name their layers: the grid's rows are what the user chose.
-      this.cam.setLayers(layers);
+      this.stages = chosen;
+      this.cam.setLayers(chosen);
       this.cam.forget();
       if (this.image && this.prediction) await this.predictShown();
     });
@@ -468,7 +535,7 @@ export class Studio {
           files.map(async (f) => ({ kind: 'bytes' as const, name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
         )
       : this.samples.map((s) => ({ kind: 'sample' as const, id: s.id }));
-    await this.stats.run(model.id, images);
+    await this.stats.run(model.id, images, this.stages);
   }
 
   /** Whether the samples (and their ground truth) belong to the open model; elsewhere they are only examples. */
@@ -486,29 +553,16 @@ function displayable(source: StoredImageSource): ImageSource | null {
   return source.kind === 'bytes' ? null : source;
 }
 
-/**
- * An uploaded image the browser can show itself, with its size, so that its bytes cross to the engine only
- * with the CAM request; null for formats only the engine decodes (TIFF, HEIF…), which it converts.
- */
-async function decodableHere(bytes: Uint8Array): Promise<ImageData | null> {
-  const mime = sniffMime(bytes);
-  if (!mime) return null;
-  try {
-    const bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: mime }));
-    const { width, height } = bitmap;
-    bitmap.close();
-    return { mime, bytes, width, height };
-  } catch {
-    return null;
+/** Raw RGB pixels as a PNG file (a run's model view standing in for an upload that was not kept). */
+async function pngOf(view: RgbImage): Promise<Blob> {
+  const rgba = new Uint8ClampedArray(view.width * view.height * 4);
+  for (let i = 0, j = 0; i < view.rgb.length; i += 3, j += 4) {
+    rgba[j] = view.rgb[i] as number;
+    rgba[j + 1] = view.rgb[i + 1] as number;
+    rgba[j + 2] = view.rgb[i + 2] as number;
+    rgba[j + 3] = 255;
   }
-}
-
-/** The browser image formats, by their first bytes. */
-function sniffMime(b: Uint8Array): string | null {
-  const starts = (...sig: number[]): boolean => sig.every((v, i) => b[i] === v);
-  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'image/png';
-  if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
-  if (starts(0x47, 0x49, 0x46, 0x38)) return 'image/gif';
-  if (starts(0x52, 0x49, 0x46, 0x46) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return 'image/webp';
-  return null;
+  const canvas = new OffscreenCanvas(view.width, view.height);
+  canvas.getContext('2d')?.putImageData(new ImageData(rgba, view.width, view.height), 0, 0);
+  return canvas.convertToBlob({ type: 'image/png' });
 }

@@ -58,7 +58,8 @@ export class StatsState extends JobState<StatsProgress> {
     }
   }
 
-  async run(modelId: ModelId, images: ImageSource[]): Promise<void> {
+  /** `stages`: the stages the user chose (they join the default layers), or null for the detected ones. */
+  async run(modelId: ModelId, images: ImageSource[], stages: string[] | null = null): Promise<void> {
     if (images.length === 0) return;
     const { includeParamless, bins, range } = this.options;
     const result = await this.runJob({ done: 0, total: images.length, reading: true }, (jobId) =>
@@ -66,6 +67,7 @@ export class StatsState extends JobState<StatsProgress> {
         modelId,
         images,
         layers: null,
+        ...(stages ? { stages } : {}),
         includeParamless,
         bins: Math.min(10_000, Math.max(1, Math.round(bins) || 40)),
         range: range === 'fastai' ? FASTAI_RANGE : null,

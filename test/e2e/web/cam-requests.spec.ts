@@ -81,5 +81,9 @@ test('an uploaded image crosses the wire once: the browser shows it, one CAM req
   await expect(cam.grid).toHaveAttribute('data-shown', /^image:/);
   await cam.waitForPainted('layer4', 'gradcam');
   await expect(studio.topRows).toHaveCount(5);
+  // Later requests for the same image name the upload: another pane method asks again, without the bytes.
+  await cam.pane('layer3', 'gradcam').getByTestId('pane-method').selectOption('gradcamelementwise');
+  await cam.waitForPainted('layer3', 'gradcamelementwise');
+  await expect(cam.error).toBeHidden();
   expect(sent.filter((n) => n >= size)).toHaveLength(1);
 });

@@ -35,7 +35,7 @@ async function image(name: string): Promise<ReportImage> {
   return {
     name,
     original: { mime: 'image/png', bytes: png, width: 32, height: 24 },
-    modelView: { mime: 'image/png', bytes: png, width: 32, height: 24 },
+    modelView: { rgb: new Uint8Array(32 * 24 * 3).fill(150), width: 32, height: 24 },
     top: [
       { class: 1, label: EVIL, prob: 0.9 },
       { class: 0, label: 'plain', prob: 0.1 },

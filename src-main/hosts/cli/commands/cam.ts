@@ -158,12 +158,18 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     }
     if (values.png !== undefined) {
       const view = answer.modelView;
-      const hasView = view.bytes.byteLength > 0;
       const [inputH, inputW] = [result.inputShape[2] ?? 224, result.inputShape[3] ?? 224];
-      const [viewW, viewH] = hasView ? [view.width, view.height] : [inputW, inputH];
+      const [viewW, viewH] = view ? [view.width, view.height] : [inputW, inputH];
       const { width, height } = paneSize(viewW, viewH, pngSide ?? Math.max(MIN_DEFAULT_PNG, viewW, viewH));
-      const rgb = hasView
-        ? new Uint8Array(await sharp(view.bytes).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer())
+      const rgb = view
+        ? new Uint8Array(
+            await sharp(Buffer.from(view.rgb.buffer, view.rgb.byteOffset, view.rgb.byteLength), {
+              raw: { width: view.width, height: view.height, channels: 3 },
+            })
+              .resize(width, height, { fit: 'fill' })
+              .raw()
+              .toBuffer(),
+          )
         : null;
       const files = await writePngs(values.png, result, rgb, width, height);
       if (values.json !== '-') out(`wrote ${files.length} PNG files to ${values.png}`);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../../src-main/engine/engine';
 import { pathFromSegments, scopeOf } from '../../../../src-main/engine/graph/module-scopes';
 import { externalWeightModel } from '../../../helpers/onnx-builder';
+import { solidPng } from '../../../helpers/images';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
 
@@ -109,16 +110,40 @@ describe('stages and shapes of PyTorch exports', () => {
     expect(root?.nodeCount).toBe(graph.nodes.length);
   });
 
-  it('stages can be overridden by module path or tensor name, and a typo is refused', async () => {
+  it('the graph shows the stages a request names (module path or tensor name), refuses a typo, and keeps nothing', async () => {
     const model = await engine.models.openPath('test/fixtures/torch/resnet/model.onnx');
-    const set = await engine.setStages({ modelId: model.id, layers: ['layer3', '/layer4/layer4.0/relu_1/Relu_output_0'] });
+    const chosen = ['layer3', '/layer4/layer4.0/relu_1/Relu_output_0'];
+    const set = await engine.getGraph({ modelId: model.id, stages: chosen });
     expect(set.graph.stagesSource).toBe('user');
     expect(set.graph.stages.map((s) => s.module)).toEqual(['layer3', 'layer4']);
-    await expect(engine.setStages({ modelId: model.id, layers: ['layer9'] })).rejects.toThrow(
+    await expect(engine.getGraph({ modelId: model.id, stages: ['layer9'] })).rejects.toThrow(
       /no module or tensor named "layer9"/,
     );
-    const reset = await engine.setStages({ modelId: model.id, layers: null });
-    expect(reset.graph.stages).toHaveLength(4);
+    // No hidden state: the next request without stages sees the detected ones, and so does a CAM request.
+    const plain = await engine.getGraph({ modelId: model.id });
+    expect(plain.graph.stagesSource).toBe('auto');
+    expect(plain.graph.stages).toHaveLength(4);
+    const png = await solidPng(32, 32, [120, 40, 200]);
+    const cam = await engine.computeCam({
+      modelId: model.id,
+      image: { kind: 'bytes', name: 'x.png', bytes: png },
+      methods: ['gradcam'],
+      classIndex: 'top',
+      counterfactual: false,
+      jobId: 'stages-1',
+    });
+    expect(cam.result.layers.map((l) => l.module)).toEqual(['layer1', 'layer2', 'layer3', 'layer4']);
+    const named = await engine.computeCam({
+      modelId: model.id,
+      image: { kind: 'bytes', name: 'x.png', bytes: png },
+      layers: chosen,
+      methods: ['gradcam'],
+      classIndex: 'top',
+      counterfactual: false,
+      jobId: 'stages-2',
+    });
+    expect(named.result.layers.map((l) => l.label)).toEqual(chosen);
+    expect(named.key).not.toBe(cam.key);
   });
 });
 
