@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import type { CamMethod } from '../../src-shared/cam';
 import type { RgbImage } from '../../src-shared/heatmap';
 import { colorDimLayers } from './stats-selection';
-import { topLossAssets, type TopLossAssets } from './dataset-section';
+import { classMapAssets, topLossAssets, type TopLossAssets } from './dataset-section';
 import { colorDimPixels, paneSize, panePixels } from './pixels';
 import type { EncodedImage, ReportData, ReportImage } from './report-data';
 
@@ -31,6 +31,8 @@ export interface ReportAssets {
   colorDims: Map<number, string>;
   /** The data-set section's top losses: image and maps. */
   topLosses?: TopLossAssets[];
+  /** The data-set section's per-class mean maps, in its classMaps order. */
+  classMaps?: (string | null)[];
 }
 
 export const paneKey = (layer: number, method: CamMethod): string => `${layer}|${method}`;
@@ -106,5 +108,6 @@ export async function encodeAssets(data: ReportData): Promise<ReportAssets> {
     }
   }
   const topLosses = data.dataset ? await topLossAssets(data.dataset, data.display) : [];
-  return { images, colorDims, topLosses };
+  const classMaps = data.dataset ? await classMapAssets(data.dataset, data.display) : [];
+  return { images, colorDims, topLosses, classMaps };
 }

@@ -10,7 +10,8 @@ import { dataUri } from './assets';
 import { html, type Markup } from './escape';
 import { formatInt, formatMs, formatPercent } from './format';
 import { paneSize, panePixels } from './pixels';
-import type { HeatmapDisplay } from './report-data';
+import type { HeatmapDisplay, ReportModel } from './report-data';
+import { colorDimLayers } from './stats-selection';
 
 /** Longer side of a top-loss picture, in pixels. */
 const TOP_LOSS_PX = 128;
@@ -58,6 +59,80 @@ export async function topLossAssets(dataset: Interpretation, display: HeatmapDis
   return out;
 }
 
+/** Each class's mean map (the run's first method) alone: its images differ, so none is drawn under it. */
+export async function classMapAssets(dataset: Interpretation, display: HeatmapDisplay): Promise<(string | null)[]> {
+  const method = dataset.methods[0];
+  const out: (string | null)[] = [];
+  for (const c of dataset.classMaps ?? []) {
+    const map = method ? c.maps[method] : undefined;
+    if (!map) {
+      out.push(null);
+      continue;
+    }
+    const size = paneSize(map.width, map.height, TOP_LOSS_PX);
+    out.push(await jpeg(panePixels(map, null, size.width, size.height, display), size.width, size.height, 4));
+  }
+  return out;
+}
+
+function classMapsBlock(d: Interpretation, pictures: (string | null)[]): Markup {
+  const method = d.methods[0];
+  if (!d.classMaps || !method) return html``;
+  const label = (k: number): string => d.labels[k] ?? `class ${k}`;
+  return html`<h3>Mean maps per class</h3>
+    <p class="small muted">
+      ${CAM_METHOD_LABELS[method]} at <code>${d.layer ?? ''}</code>: the mean, over the images labelled with a class, of each
+      image's map for that class.
+    </p>
+    <div class="class-maps" data-testid="class-maps">
+      ${d.classMaps.map((c, i) => {
+        const uri = pictures[i] ?? null;
+        const other = c.otherGeometry > 0 ? `, ${formatInt(c.otherGeometry)} of another size left out` : '';
+        return html`<figure class="class-map" data-testid="class-map">
+          ${uri ? html`<img src="${uri}" alt="mean map of ${label(c.class)}" />` : html`<div class="na">no map</div>`}
+          <figcaption><b>${label(c.class)}</b> ${formatInt(c.images)} images${other}</figcaption>
+        </figure>`;
+      })}
+    </div>`;
+}
+
+/** Per class: mean, std and share near zero at the stages (or evenly spaced layers), from the class statistics. */
+function classStatsBlock(d: Interpretation, stages: ReportModel['stages']): Markup {
+  const first = d.classStats?.[0];
+  if (!d.classStats || !first) return html``;
+  const label = (k: number): string => d.labels[k] ?? `class ${k}`;
+  const picked = colorDimLayers(first.layers, stages, 5);
+  return html`<h3>Activation statistics per class</h3>
+    <p class="small muted">
+      mean / std / share near zero over the images labelled with each class (the statistics engine over that class alone; every
+      layer in the JSON and the studio).
+    </p>
+    <table class="class-stats" data-testid="class-stats">
+      <thead>
+        <tr>
+          <th>class</th>
+          <th class="num">images</th>
+          ${picked.map((i) => html`<th class="num"><code>${first.layers[i]?.label ?? ''}</code></th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${d.classStats.map(
+          (c) =>
+            html`<tr>
+              <td>${label(c.class)}</td>
+              <td class="num">${formatInt(c.images)}</td>
+              ${picked.map((i) => {
+                const l = c.layers[i];
+                return html`<td class="num">
+                  ${l ? `${l.mean.toPrecision(3)} / ${l.std.toPrecision(3)} / ${formatPercent(l.nearZero)}` : '—'}
+                </td>`;
+              })}
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
+}
+
 function confusionTable(d: Interpretation): Markup {
   const n = d.confusion.classes.length;
   if (n > MAX_MATRIX_CLASSES) {
@@ -93,7 +168,12 @@ function confusionTable(d: Interpretation): Markup {
   </table>`;
 }
 
-export function datasetSection(d: Interpretation | null, assets: TopLossAssets[], title: Markup): Markup {
+export function datasetSection(
+  d: Interpretation | null,
+  assets: TopLossAssets[],
+  title: Markup,
+  perClass: { classMaps?: (string | null)[]; stages?: ReportModel['stages'] } = {},
+): Markup {
   if (!d) return html``;
   const label = (k: number): string => d.labels[k] ?? `class ${k}`;
   const pct = (x: number | null): string => (x === null ? '—' : formatPercent(x));
@@ -185,6 +265,7 @@ export function datasetSection(d: Interpretation | null, assets: TopLossAssets[]
             </div>`
         : ''
     }
+    ${classMapsBlock(d, perClass.classMaps ?? [])} ${classStatsBlock(d, perClass.stages ?? [])}
   </section>`;
 }
 
@@ -200,4 +281,8 @@ export const DATASET_CSS = `
 .top-loss .trio img { border: none; }
 .top-loss .trio span { font-size: 10px; color: var(--muted); display: block; }
 .top-loss .name { overflow-wrap: anywhere; }
+.class-maps { display: flex; flex-wrap: wrap; gap: 8px; }
+.class-map { margin: 0; width: 112px; font-size: 11px; break-inside: avoid; }
+.class-map img, .class-map .na { width: 112px; height: 112px; object-fit: contain; display: block; }
+.class-stats { font-size: 11px; }
 `;

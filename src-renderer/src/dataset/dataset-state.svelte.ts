@@ -16,9 +16,13 @@ export interface DatasetOptions {
   /** Null: the last stage. */
   layer: string | null;
   methods: CamMethod[];
+  /** Per-class mean maps (each image's map for its actual class, averaged per class). */
+  classMaps: boolean;
+  /** Per-class activation statistics. */
+  classStats: boolean;
 }
 
-export type DatasetPhase = 'reading' | 'images' | 'maps';
+export type DatasetPhase = 'reading' | 'images' | 'maps' | 'class statistics';
 
 export interface DatasetProgress {
   phase: DatasetPhase;
@@ -29,7 +33,14 @@ export interface DatasetProgress {
 const THUMBNAILS = 400;
 
 export class DatasetState extends JobState<DatasetProgress> {
-  options = $state<DatasetOptions>({ dataset: '', topLosses: 9, layer: null, methods: ['gradcam'] });
+  options = $state<DatasetOptions>({
+    dataset: '',
+    topLosses: 9,
+    layer: null,
+    methods: ['gradcam'],
+    classMaps: false,
+    classStats: false,
+  });
   result = $state.raw<InterpretResponse | null>(null);
   modelId = $state<ModelId | null>(null);
   /** The confusion-matrix cell whose images are listed: class indices. */
@@ -38,7 +49,7 @@ export class DatasetState extends JobState<DatasetProgress> {
 
   constructor(engine: EngineApi) {
     super(engine, 'interpret', (event) => ({
-      phase: event.layer === 'maps' ? 'maps' : event.layer === 'reading' ? 'reading' : 'images',
+      phase: event.layer === 'maps' || event.layer === 'reading' || event.layer === 'class statistics' ? event.layer : 'images',
       done: event.done,
       total: event.total,
     }));
@@ -53,7 +64,7 @@ export class DatasetState extends JobState<DatasetProgress> {
       this.error = 'Give the data set: a folder with one sub-folder of images per class, or a CSV of path,label.';
       return;
     }
-    const { topLosses, layer, methods } = this.options;
+    const { topLosses, layer, methods, classMaps, classStats } = this.options;
     const result = await this.runJob({ phase: 'reading', done: 0, total: 0 }, (jobId) =>
       this.engine.interpretDataset({
         modelId,
@@ -61,6 +72,8 @@ export class DatasetState extends JobState<DatasetProgress> {
         topLosses: Math.min(64, Math.max(0, Math.round(topLosses) || 0)),
         layer: layer ?? stages?.at(-1) ?? null,
         methods,
+        ...(classMaps ? { classMaps } : {}),
+        ...(classStats ? { classStats } : {}),
         jobId,
       }),
     );
@@ -80,6 +93,8 @@ export class DatasetState extends JobState<DatasetProgress> {
       topLosses: this.options.topLosses,
       layer: this.options.layer,
       methods: result.methods,
+      classMaps: Boolean(result.classMaps),
+      classStats: Boolean(result.classStats),
     };
   }
 

@@ -96,3 +96,59 @@ test('Data set: accuracy, per-class table, a confusion cell’s images, top loss
   await expect(set.topLosses).toHaveCount(6);
   expect(consoleErrors).toEqual([]);
 });
+
+test('Data set: per-class mean maps and per-class activation statistics, a class picked', async ({
+  studio,
+  page,
+  consoleErrors,
+}, testInfo) => {
+  const set = new DatasetPage(studio.page);
+  await set.open();
+  const index = JSON.parse(readFileSync(path.join(HELD_OUT, 'index.json'), 'utf8')) as {
+    images: { file: string; class: number }[];
+  };
+  const root = path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-e2e-classes-')), 'small');
+  for (const image of index.images.slice(0, 48)) {
+    const dir = path.join(root, LABELS[image.class] as string);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(HELD_OUT, image.file), path.join(dir, image.file));
+  }
+  await page.getByTestId('dataset-option-class-maps').check();
+  await page.getByTestId('dataset-option-class-stats').check();
+  await set.interpret(root, 2);
+  await expect(set.summary).toContainText('48 of 48 images', { timeout: 60_000 });
+
+  const maps = page.getByTestId('class-map');
+  await expect(maps).toHaveCount(6);
+  // Every class's mean map is drawn (a colormap, not a blank pane).
+  const lit = await maps.locator('canvas').evaluateAll((canvases) =>
+    canvases.map((c) => {
+      const el = c as HTMLCanvasElement;
+      const data = el.getContext('2d')?.getImageData(0, 0, el.width, el.height).data ?? new Uint8ClampedArray();
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 0) + (data[i + 1] ?? 0) + (data[i + 2] ?? 0) > 30) n++;
+      return n;
+    }),
+  );
+  expect(lit).toHaveLength(6);
+  for (const n of lit) expect(n).toBeGreaterThan(1000);
+  await expect(maps.first()).toContainText(/circle\s*\d+ images/);
+
+  // The statistics of one class, then of another: the plots and the table follow the class picked.
+  const stats = page.getByTestId('dataset-class-stats');
+  await expect(stats).toHaveAttribute('data-class', '0');
+  await expect(stats.getByTestId('stats-layer-plot')).toBeVisible();
+  const rows = stats.getByTestId('stats-layer-table').locator('tbody tr');
+  expect(await rows.count()).toBeGreaterThan(3);
+  const before = await rows.first().textContent();
+  await page.getByTestId('dataset-stats-class').selectOption('3');
+  await expect(stats).toHaveAttribute('data-class', '3');
+  await expect.poll(() => rows.first().textContent()).not.toBe(before);
+
+  await maps.first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: testInfo.outputPath('dataset-class-maps.png') });
+  await stats.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: testInfo.outputPath('dataset-class-stats.png') });
+  await testInfo.attach('dataset-class-stats', { body: await page.screenshot(), contentType: 'image/png' });
+  expect(consoleErrors).toEqual([]);
+});

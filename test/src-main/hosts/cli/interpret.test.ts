@@ -149,7 +149,8 @@ describe('layerlens interpret', () => {
       '--class-stats',
       '--json',
       path.join(dir, 'classes.json'),
-      '--no-history',
+      '--db',
+      path.join(dir, 'classes.db'),
     ]);
     expect(status).toBe(0);
     const json = JSON.parse(readFileSync(path.join(dir, 'classes.json'), 'utf8')) as {
@@ -175,6 +176,19 @@ describe('layerlens interpret', () => {
     const text = out.join('\n');
     expect(text).toMatch(/per-class mean maps \(gradcam at layer4, for the actual class\)/);
     expect(text).toMatch(/per-class activation statistics \(actual class\)/);
+
+    // The report of the run: a mean map per class, drawn, and the statistics table per class.
+    const runId = (JSON.parse(readFileSync(path.join(dir, 'classes.json'), 'utf8')) as { run: number }).run;
+    const file = path.join(dir, 'classes.html');
+    expect((await runCli(['report', String(runId), '--db', path.join(dir, 'classes.db'), '--out', file], () => {})) === 0).toBe(
+      true,
+    );
+    const report = readFileSync(file, 'utf8');
+    const maps = report.slice(report.indexOf('data-testid="class-maps"'));
+    expect(maps.match(/data-testid="class-map"/g)).toHaveLength(classes.length);
+    expect(maps.split('</div>')[0]?.match(/src="data:image\/jpeg;base64,/g)).toHaveLength(classes.length);
+    const table = report.slice(report.indexOf('data-testid="class-stats"')).split('</table>')[0] ?? '';
+    expect(table.match(/<tr>/g)).toHaveLength(classes.length + 1);
   });
 
   it('says in one line what is wrong with a data set, and documents its JSON', async () => {
