@@ -207,6 +207,11 @@ export interface CamRequestMessage {
   methods: CamMethod[];
   classIndex: number | 'top';
   counterfactual: boolean;
+  /**
+   * pytorch-grad-cam's eigen_smooth: the maps of the methods that sum per-channel terms (EIGEN_SMOOTH_METHODS)
+   * become those terms' first principal component. Absent: off.
+   */
+  eigenSmooth?: boolean;
   jobId: string;
 }
 
@@ -398,6 +403,7 @@ export const engineRequestSchemas = {
       methods: v.pipe(v.array(v.picklist(CAM_METHODS)), v.minLength(1), v.maxLength(CAM_METHODS.length)),
       classIndex: v.union([v.literal('top'), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000))]),
       counterfactual: v.boolean(),
+      eigenSmooth: v.optional(v.boolean()),
       jobId: jobIdSchema,
     }),
   ]),

@@ -14,6 +14,11 @@ export interface CamMethodInfo {
   needs: { activation: boolean; gradient: boolean; head: boolean; perturbation: boolean };
   /** Computed when no methods are named (the CLI's default, the studio's first grid). */
   default: boolean;
+  /**
+   * Its map is the channel sum of per-channel terms (w_k·A_k, g_k⊙A_k, …): the eigen-smooth option replaces
+   * that sum by the terms' first principal component.
+   */
+  eigenSmooth: boolean;
 }
 
 const reads = (gradient: boolean, extra: { head?: boolean; perturbation?: boolean } = {}): CamMethodInfo['needs'] => ({
@@ -29,62 +34,98 @@ export const CAM_METHOD_REGISTRY = {
     summary: "the classifier's class weights on the layer that feeds global average pooling",
     needs: reads(false, { head: true }),
     default: true,
+    eigenSmooth: true,
   },
-  gradcam: { label: 'Grad-CAM', summary: 'channels weighted by their mean gradient', needs: reads(true), default: true },
+  gradcam: {
+    label: 'Grad-CAM',
+    summary: 'channels weighted by their mean gradient',
+    needs: reads(true),
+    default: true,
+    eigenSmooth: true,
+  },
   'gradcam++': {
     label: 'Grad-CAM++',
     summary: 'channels weighted by positive gradients with second-order coefficients',
     needs: reads(true),
     default: true,
+    eigenSmooth: true,
   },
-  hirescam: { label: 'HiResCAM', summary: 'gradient × activation, summed over channels', needs: reads(true), default: true },
+  hirescam: {
+    label: 'HiResCAM',
+    summary: 'gradient × activation, summed over channels',
+    needs: reads(true),
+    default: true,
+    eigenSmooth: true,
+  },
   xgradcam: {
     label: 'XGradCAM',
     summary: 'channels weighted by gradient × activation over the channel sum',
     needs: reads(true),
     default: true,
+    eigenSmooth: true,
   },
   layercam: {
     label: 'LayerCAM',
     summary: 'positive gradient × activation, summed over channels',
     needs: reads(true),
     default: true,
+    eigenSmooth: true,
   },
   eigencam: {
     label: 'EigenCAM',
     summary: "the activations' first principal component",
     needs: reads(false),
     default: true,
+    eigenSmooth: false,
   },
   eigengradcam: {
     label: 'EigenGradCAM',
     summary: 'the first principal component of gradient × activation',
     needs: reads(true),
     default: true,
+    eigenSmooth: false,
   },
   gradcamelementwise: {
     label: 'Grad-CAM Element-Wise',
     summary: 'ReLU of gradient × activation, summed over channels',
     needs: reads(true),
     default: false,
+    eigenSmooth: true,
   },
   fem: {
     label: 'FEM',
     summary: "each channel's outliers (≥ mean + 2·std over its positions), weighted by the channel's mean",
     needs: reads(false),
     default: false,
+    eigenSmooth: true,
+  },
+  finercam: {
+    label: 'FinerCAM',
+    summary: "Grad-CAM of the class's logit less its three nearest classes', weighted by their probabilities",
+    needs: reads(true),
+    default: false,
+    eigenSmooth: true,
+  },
+  kpcacam: {
+    label: 'KPCA-CAM',
+    summary: 'the first kernel principal component of the activations (sigmoid kernel tanh(x·y/C + 1))',
+    needs: reads(false),
+    default: false,
+    eigenSmooth: false,
   },
   scorecam: {
     label: 'ScoreCAM',
     summary: 'channels weighted by the class score of the input masked by each',
     needs: reads(false, { perturbation: true }),
     default: false,
+    eigenSmooth: false,
   },
   ablationcam: {
     label: 'AblationCAM',
     summary: 'channels weighted by the score lost when each is zeroed',
     needs: reads(false, { perturbation: true }),
     default: false,
+    eigenSmooth: false,
   },
 } as const satisfies Record<string, CamMethodInfo>;
 
@@ -101,6 +142,8 @@ export const GRADIENT_METHODS = where((m) => m.needs.gradient);
 export const PERTURBATION_METHODS = where((m) => m.needs.perturbation);
 /** Methods that work where the backward pass cannot be built. */
 export const GRADIENT_FREE_METHODS = where((m) => !m.needs.gradient);
+/** Methods the eigen-smooth option changes. */
+export const EIGEN_SMOOTH_METHODS = where((m) => m.eigenSmooth);
 /** Computed when no methods are named. */
 export const DEFAULT_METHODS = where((m) => m.default);
 /** Everything answered by the one hooked run (no per-channel forward passes). */

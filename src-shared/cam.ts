@@ -10,6 +10,7 @@ export {
   CAM_METHOD_REGISTRY,
   CAM_METHODS,
   DEFAULT_METHODS,
+  EIGEN_SMOOTH_METHODS,
   FAST_METHODS,
   GRADIENT_FREE_METHODS,
   GRADIENT_METHODS,
@@ -47,6 +48,8 @@ export interface CamResult {
   classIndex: number;
   label: string;
   counterfactual: boolean;
+  /** The eigen-smooth option was on (absent: off): the maps of EIGEN_SMOOTH_METHODS are their terms' first component. */
+  eigenSmooth?: boolean;
   logits: Float32Array;
   provider: ExecutionProvider;
   inputShape: number[];

@@ -24,6 +24,8 @@ export interface CamRunParams {
   methods: CamMethod[];
   classIndex: number | 'top';
   counterfactual: boolean;
+  /** Present (true) only when the option was on, so runs without it keep their keys. */
+  eigenSmooth?: true;
   /** The class the maps explain, once computed (its label names the run). */
   explained?: { classIndex: number; label: string };
 }

@@ -3,6 +3,7 @@ import {
   CAM_METHOD_LABELS,
   CAM_METHODS,
   DEFAULT_METHODS,
+  EIGEN_SMOOTH_METHODS,
   FAST_METHODS,
   GRADIENT_FREE_METHODS,
   GRADIENT_METHODS,
@@ -11,6 +12,9 @@ import {
   PERTURBATION_METHODS,
 } from '../../src-shared/cam';
 import { CAM_METHOD_IMPLS, IN_GRAPH_METHODS } from '../../src-main/engine/cam/methods';
+import { LayerMapContext } from '../../src-main/engine/cam/map-context';
+import { GraphBuilder } from '../../src-main/engine/hooks/graph-builder';
+import type { TensorName } from '../../src-shared/api';
 
 describe('the CAM method registry', () => {
   it('derives every method list from one table', () => {
@@ -34,5 +38,24 @@ describe('the CAM method registry', () => {
       expect(CAM_METHOD_IMPLS[m].kind, m).toBe(PERTURBATION_METHODS.includes(m) ? 'perturbation' : 'in-graph');
     }
     expect([...IN_GRAPH_METHODS].sort()).toEqual([...FAST_METHODS].sort());
+  });
+
+  it('marks for eigen-smooth exactly the methods whose builder gives per-channel terms', () => {
+    const t = (name: string) => name as TensorName;
+    const grid = { channels: 4, height: 2, width: 3, channelsFirst: true, prefix: 0, batchAxis: 0, shape: [1, 4, 2, 3] };
+    for (const m of IN_GRAPH_METHODS) {
+      const impl = CAM_METHOD_IMPLS[m];
+      if (impl.kind !== 'in-graph') continue;
+      const ctx = new LayerMapContext(new GraphBuilder(13, 'test'), {
+        activation: t('a'),
+        gradient: t('g'),
+        grid,
+        classRow: t('row'),
+        head: { tensor: t('w'), classesFirst: true },
+      });
+      const built = impl.build(ctx);
+      expect('terms' in built && built.terms !== undefined, m).toBe(EIGEN_SMOOTH_METHODS.includes(m));
+    }
+    expect(EIGEN_SMOOTH_METHODS).toEqual(expect.arrayContaining(['gradcam', 'hirescam', 'layercam', 'finercam']));
   });
 });

@@ -18,8 +18,8 @@ import type { GraphForm } from '../hooks/graph-builder';
 import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
-import { CAM_METHOD_IMPLS, IN_GRAPH_METHODS } from './methods';
-import type { PerturbationJob } from './methods/method';
+import { CAM_METHOD_IMPLS, IN_GRAPH_METHODS, scoreTargetOf } from './methods';
+import type { PerturbationJob, ScoreTarget } from './methods/method';
 import { maskedScoreModel } from './masked-score-model';
 import { tailModel } from './methods/ablationcam';
 import { throwIfCancelled } from './perturbation';
@@ -30,6 +30,8 @@ export interface CamRequest {
   /** A class index, or "top" for the highest logit. */
   classIndex: number | 'top';
   counterfactual: boolean;
+  /** pytorch-grad-cam's eigen_smooth: the methods that sum per-channel terms give those terms' first principal component. */
+  eigenSmooth?: boolean;
 }
 
 export interface CamProgress {
@@ -54,6 +56,8 @@ interface HookedJob {
   signal?: AbortSignal | undefined;
 }
 
+type HookedRun = { meta: HookedMeta; pooled: PooledSession; outputs: ort.InferenceSession.ReturnType };
+
 /**
  * Float32 rounds a sum of C terms to about 1e-7·√C of their absolute sum: a map below CANCELLED of that
  * scale everywhere is what is left of terms that cancel (HiResCAM at a layer whose gradient only reaches
@@ -73,6 +77,32 @@ export class CamRunner {
 
   constructor(private readonly deps: CamDeps) {
     this.hooked = new HookedSessions(deps.session, () => deps.graphForm?.() ?? 'plain');
+  }
+
+  /**
+   * The hooked run, with its backward pass if `gradients`. A backward graph that loads but fails to run is
+   * LayerLens's bug, as one that does not load: run again without gradients so the forward hooks and the
+   * gradient-free methods still answer, and say why.
+   */
+  private async runWithFallback(
+    job: HookedJob,
+    gradients: boolean,
+    model: OpenModel,
+    tensors: TensorName[],
+    input: InputTensor,
+  ): Promise<HookedRun> {
+    let run = await this.runHooked(job, gradients);
+    if ('failure' in run && gradients) {
+      const failure = run.failure;
+      const forwardOnly = await this.runHooked(job, false);
+      // Only a graph whose forward part runs proves the backward part at fault (not the input).
+      if (!('failure' in forwardOnly)) {
+        const reason = this.hooked.refuse(model, tensors, input.shape, failure);
+        run = { ...forwardOnly, meta: { ...forwardOnly.meta, gradientError: reason } };
+      }
+    }
+    if ('failure' in run) throw new EngineError('inference-failed', run.failure);
+    return run;
   }
 
   /** One run of the hooked model, with or without its backward pass, or why onnxruntime failed it. */
@@ -118,29 +148,33 @@ export class CamRunner {
     const analysis = await this.deps.analysis(model, input.shape);
     const layers = resolveLayers(analysis, req.layers.length > 0 ? req.layers : ['stages'], model.summary.name);
     const tensors = [...new Set(layers.map((l) => l.tensor))];
-    const wantsGradients = req.methods.some((m) => GRADIENT_METHODS.includes(m));
-    // Maps the graph computes itself; activations leave the run only for the perturbation methods.
-    const options: HookOptions = {
-      maps: req.methods.filter((m) => IN_GRAPH_METHODS.includes(m)).sort(),
-      exposeActivations: req.methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
-      exposeGradients: false,
-    };
+    // One hooked run per score differentiated (FinerCAM's is its own); the first also serves the perturbation methods.
+    const targets = [...new Set(req.methods.map(scoreTargetOf))].sort((a, b) => (a === 'class' ? -1 : b === 'class' ? 1 : 0));
     const hookedStart = performance.now();
-    const job: HookedJob = { model, analysis, tensors, options, input, req, signal };
-    // A backward graph that loads but fails to run is LayerLens's bug, as one that does not load: run again
-    // without gradients so the forward hooks and the gradient-free methods still answer, and say why.
-    let run = await this.runHooked(job, wantsGradients);
-    if ('failure' in run && wantsGradients) {
-      const failure = run.failure;
-      const forwardOnly = await this.runHooked(job, false);
-      // Only a graph whose forward part runs proves the backward part at fault (not the input).
-      if (!('failure' in forwardOnly)) {
-        const reason = this.hooked.refuse(model, tensors, input.shape, failure);
-        run = { ...forwardOnly, meta: { ...forwardOnly.meta, gradientError: reason } };
-      }
+    const runs = new Map<ScoreTarget, HookedRun>();
+    for (const target of targets) {
+      const methods = req.methods.filter((m) => scoreTargetOf(m) === target);
+      // Maps the graph computes itself; activations leave the run only for the perturbation methods.
+      const options: HookOptions = {
+        maps: methods.filter((m) => IN_GRAPH_METHODS.includes(m)).sort(),
+        exposeActivations: methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
+        exposeGradients: false,
+        ...(target === 'class' ? {} : { target }),
+        ...(req.eigenSmooth ? { eigenSmooth: true } : {}),
+      };
+      const job: HookedJob = { model, analysis, tensors, options, input, req, signal };
+      runs.set(
+        target,
+        await this.runWithFallback(
+          job,
+          methods.some((m) => GRADIENT_METHODS.includes(m)),
+          model,
+          tensors,
+          input,
+        ),
+      );
     }
-    if ('failure' in run) throw new EngineError('inference-failed', run.failure);
-    const { meta, outputs, pooled } = run;
+    const { meta, outputs, pooled } = runs.get(targets[0] as ScoreTarget) as HookedRun;
     const classes = meta.scoreShape.at(-1) ?? 0;
     const hookedRunMs = performance.now() - hookedStart;
     const logits = new Float32Array((outputs[meta.score]?.data as Float32Array).subarray(0, classes));
@@ -219,17 +253,18 @@ export class CamRunner {
         throwIfCancelled(signal);
         const impl = CAM_METHOD_IMPLS[method];
         if (impl.kind === 'in-graph') {
-          const name = meta.maps.get(layer.tensor)?.get(method);
+          const own = runs.get(scoreTargetOf(method)) as HookedRun;
+          const name = own.meta.maps.get(layer.tensor)?.get(method);
           if (name) {
-            const map = new Float32Array((outputs[name]?.data as Float32Array).subarray(0, grid.height * grid.width));
+            const map = new Float32Array((own.outputs[name]?.data as Float32Array).subarray(0, grid.height * grid.width));
             put(method, map);
-            const scaleName = meta.termScales.get(layer.tensor)?.get(method);
-            const note = scaleName ? cancellationNote(map, (outputs[scaleName]?.data as Float32Array)[0] as number) : null;
+            const scaleName = own.meta.termScales.get(layer.tensor)?.get(method);
+            const note = scaleName ? cancellationNote(map, (own.outputs[scaleName]?.data as Float32Array)[0] as number) : null;
             if (note) (entry.notes ??= {})[method] = note;
           } else
             entry.unavailable[method] =
-              meta.unavailable.get(layer.tensor)?.get(method) ??
-              meta.gradientError ??
+              own.meta.unavailable.get(layer.tensor)?.get(method) ??
+              own.meta.gradientError ??
               `${method} could not be computed for ${layer.label}.`;
           continue;
         }
@@ -250,6 +285,7 @@ export class CamRunner {
       classIndex,
       label: model.summary.labels?.[classIndex] ?? `class ${classIndex}`,
       counterfactual: req.counterfactual,
+      ...(req.eigenSmooth ? { eigenSmooth: true } : {}),
       logits,
       provider: pooled.provider,
       inputShape: input.shape,

@@ -163,6 +163,11 @@ export function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total
     const component = componentBySquaring(b, centred, c, z, start);
     projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
   } else projection = projectionByLanczos(b, x, c, z, start);
+  return signedLike(b, projection, total);
+}
+
+/** `projection` [Z] with the sign that agrees with `total` [Z] (a component's own sign is arbitrary). */
+function signedLike(b: GraphBuilder, projection: string, total: string): TensorName {
   // Against the centred total: the projection sums to zero only up to rounding, which a large common
   // offset in the total would multiply into the wrong sign.
   const centredTotal = b.op1('Sub', [total, b.reduceMean(total, [0], true)]);
@@ -171,4 +176,62 @@ export function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total
   const negative = b.op1('Cast', [b.op1('Less', [agreement, b.scalar(0)])], { to: 1 });
   const sign = b.op1('Sub', [b.scalar(1), b.op1('Mul', [negative, b.scalar(2)])]);
   return b.op1('Mul', [projection, sign]);
+}
+
+/**
+ * Squarings of a shifted kernel matrix: the shift (see kernelComponent) brings its eigenvalues closer in
+ * ratio, so more than the Gram matrix gets (power 2^16).
+ */
+const KERNEL_SQUARINGS = 16;
+
+/**
+ * The first kernel principal component of n samples (KPCA-CAM): for a centred symmetric kernel matrix
+ * `k` [n, n], its eigenvector v of the largest eigenvalue λ, as the map K·v/√λ = √λ·v (what KernelPCA's
+ * fit_transform returns), signed to agree with `total` [n]. K need not be positive semi-definite (a sigmoid
+ * kernel's is not): shifted by its largest row L1 norm, a bound on its spectral radius, it is, and its
+ * largest eigenvalue stays the largest. Small sides square the shifted matrix; larger ones run Lanczos
+ * steps on it, each one product K·q.
+ */
+export function kernelComponent(b: GraphBuilder, k: string, n: number, total: string): TensorName {
+  const shift = b.op1('ReduceMax', [b.reduceL1(k, [1], false)], { keepdims: 1 });
+  const start = b.floatConst(startVector(n), [n, 1], 'kernel_start');
+  const squaringMax = b.form === 'gpu' ? GPU_SQUARING_MAX_SIDE : SQUARING_MAX_SIDE;
+  let v: TensorName;
+  if (n <= squaringMax) {
+    const identity = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) identity[i * n + i] = 1;
+    const shifted = b.op1('Add', [k, b.op1('Mul', [b.floatConst(identity, [n, n], 'identity'), shift])]);
+    v = normalised(b, b.op1('MatMul', [squared(b, shifted, KERNEL_SQUARINGS), start]));
+  } else {
+    const matvec = (q: string): TensorName => b.op1('Add', [b.op1('MatMul', [q, k]), b.op1('Mul', [q, shift])]);
+    v = b.reshape(topByLanczos(b, matvec, n, b.reshape(start, [1, n])), [n, 1]);
+  }
+  const kv = b.op1('MatMul', [k, v]);
+  const lambda = b.op1('Max', [b.reduceSum(b.op1('Mul', [v, kv]), [0, 1], true), b.scalar(1e-30)]);
+  return signedLike(b, b.reshape(b.op1('Div', [kv, b.op1('Sqrt', [lambda])]), [n]), total);
+}
+
+/**
+ * The top eigenvector [1, n] of a symmetric positive semi-definite operator given by its product with a row
+ * (`matvec`), from LANCZOS_STEPS steps of Lanczos with full reorthogonalisation (see projectionByLanczos).
+ */
+function topByLanczos(b: GraphBuilder, matvec: (q: string) => TensorName, n: number, start: string): TensorName {
+  const steps = Math.min(LANCZOS_STEPS, n);
+  const basis: TensorName[] = [start as TensorName];
+  const images: TensorName[] = [];
+  for (let j = 0; j < steps; j++) {
+    const image = matvec(basis[j] as TensorName);
+    images.push(image);
+    if (j === steps - 1) break;
+    const sofar = stack(b, basis);
+    const orthogonal = (v: string): TensorName => b.gemm(b.gemm(v, sofar, { transB: 1 }), sofar, { alpha: -1, beta: 1 }, v);
+    const residual = orthogonal(orthogonal(image));
+    basis.push(b.op1('LpNormalization', [exhaustedToZero(b, residual, image)], { axis: 1, p: 2 }));
+  }
+  const q = stack(b, basis);
+  const power = squared(b, b.gemm(q, stack(b, images), { transB: 1 }), KERNEL_SQUARINGS);
+  const first = new Float32Array(steps);
+  first[0] = 1;
+  const ritz = b.reshape(b.op1('MatMul', [power, b.floatConst(first, [steps, 1], 'ritz_start')]), [1, steps]);
+  return b.op1('LpNormalization', [b.op1('MatMul', [b.op1('LpNormalization', [ritz], { axis: 1, p: 2 }), q])], { axis: 1, p: 2 });
 }

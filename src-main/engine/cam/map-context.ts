@@ -90,6 +90,21 @@ export class LayerMapContext {
     return b.reshape(b.op1('MatMul', [b.reshape(weights, [1, c]), this.a()]), [z]);
   }
 
+  /** w_k·A_k [C, Z] for per-channel weights w: the terms whose channel sum `weighted` is (for eigen-smooth). */
+  weightedTerms(weights: string): TensorName {
+    return this.b.op1('Mul', [this.b.reshape(weights, [this.c, 1]), this.a()]);
+  }
+
+  /** A map that is Σ_k w_k·A_k, with its terms for eigen-smooth. */
+  byWeights(weights: string): { map: TensorName; terms: () => TensorName } {
+    return { map: this.weighted(weights), terms: () => this.weightedTerms(weights) };
+  }
+
+  /** A map that is the channel sum of `terms` [C, Z]. */
+  byTerms(terms: string): { map: TensorName; terms: () => TensorName } {
+    return { map: this.columnSum(terms), terms: () => terms as TensorName };
+  }
+
   /** Σ_k A_k: the sign EigenCAM agrees with. */
   total(): TensorName {
     return this.shared('total', () => this.weighted(this.b.floatConst(new Float32Array(this.c).fill(1), [this.c, 1], 'ones')));

@@ -17,6 +17,9 @@ import { GraphBuilder, type GraphForm } from './graph-builder';
 import { appendMaps } from './map-graph';
 import { CAM_METHOD_REGISTRY, type CamMethod } from '../../../src-shared/cam';
 import { camHead } from '../cam/classifier-head';
+import { scoreTargetOf } from '../cam/methods';
+import type { ScoreTarget } from '../cam/methods/method';
+import { finerSeed } from './score-target';
 
 export const SEED_INPUT = 'layerlens/seed' as TensorName;
 /** Scalar added as a multiple of the top class's one-hot row: explaining "the top class" costs no extra run. */
@@ -92,6 +95,10 @@ export interface HookOptions {
    * same values every way.
    */
   form?: GraphForm;
+  /** The score the backward pass differentiates (cam/methods/method.ts); the class's logit by default. */
+  target?: ScoreTarget;
+  /** Maps of gradient-summing methods replaced by the first principal component of their terms. */
+  eigenSmooth?: boolean;
 }
 
 export function buildHookedModel(
@@ -119,7 +126,10 @@ export function buildHookedModel(
   let gradients: Map<TensorName, TensorName> | null = null;
   let gradientError: string | null = null;
   const opset = defaultOpset(model) ?? 13;
-  const mapMethods = options.maps ?? [];
+  // A gradient method whose score is not this run's (FinerCAM's in a class run) needs its own run.
+  const target = options.target ?? 'class';
+  const elsewhere = (options.maps ?? []).filter((m) => CAM_METHOD_REGISTRY[m].needs.gradient && scoreTargetOf(m) !== target);
+  const mapMethods = (options.maps ?? []).filter((m) => !elsewhere.includes(m));
   const needsClass = mapMethods.some((m) => CAM_METHOD_REGISTRY[m].needs.head);
   // seed_final = seed + top_weight · onehot(argmax(score)), built in-graph: the backward pass starts from it
   // and CAM reads the class's weights through it.
@@ -128,7 +138,8 @@ export function buildHookedModel(
   const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(score, seedBuilder.reduceMax(score, [lastAxis], true))], {
     to: 1,
   });
-  const seedFinal = seedBuilder.op1('Add', [SEED_INPUT, seedBuilder.op1('Mul', [isTop, TOP_WEIGHT_INPUT])]);
+  const classSeed = seedBuilder.op1('Add', [SEED_INPUT, seedBuilder.op1('Mul', [isTop, TOP_WEIGHT_INPUT])]);
+  const seedFinal = options.target === 'finer' ? finerSeed(seedBuilder, score, classSeed, scoreShape) : classSeed;
   let backwardNodes: typeof graph.node = [];
   let backwardInitializers: typeof graph.initializer = [];
   if (withGradients) {
@@ -158,7 +169,7 @@ export function buildHookedModel(
   const unavailable = new Map<TensorName, Map<CamMethod, string>>();
   const mapBuilder = new GraphBuilder(opset, 'layerlens/maps', options.form ?? 'plain');
   if (mapMethods.length > 0) {
-    const classRow = needsClass ? mapBuilder.reshape(seedFinal, [1, scoreShape.at(-1) ?? 1]) : null;
+    const classRow = needsClass ? mapBuilder.reshape(classSeed, [1, scoreShape.at(-1) ?? 1]) : null;
     const constants = needsClass ? ConstantValues.of(analysis) : null;
     for (const t of new Set(hooked)) {
       const grid = analysis.gridOf(t);
@@ -174,7 +185,13 @@ export function buildHookedModel(
           head: head?.ok ? { tensor: head.tensor, classesFirst: head.classesFirst } : { reason: head?.reason ?? '' },
         },
         mapMethods,
+        { eigenSmooth: options.eigenSmooth ?? false },
       );
+      for (const m of elsewhere)
+        made.unavailable.set(
+          m,
+          `${CAM_METHOD_REGISTRY[m].label} differentiates another score: it needs a hooked run of its own.`,
+        );
       maps.set(t, made.maps);
       termScales.set(t, made.termScales);
       unavailable.set(t, made.unavailable);

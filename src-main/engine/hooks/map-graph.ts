@@ -12,6 +12,7 @@
 import type { TensorName } from '../../../src-shared/api';
 import { CAM_METHOD_REGISTRY, type CamMethod } from '../../../src-shared/cam';
 import { LayerMapContext, type LayerMapInputs } from '../cam/map-context';
+import { eigenMap } from '../cam/eigen-graph';
 import { CAM_METHOD_IMPLS } from '../cam/methods';
 import type { GraphBuilder } from './graph-builder';
 
@@ -34,7 +35,12 @@ export interface LayerMapOutputs {
  * Appends the maps of `methods` for one hooked layer and returns the output name of each map (H·W values).
  * Methods that need the gradient are left out when there is none (the caller says why).
  */
-export function appendMaps(b: GraphBuilder, inputs: LayerMapInputs, methods: readonly CamMethod[]): LayerMapOutputs {
+export function appendMaps(
+  b: GraphBuilder,
+  inputs: LayerMapInputs,
+  methods: readonly CamMethod[],
+  options: { eigenSmooth: boolean } = { eigenSmooth: false },
+): LayerMapOutputs {
   const ctx = new LayerMapContext(b, inputs);
   const out: LayerMapOutputs = { maps: new Map(), termScales: new Map(), unavailable: new Map() };
   const renames = new Map<string, string>();
@@ -47,6 +53,11 @@ export function appendMaps(b: GraphBuilder, inputs: LayerMapInputs, methods: rea
       continue;
     }
     const name = mapOutputName(method, inputs.activation);
+    // eigen-smooth (pytorch-grad-cam's eigen_smooth): the terms' first principal component, signed like their sum.
+    if (options.eigenSmooth && built.terms) {
+      out.maps.set(method, publish(b, eigenMap(b, built.terms(), ctx.c, ctx.z, built.map), name, renames));
+      continue;
+    }
     out.maps.set(method, publish(b, built.map, name, renames));
     if (built.termScale) out.termScales.set(method, publish(b, built.termScale, `${name}/scale` as TensorName, renames));
   }

@@ -38,6 +38,7 @@ export class CamRequests {
       methods: [...req.methods].sort(),
       classIndex: req.classIndex,
       counterfactual: req.counterfactual,
+      ...(req.eigenSmooth ? { eigenSmooth: true as const } : {}),
     };
     const input: RunInput = {
       hash: inputContentHash(image.bytes, model.summary.preprocess),
@@ -59,7 +60,13 @@ export class CamRequests {
         const result = await this.camTensor(
           model,
           tensor,
-          { layers: params.layers, methods: req.methods, classIndex: req.classIndex, counterfactual: req.counterfactual },
+          {
+            layers: params.layers,
+            methods: req.methods,
+            classIndex: req.classIndex,
+            counterfactual: req.counterfactual,
+            eigenSmooth: req.eigenSmooth ?? false,
+          },
           (p) => ctx?.progress({ jobId: req.jobId, ...p }),
           signal,
         );

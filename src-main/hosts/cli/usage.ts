@@ -111,7 +111,8 @@ function methodTable(): string {
     ]
       .filter(Boolean)
       .join(', ');
-    return `  ${info.default ? '*' : ' '} ${m.padEnd(width)}  ${info.label}: ${info.summary}${needs ? ` [${needs}]` : ''}`;
+    const marks = `${info.default ? '*' : ' '}${info.eigenSmooth ? 'e' : ' '}`;
+    return `  ${marks} ${m.padEnd(width)}  ${info.label}: ${info.summary}${needs ? ` [${needs}]` : ''}`;
   }).join('\n');
 }
 
@@ -130,6 +131,9 @@ Options:
                         a forward pass per channel show progress on a terminal, Ctrl-C cancels)
   --class K|top         the class to explain (default: top, the highest logit)
   --counterfactual      explain against the class (negated gradient / weights)
+  --eigen-smooth        pytorch-grad-cam's eigen_smooth: the methods marked e below give the first principal
+                        component of their per-channel terms (w_k·A_k, g_k⊙A_k, …) instead of their sum
+                        (signed to agree with the sum); the others are unchanged
   --device D            auto | cpu | webgpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
   --png DIR             write each map as a PNG overlay (magma, ReLU + min-max scaled) into DIR
@@ -137,11 +141,11 @@ Options:
                         the model's view of the image is resized to it, its aspect ratio kept)
   --db FILE             run database (see "layerlens --help"); --no-history: none
 
-Methods (* default):
+Methods (* default, e changed by --eigen-smooth):
 ${methodTable()}
 
 JSON output (stable):
-  {"class": K, "label": "…", "counterfactual": false, "logits": [...], "provider": "cpu",
+  {"class": K, "label": "…", "counterfactual": false, "eigenSmooth": false, "logits": [...], "provider": "cpu",
    "cached": false, "run": 12,
    "layers": {"<layer as given>": {"tensor": "<name>", "shape": [C, H, W],
                "maps": {"<method>": {"raw": [[...], ...], "note": "…"}}, "unavailable": {"<method>": "why"}}}}

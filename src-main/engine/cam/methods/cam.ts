@@ -13,6 +13,6 @@ export const cam: InGraphMethod = {
     if (!classRow) return { unavailable: 'CAM needs the class to explain, and this run has none.' };
     // [1, classes]·W: with W [classes, C] as is, with W [C, classes] transposed by Gemm.
     const row = ctx.b.gemm(classRow, head.tensor, { transB: head.classesFirst ? 0 : 1 });
-    return { map: ctx.weighted(row) };
+    return ctx.byWeights(row);
   },
 };

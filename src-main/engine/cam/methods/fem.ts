@@ -18,6 +18,7 @@ export const fem: InGraphMethod = {
     const threshold = b.op1('Add', [mean, b.op1('Mul', [std, b.scalar(K)])]);
     // A ≥ T as not(A < T): GreaterOrEqual needs opset 12. A constant channel (σ = 0) is all outliers.
     const outliers = b.op1('Cast', [b.op1('Not', [b.op1('Less', [a, threshold])])], { to: 1 });
-    return { map: b.reshape(b.op1('MatMul', [b.reshape(mean, [1, c]), outliers]), [z]) };
+    const map = b.reshape(b.op1('MatMul', [b.reshape(mean, [1, c]), outliers]), [z]);
+    return { map, terms: () => b.op1('Mul', [mean, outliers]) };
   },
 };

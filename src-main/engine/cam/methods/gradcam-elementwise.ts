@@ -3,5 +3,5 @@ import type { InGraphMethod } from './method';
 
 export const gradcamElementwise: InGraphMethod = {
   kind: 'in-graph',
-  build: (ctx) => ({ map: ctx.columnSum(ctx.b.op1('Relu', [ctx.ga()])) }),
+  build: (ctx) => ctx.byTerms(ctx.b.op1('Relu', [ctx.ga()])),
 };

@@ -19,7 +19,7 @@ export const gradcamPlusPlus: InGraphMethod = {
       [1],
       true,
     );
-    return { map: ctx.weighted(weights) };
+    return ctx.byWeights(weights);
   },
 };
 

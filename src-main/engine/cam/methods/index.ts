@@ -8,12 +8,14 @@ import { cam } from './cam';
 import { eigencam } from './eigencam';
 import { eigengradcam } from './eigengradcam';
 import { fem } from './fem';
+import { finercam } from './finercam';
 import { gradcam } from './gradcam';
 import { gradcamElementwise } from './gradcam-elementwise';
 import { gradcamPlusPlus } from './gradcam-plus-plus';
 import { hirescam } from './hirescam';
+import { kpcacam } from './kpcacam';
 import { layercam } from './layercam';
-import type { CamMethodImpl } from './method';
+import type { CamMethodImpl, ScoreTarget } from './method';
 import { scorecam } from './scorecam';
 import { xgradcam } from './xgradcam';
 
@@ -28,6 +30,8 @@ export const CAM_METHOD_IMPLS = {
   eigengradcam,
   gradcamelementwise: gradcamElementwise,
   fem,
+  finercam,
+  kpcacam,
   scorecam,
   ablationcam,
 } as const satisfies Record<CamMethod, CamMethodImpl>;
@@ -36,3 +40,9 @@ export const CAM_METHOD_IMPLS = {
 export const IN_GRAPH_METHODS: readonly CamMethod[] = (Object.keys(CAM_METHOD_IMPLS) as CamMethod[]).filter(
   (m) => CAM_METHOD_IMPLS[m].kind === 'in-graph',
 );
+
+/** The score a method's map differentiates (perturbation methods and gradient-free ones: the class's). */
+export function scoreTargetOf(method: CamMethod): ScoreTarget {
+  const impl = CAM_METHOD_IMPLS[method];
+  return impl.kind === 'in-graph' ? (impl.target ?? 'class') : 'class';
+}

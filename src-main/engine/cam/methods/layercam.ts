@@ -3,5 +3,5 @@ import type { InGraphMethod } from './method';
 
 export const layercam: InGraphMethod = {
   kind: 'in-graph',
-  build: (ctx) => ({ map: ctx.columnSum(ctx.b.op1('Mul', [ctx.positiveGradient(), ctx.a()])) }),
+  build: (ctx) => ctx.byTerms(ctx.b.op1('Mul', [ctx.positiveGradient(), ctx.a()])),
 };

@@ -10,12 +10,25 @@ import type { LayerTensors } from '../layer-tensors';
 import type { LayerMapContext } from '../map-context';
 import type { Progress } from '../perturbation';
 
-/** A built map [Z], with the scalar its rounding is measured against where the map is a cancelling sum. */
-export type BuiltMap = { map: TensorName; termScale?: TensorName } | { unavailable: string };
+/**
+ * A built map [Z], with the scalar its rounding is measured against where the map is a cancelling sum, and,
+ * for a map that is the channel sum of per-channel terms, those terms [C, Z] (made only when asked for: the
+ * eigen-smooth option replaces the sum by their first principal component).
+ */
+export type BuiltMap = { map: TensorName; termScale?: TensorName; terms?: () => TensorName } | { unavailable: string };
+
+/**
+ * The score a gradient method differentiates: the explained class's logit (every method but one), or
+ * FinerCAM's weighted difference from the most similar classes (hooks/score-target.ts). Methods with
+ * different targets need different backward passes, so each target is its own hooked run.
+ */
+export type ScoreTarget = 'class' | 'finer';
 
 export interface InGraphMethod {
   kind: 'in-graph';
   build(ctx: LayerMapContext): BuiltMap;
+  /** The score its gradient is of; 'class' when absent. */
+  target?: ScoreTarget;
 }
 
 /** Everything a perturbation procedure may use for one layer. */

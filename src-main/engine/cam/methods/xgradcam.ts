@@ -8,6 +8,6 @@ export const xgradcam: InGraphMethod = {
   build: (ctx) => {
     const { b } = ctx;
     const weights = b.op1('Div', [b.reduceSum(ctx.ga(), [1], true), b.op1('Add', [ctx.channelSums(), b.scalar(EPS)])]);
-    return { map: ctx.weighted(weights) };
+    return ctx.byWeights(weights);
   },
 };

@@ -52,6 +52,7 @@ export function camJson(result: CamResult): object {
     class: result.classIndex,
     label: result.label,
     counterfactual: result.counterfactual,
+    eigenSmooth: result.eigenSmooth ?? false,
     logits: Array.from(result.logits),
     provider: result.provider,
     layers: Object.fromEntries(
@@ -107,6 +108,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
       methods: { type: 'string' },
       class: { type: 'string' },
       counterfactual: { type: 'boolean', default: false },
+      'eigen-smooth': { type: 'boolean', default: false },
       device: { type: 'string' },
       json: { type: 'string' },
       png: { type: 'string' },
@@ -139,6 +141,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
         methods,
         classIndex,
         counterfactual: values.counterfactual,
+        ...(values['eigen-smooth'] ? { eigenSmooth: true } : {}),
         jobId,
       },
       {
@@ -176,9 +179,8 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     }
     if (values.json === undefined || values.json !== '-') {
       const source = answer.cached ? `from run ${answer.run ?? '(memory)'}, cached` : `${result.timings.totalMs.toFixed(0)} ms`;
-      out(
-        `${result.label} (class ${result.classIndex}${result.counterfactual ? ', counterfactual' : ''}), ${result.provider}, ${source}`,
-      );
+      const options = [result.counterfactual ? ', counterfactual' : '', result.eigenSmooth ? ', eigen-smooth' : ''].join('');
+      out(`${result.label} (class ${result.classIndex}${options}), ${result.provider}, ${source}`);
       for (const layer of result.layers) {
         const done = Object.keys(layer.maps);
         out(`  ${layer.label} [${layer.shape.join(', ')}]: ${done.join(', ') || 'no maps'}`);

@@ -274,3 +274,60 @@ describe.each(index.fixtures)('$name: the methods added later match their PyTorc
     }
   });
 });
+
+/** Our map of `method` against a committed PyTorch reference: r ≥ 0.9999 and min-max maps within 1e-3. */
+function expectMatches(ours: Float32Array | undefined, ref: Float32Array, where: string, why?: string): void {
+  expect(ours, `${where}: ${why}`).toBeDefined();
+  const scale = Math.max(...Array.from(ref, Math.abs));
+  if (scale === 0) {
+    expect(maxAbsDiff(ours as Float32Array, ref), where).toBeLessThan(1e-6);
+    return;
+  }
+  expect(pearson(ours as Float32Array, ref), where).toBeGreaterThanOrEqual(0.9999);
+  expect(maxAbsDiff(minMax(ours as Float32Array), minMax(ref)), where).toBeLessThanOrEqual(1e-3);
+}
+
+describe.each(index.fixtures)('$name: FinerCAM, KPCA-CAM and eigen-smooth match their PyTorch references', ({ dir }) => {
+  const camOf = async (methods: CamMethod[], eigenSmooth: boolean) => {
+    const meta = JSON.parse(await readFile(path.join(ROOT, dir, 'meta.json'), 'utf8')) as Meta;
+    const model = await engine.models.openPath(path.join(ROOT, dir, 'model.onnx'));
+    const input = await npy(dir, 'input.npy');
+    const layers = meta.stages.map((s) => (dir === 'noscope' ? s.tensor : s.module));
+    const req = { layers, methods, classIndex: meta.target_class, counterfactual: false, eigenSmooth };
+    return { meta, result: await engine.camTensor(model, { name: meta.input_name, data: input.data, shape: input.shape }, req) };
+  };
+
+  it('FinerCAM (its own backward pass) and KPCA-CAM per stage, beside Grad-CAM in the same request', async () => {
+    const { meta, result } = await camOf(['gradcam', 'finercam', 'kpcacam'], false);
+    let checked = 0;
+    for (const [i, stage] of meta.stages.entries()) {
+      const layer = result.layers[i];
+      for (const method of ['finercam', 'kpcacam'] as const) {
+        // No KPCA reference where its top eigenvalue is not separated (the component is not defined there).
+        if (!existsSync(path.join(ROOT, dir, `stage${i}_${method}.npy`))) continue;
+        checked++;
+        const ref = (await npy(dir, `stage${i}_${method}.npy`)).data;
+        expectMatches(layer?.maps[method]?.data, ref, `${meta.name} ${stage.module} ${method}`, layer?.unavailable[method]);
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2 * meta.stages.length - 1);
+    expect(result.eigenSmooth).toBeUndefined();
+  });
+
+  it('eigen-smooth: Grad-CAM and LayerCAM become the first principal component of their terms', async () => {
+    const { meta, result } = await camOf(['gradcam', 'layercam', 'eigencam'], true);
+    expect(result.eigenSmooth).toBe(true);
+    for (const [i, stage] of meta.stages.entries()) {
+      const layer = result.layers[i];
+      for (const method of ['gradcam', 'layercam'] as const) {
+        const ref = (await npy(dir, `stage${i}_${method}_eigensmooth.npy`)).data;
+        expectMatches(
+          layer?.maps[method]?.data,
+          ref,
+          `${meta.name} ${stage.module} ${method} eigen-smooth`,
+          layer?.unavailable[method],
+        );
+      }
+    }
+  });
+});

@@ -73,8 +73,30 @@ describe.skipIf(skip !== null)(`the GPU form on WebGPU${skip ? ` (skipped: ${ski
         compared++;
       }
     }
-    // Every method at every stage, but CAM only where the head reads the layer (the last stage).
-    expect(compared).toBe(4 * (IN_GRAPH_METHODS.length - 1) + 1);
+    // Every method at every stage, but CAM only where the head reads the layer (the last stage), and FinerCAM,
+    // whose score is another (its own run, below).
+    expect(compared).toBe(4 * (IN_GRAPH_METHODS.length - 2) + 1);
+    expect(gpu.unavailable.get(tensors[0] as TensorName)?.get('finercam')).toMatch(/run of its own/);
+
+    // FinerCAM's run: its seed is built from the logits in the graph, on the GPU too.
+    const finer = buildHookedModel(analysis, tensors, true, {
+      maps: ['finercam'],
+      exposeActivations: false,
+      exposeGradients: false,
+      form: 'gpu',
+      target: 'finer',
+    });
+    const finerOnGpu = await runOnWebgpu(finer.bytes, feeds);
+    expect(finerOnGpu.cpuNodes).toEqual([]);
+    const finerCpu = await ort.InferenceSession.create(finer.bytes, { executionProviders: ['cpu'] });
+    const finerReference = await finerCpu.run(feeds);
+    await finerCpu.release();
+    for (const maps of finer.maps.values()) {
+      const output = maps.get('finercam') as string;
+      expect(
+        pearson(finerOnGpu.outputs[output]?.data as Float32Array, finerReference[output]?.data as Float32Array),
+      ).toBeGreaterThan(0.99999);
+    }
   }, 180_000);
 
   it('would not: the CPU forms put Sum and MaxUnpool, which WebGPU lacks, on the CPU', async () => {

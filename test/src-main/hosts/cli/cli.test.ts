@@ -148,6 +148,52 @@ describe('layerlens cam --png', () => {
   });
 });
 
+describe('layerlens cam: FinerCAM, KPCA-CAM and --eigen-smooth', () => {
+  const demo = 'resources/demo/layerlens-demo.onnx';
+  const sample = 'resources/demo/samples/02-circle.png';
+  type Json = {
+    eigenSmooth: boolean;
+    cached: boolean;
+    layers: Record<string, { maps: Record<string, { raw: number[][] }>; unavailable: Record<string, string> }>;
+  };
+  const cam = async (...extra: string[]): Promise<Json> => {
+    const db = path.join(dir, 'smooth.sqlite');
+    const { status, out } = await run([
+      'cam',
+      demo,
+      sample,
+      '--methods',
+      'finercam,kpcacam,gradcam',
+      '--json',
+      '-',
+      '--db',
+      db,
+      ...extra,
+    ]);
+    expect(status).toBe(0);
+    return JSON.parse(out.join('\n')) as Json;
+  };
+
+  it('computes the new methods at every stage, and a smoothed run is its own run (not the plain one from the history)', async () => {
+    const plain = await cam();
+    expect(plain.eigenSmooth).toBe(false);
+    for (const layer of Object.values(plain.layers)) {
+      expect(layer.unavailable).toEqual({});
+      expect(Object.keys(layer.maps).sort()).toEqual(['finercam', 'gradcam', 'kpcacam']);
+    }
+    const smooth = await cam('--eigen-smooth');
+    expect(smooth.eigenSmooth).toBe(true);
+    expect(smooth.cached).toBe(false);
+    expect((await cam('--eigen-smooth')).cached).toBe(true);
+    const layer4 = (j: Json, m: string) => j.layers.layer4?.maps[m]?.raw.flat() ?? [];
+    // Grad-CAM and FinerCAM are channel sums, which eigen-smooth replaces; KPCA-CAM is not.
+    expect(layer4(smooth, 'gradcam')).not.toEqual(layer4(plain, 'gradcam'));
+    expect(layer4(smooth, 'finercam')).not.toEqual(layer4(plain, 'finercam'));
+    expect(layer4(smooth, 'kpcacam')).toEqual(layer4(plain, 'kpcacam'));
+    expect(layer4(plain, 'finercam')).not.toEqual(layer4(plain, 'gradcam'));
+  });
+});
+
 describe('the installed bin', () => {
   const built = existsSync('out/main/cli.js');
   it.skipIf(!built)('runs as `layerlens --help` from the built bundle', async () => {
