@@ -213,6 +213,11 @@ export interface CamRequestMessage {
    */
   eigenSmooth?: boolean;
   jobId: string;
+  /**
+   * The run of the user action this request belongs to (the studio's answer for the same image and class):
+   * the maps are stored as part of that run instead of as a run of their own, so one action is one run.
+   */
+  addToRun?: RunId;
 }
 
 export interface CamResponse {
@@ -405,6 +410,7 @@ export const engineRequestSchemas = {
       counterfactual: v.boolean(),
       eigenSmooth: v.optional(v.boolean()),
       jobId: jobIdSchema,
+      addToRun: v.optional(runIdSchema),
     }),
   ]),
   cancelJob: v.strictTuple([v.strictObject({ jobId: jobIdSchema })]),

@@ -28,6 +28,24 @@ export interface CamRunParams {
   eigenSmooth?: true;
   /** The class the maps explain, once computed (its label names the run). */
   explained?: { classIndex: number; label: string };
+  /**
+   * Maps added to the run after its first answer, each asked for by a later request of the same action (a
+   * studio pane set to ScoreCAM at one layer): filled in by the history, never part of a request.
+   */
+  added?: RunPart[];
+}
+
+/** Maps a later request added to a run, and whether they are in it yet. */
+export interface RunPart {
+  layers: string[];
+  methods: CamMethod[];
+  /** running: being computed; incomplete: its process died first (resume the run to compute it). */
+  status: 'running' | 'complete' | 'incomplete';
+}
+
+/** Every method a CAM run holds maps of: the ones it was asked for first, then the ones added to it. */
+export function camRunMethods(params: CamRunParams): CamMethod[] {
+  return [...new Set([...params.methods, ...(params.added ?? []).flatMap((p) => p.methods)])];
 }
 
 export interface StatsRunParams {

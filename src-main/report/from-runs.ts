@@ -4,7 +4,7 @@
  */
 import type { EngineApi, ImageSource, OpenedRun } from '../../src-shared/api';
 import type { CamMethod } from '../../src-shared/cam';
-import type { RunId, StoredImageSource } from '../../src-shared/runs';
+import { camRunMethods, type RunId, type StoredImageSource } from '../../src-shared/runs';
 import { EngineError } from '../engine/errors';
 import { ENGINE_VERSION } from '../engine/version';
 import { DEFAULT_MAX_IMAGES, modelSectionOf } from './gather';
@@ -45,7 +45,9 @@ export async function gatherRunsReport(engine: EngineApi, ids: RunId[], options:
   const cap = Math.max(1, options.maxImages ?? DEFAULT_MAX_IMAGES);
   const images: ReportImage[] = [];
   for (const run of camRuns.slice(0, cap)) images.push(await storedImage(engine, run));
-  const methods = [...new Set(camRuns.flatMap((r) => (r.summary.kind === 'cam' ? r.summary.params.methods : [])))] as CamMethod[];
+  const methods = [
+    ...new Set(camRuns.flatMap((r) => (r.summary.kind === 'cam' ? camRunMethods(r.summary.params) : []))),
+  ] as CamMethod[];
   const camParams = camRuns[0]?.summary.kind === 'cam' ? camRuns[0].summary.params : null;
   const statsParams = statsRun?.summary.kind === 'stats' ? statsRun.summary.params : null;
   return {

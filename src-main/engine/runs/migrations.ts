@@ -126,6 +126,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_inputs_by_input ON run_inputs(input_hash);
     `,
   },
+  {
+    // One studio action is one run: a slow pane's maps, asked for after the action's first answer, are
+    // merged into that run's result. Each such part keeps its own key (so the same question is answered
+    // from it) and its own status (a part whose process died leaves the run interrupted, resumable).
+    description: 'parts added to a run after its first answer',
+    sql: `
+      CREATE TABLE run_parts (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+        created_at INTEGER NOT NULL,
+        duration_ms REAL,
+        owner_host TEXT NOT NULL,
+        owner_pid INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+      CREATE INDEX run_parts_by_key ON run_parts(key, status);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

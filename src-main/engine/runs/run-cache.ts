@@ -2,15 +2,20 @@
  * "Never compute a run twice": answers a request from memory, then from the run database, and only then
  * computes it — recording the run as running first and its result and status in one transaction after.
  * Without a database (history off) it still remembers recent answers in memory.
+ *
+ * One user action is one run: a request that names the run of its action (`join`) is stored as a part of
+ * that run — its answer merged into the run's result — instead of as a run of its own, whether it was
+ * computed now or answered from elsewhere in the history.
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import type { RunId, RunKind } from '../../../src-shared/runs';
+import { EngineError } from '../errors';
 import { LruCache } from '../lru-cache';
 import type { OpenModel } from '../model-registry';
 import { isNpy } from '../npy';
 import { modelContentHash } from './content-hash';
-import type { RunStore } from './run-store';
+import { RESULT_BLOB, type NewPart, type RunStore } from './run-store';
 
 export interface RunInput {
   hash: string;
@@ -20,12 +25,16 @@ export interface RunInput {
   bytes: Uint8Array | null;
 }
 
-export interface RunSpec {
+export interface RunSpec<T = unknown> {
   kind: RunKind;
   key: string;
   model: OpenModel;
   params: object;
   inputs: RunInput[];
+  /** The run of the action this request belongs to, and what it adds to it as the history lists it. */
+  join?: { run: RunId; params: object } | undefined;
+  /** What of a stored result this request asks for: a run's result may hold more (parts added to it). */
+  narrow?: ((stored: T) => T) | undefined;
 }
 
 export interface Computed<T> {
@@ -40,6 +49,8 @@ export interface Computed<T> {
 export interface Codec<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
+  /** A run's result with a part's answer added to it (kinds whose runs take parts). */
+  merge?(result: T, part: T): T;
 }
 
 export interface Answer<T> {
@@ -49,7 +60,6 @@ export interface Answer<T> {
 }
 
 const THUMBNAIL_SIZE = 96;
-const RESULT_BLOB = 'result';
 
 export class RunCache {
   /** Small recent answers, so flipping between images costs no decoding. */
@@ -67,19 +77,17 @@ export class RunCache {
     this.recent = new LruCache(32, () => {}, { maxBytes: maxRecentBytes, sizeOf: (answer) => approximateBytes(answer.value) });
   }
 
-  async getOrCompute<T>(spec: RunSpec, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
-    const hot = this.recent.get(spec.key) as Answer<T> | undefined;
-    if (hot) return { ...hot, cached: true };
+  async getOrCompute<T>(spec: RunSpec<T>, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
     const store = this.store;
-    const storedId = store?.findComplete(spec.key) ?? null;
-    if (store && storedId !== null) {
-      const blob = store.blobs(storedId).get(RESULT_BLOB);
-      if (blob) return this.remember(spec, { value: codec.decode(blob), cached: true, run: storedId });
+    const part = store && spec.join && codec.merge ? await this.partOf(store, spec) : null;
+    if (store && part && store.holds(part.run, spec.key)) {
+      const value = this.stored(store, part.run, spec, codec);
+      if (value !== null) return this.remember(spec, { value, cached: true, run: part.run });
     }
-    // The same question asked again while it is being computed waits for that answer.
-    const running = this.inflight.get(spec.key) as Promise<Answer<T>> | undefined;
-    if (running) return { ...(await running), cached: true };
-    const pending = this.computeAndStore(spec, codec, compute);
+    const found = await this.lookup(spec, codec);
+    if (found) return store && part && found.run !== part.run ? this.attach(store, part, spec, codec, found) : found;
+    const pending =
+      store && part ? this.computePart(store, part, spec, codec, compute) : this.computeAndStore(spec, codec, compute);
     this.inflight.set(spec.key, pending);
     try {
       return await pending;
@@ -88,7 +96,92 @@ export class RunCache {
     }
   }
 
-  private async computeAndStore<T>(spec: RunSpec, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
+  /** The answer from memory, the database or the same question being computed now; null if none. */
+  private async lookup<T>(spec: RunSpec<T>, codec: Codec<T>): Promise<Answer<T> | null> {
+    const hot = this.recent.get(spec.key) as Answer<T> | undefined;
+    if (hot) return { ...hot, cached: true };
+    const store = this.store;
+    const storedId = store?.findComplete(spec.key) ?? null;
+    if (store && storedId !== null) {
+      const value = this.stored(store, storedId, spec, codec);
+      if (value !== null) return this.remember(spec, { value, cached: true, run: storedId });
+    }
+    // The same question asked again while it is being computed waits for that answer.
+    const running = this.inflight.get(spec.key) as Promise<Answer<T>> | undefined;
+    return running ? { ...(await running), cached: true } : null;
+  }
+
+  private stored<T>(store: RunStore, run: RunId, spec: RunSpec<T>, codec: Codec<T>): T | null {
+    const blob = store.blobs(run).get(RESULT_BLOB);
+    if (!blob) return null;
+    const value = codec.decode(blob);
+    return spec.narrow ? spec.narrow(value) : value;
+  }
+
+  /** The part this request adds to its action's run, or null where that run cannot take it (gone, unfinished). */
+  private async partOf<T>(store: RunStore, spec: RunSpec<T>): Promise<{ run: RunId; part: NewPart } | null> {
+    const join = spec.join as NonNullable<RunSpec<T>['join']>;
+    const part: NewPart = {
+      key: spec.key,
+      params: join.params,
+      modelHash: await modelContentHash(spec.model),
+      inputHashes: spec.inputs.map((i) => i.hash),
+    };
+    // A run of another model or image is the caller's mistake (it throws); a database that fails is not.
+    const usable = this.guardRead(() => store.canAddTo(join.run, part));
+    return usable ? { run: join.run, part } : null;
+  }
+
+  /** An answer found elsewhere (another run, memory) becomes a part of the action's run too: no recomputation. */
+  private attach<T>(
+    store: RunStore,
+    target: { run: RunId; part: NewPart },
+    spec: RunSpec<T>,
+    codec: Codec<T>,
+    found: Answer<T>,
+  ): Answer<T> {
+    const added = this.guard(() => {
+      store.beginPart(target.run, target.part);
+      if (!store.finishPart(target.run, spec.key, this.merger(codec, found.value), 0)) store.discardPart(target.run, spec.key);
+    });
+    return added ? this.remember(spec, { ...found, run: target.run }) : found;
+  }
+
+  private merger<T>(codec: Codec<T>, part: T): (result: Uint8Array) => Uint8Array {
+    const merge = codec.merge as NonNullable<Codec<T>['merge']>;
+    return (result) => codec.encode(merge(codec.decode(result), part));
+  }
+
+  /** Computes a part of the action's run: recorded as running first, merged into the run's result after. */
+  private async computePart<T>(
+    store: RunStore,
+    target: { run: RunId; part: NewPart },
+    spec: RunSpec<T>,
+    codec: Codec<T>,
+    compute: () => Promise<Computed<T>>,
+  ): Promise<Answer<T>> {
+    const { run } = target;
+    const begun = this.guard(() => store.beginPart(run, target.part));
+    const started = performance.now();
+    let computed: Computed<T>;
+    try {
+      computed = await compute();
+    } catch (error) {
+      if (begun) this.guard(() => store.discardPart(run, spec.key));
+      throw error;
+    }
+    let kept = false;
+    if (begun && !computed.cancelled) {
+      this.guard(() => {
+        kept = store.finishPart(run, spec.key, this.merger(codec, computed.value), performance.now() - started);
+      });
+    }
+    if (begun && !kept) this.guard(() => store.discardPart(run, spec.key));
+    const answer: Answer<T> = { value: computed.value, cached: false, run: kept ? run : null };
+    return computed.cancelled ? answer : this.remember(spec, answer);
+  }
+
+  private async computeAndStore<T>(spec: RunSpec<T>, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
     const store = this.store;
     // The database failing (disk full, removed) must not cost the user the answer: it is then only not kept.
     const run = store ? await this.begin(store, spec).catch((error: unknown) => this.storageFailed(error)) : null;
@@ -121,6 +214,17 @@ export class RunCache {
     return null;
   }
 
+  /** A read whose only expected failure is the caller's mistake (an EngineError); the database failing is not. */
+  private guardRead(read: () => boolean): boolean {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      this.storageFailed(error);
+      return false;
+    }
+  }
+
   private guard(write: () => void): boolean {
     try {
       write();
@@ -141,13 +245,13 @@ export class RunCache {
     this.recent.clear();
   }
 
-  private remember<T>(spec: RunSpec, answer: Answer<T>): Answer<T> {
+  private remember<T>(spec: RunSpec<T>, answer: Answer<T>): Answer<T> {
     // Statistics over thousands of images can be large: those stay only in the database.
     if (spec.kind === 'cam') this.recent.set(spec.key, answer);
     return answer;
   }
 
-  private async begin(store: RunStore, spec: RunSpec): Promise<RunId> {
+  private async begin<T>(store: RunStore, spec: RunSpec<T>): Promise<RunId> {
     const { model } = spec;
     const modelHash = await modelContentHash(model);
     store.recordModel({

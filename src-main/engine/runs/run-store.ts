@@ -1,11 +1,22 @@
 /**
  * The run database's reads and writes. Everything is short synchronous transactions (better-sqlite3): a run
  * row is committed as `running` before any work, its results and final status in one transaction after,
- * so a crash at any point leaves either a finished run or one marked incomplete at the next open.
+ * so a crash at any point leaves either a finished run or one marked incomplete at the next open. A part
+ * added to a finished run (more maps of the same action) goes the same way: a `running` part row first, then
+ * its maps merged into the run's result with the part marked complete, in one transaction.
  */
 import { statSync } from 'node:fs';
 import os from 'node:os';
-import type { PruneRequest, PruneResult, RunId, RunKind, RunList, RunStatus, RunSummary } from '../../../src-shared/runs';
+import type {
+  PruneRequest,
+  PruneResult,
+  RunId,
+  RunKind,
+  RunList,
+  RunPart,
+  RunStatus,
+  RunSummary,
+} from '../../../src-shared/runs';
 import { EngineError } from '../errors';
 import { formatBytes } from '../regular-file';
 import { ENGINE_VERSION } from '../version';
@@ -36,6 +47,18 @@ export interface NewRun {
   params: object;
   inputHashes: string[];
 }
+
+export interface NewPart {
+  key: string;
+  /** What the part asked for (for the history: its layers and methods). */
+  params: object;
+  /** The part's model and inputs, which must be the run's. */
+  modelHash: string;
+  inputHashes: string[];
+}
+
+/** The blob that holds a run's result; a part's maps are merged into it. */
+export const RESULT_BLOB = 'result';
 
 export interface FinishedRun {
   blobs: Record<string, Uint8Array>;
@@ -70,13 +93,24 @@ interface RunRow {
   input_count: number;
   first_input: string | null;
   thumbnail: Uint8Array | null;
+  /** JSON: [{params, status}] of the parts added to the run, oldest first. */
+  parts: string;
 }
 
 const SUMMARY_SELECT = `
-  SELECT r.id, r.key, r.kind, r.status, r.name, r.pinned, r.params, r.created_at, r.duration_ms, r.provider,
+  SELECT r.id, r.key, r.kind,
+         -- A finished run with a part still computing, or one whose process died, is not finished.
+         CASE WHEN r.status = 'complete' AND EXISTS (SELECT 1 FROM run_parts p WHERE p.run_id = r.id AND p.status = 'running')
+                THEN 'running'
+              WHEN r.status = 'complete' AND EXISTS (SELECT 1 FROM run_parts p WHERE p.run_id = r.id AND p.status = 'incomplete')
+                THEN 'incomplete'
+              ELSE r.status END AS status,
+         r.name, r.pinned, r.params, r.created_at, r.duration_ms, r.provider,
          r.engine_version, r.result_bytes, r.model_hash, m.name AS model_name, m.path AS model_path,
          (SELECT count(*) FROM run_inputs ri WHERE ri.run_id = r.id) AS input_count,
-         i.name AS first_input, i.thumbnail AS thumbnail
+         i.name AS first_input, i.thumbnail AS thumbnail,
+         (SELECT json_group_array(json_object('params', json(p.params), 'status', p.status))
+            FROM (SELECT params, status FROM run_parts WHERE run_id = r.id ORDER BY created_at, rowid) p) AS parts
   FROM runs r
   JOIN models m ON m.hash = r.model_hash
   LEFT JOIN run_inputs f ON f.run_id = r.id AND f.position = 0
@@ -110,7 +144,15 @@ export class RunStore {
     const dead = rows.filter((r) => (r.host === this.host ? !processAlive(r.pid) : r.created_at < dayAgo));
     const mark = this.db.prepare(`UPDATE runs SET status = 'incomplete' WHERE id = ? AND status = 'running'`);
     this.db.transaction(() => dead.forEach((r) => mark.run(r.id)))();
-    return dead.length;
+    const parts = this.db
+      .prepare(`SELECT run_id, key, owner_host AS host, owner_pid AS pid, created_at FROM run_parts WHERE status = 'running'`)
+      .all() as { run_id: number; key: string; host: string; pid: number; created_at: number }[];
+    const deadParts = parts.filter((r) => (r.host === this.host ? !processAlive(r.pid) : r.created_at < dayAgo));
+    const markPart = this.db.prepare(
+      `UPDATE run_parts SET status = 'incomplete' WHERE run_id = ? AND key = ? AND status = 'running'`,
+    );
+    this.db.transaction(() => deadParts.forEach((p) => markPart.run(p.run_id, p.key)))();
+    return dead.length + deadParts.length;
   }
 
   recordModel(m: ModelRecord): void {
@@ -146,11 +188,86 @@ export class RunStore {
     return this.db.prepare(`SELECT 1 FROM inputs WHERE hash = ?`).get(hash) !== undefined;
   }
 
-  /** The newest finished run with this key, if any. */
+  /** The newest run that holds a finished answer with this key, its own or a part added to it, if any. */
   findComplete(key: string): RunId | null {
-    const row = this.db.prepare(`SELECT id FROM runs WHERE key = ? AND status = 'complete' ORDER BY id DESC LIMIT 1`).get(key) as
-      { id: number } | undefined;
-    return row ? (row.id as RunId) : null;
+    const row = this.db
+      .prepare(
+        `SELECT max(id) AS id FROM (
+           SELECT id FROM runs WHERE key = @key AND status = 'complete'
+           UNION ALL SELECT run_id AS id FROM run_parts WHERE key = @key AND status = 'complete')`,
+      )
+      .get({ key }) as { id: number | null };
+    return row.id === null ? null : (row.id as RunId);
+  }
+
+  /** Whether run `id` holds the finished answer to `key` (as its own question or as a part added to it). */
+  holds(id: RunId, key: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM runs WHERE id = @id AND key = @key AND status = 'complete'
+           UNION ALL SELECT 1 FROM run_parts WHERE run_id = @id AND key = @key AND status = 'complete'`,
+        )
+        .get({ id, key }) !== undefined
+    );
+  }
+
+  /**
+   * Whether a part can be added to run `id`: it exists, holds a result to merge into, and is of the same
+   * model and inputs. A run that is gone (deleted meanwhile) or never finished answers false; one of another
+   * model or image is a caller's mistake and says so.
+   */
+  canAddTo(id: RunId, part: Pick<NewPart, 'modelHash' | 'inputHashes'>): boolean {
+    const run = this.db.prepare(`SELECT model_hash FROM runs WHERE id = ?`).get(id) as { model_hash: string } | undefined;
+    if (!run || !this.db.prepare(`SELECT 1 FROM run_blobs WHERE run_id = ? AND name = ?`).get(id, RESULT_BLOB)) return false;
+    const inputs = (
+      this.db.prepare(`SELECT input_hash FROM run_inputs WHERE run_id = ? ORDER BY position`).all(id) as { input_hash: string }[]
+    ).map((r) => r.input_hash);
+    if (run.model_hash !== part.modelHash || inputs.join() !== part.inputHashes.join())
+      throw new EngineError('invalid-request', `Run ${id} is of another model or image: maps cannot be added to it.`);
+    return true;
+  }
+
+  /** Records a part as being computed for run `id` (again, when an interrupted one is resumed). */
+  beginPart(id: RunId, part: NewPart): void {
+    this.db
+      .prepare(
+        `INSERT INTO run_parts (run_id, key, params, status, created_at, owner_host, owner_pid)
+         VALUES (?, ?, ?, 'running', ?, ?, ?)
+         ON CONFLICT(run_id, key) DO UPDATE SET status = 'running', owner_host = excluded.owner_host,
+           owner_pid = excluded.owner_pid`,
+      )
+      .run(id, part.key, JSON.stringify(part.params), Date.now(), this.host, process.pid);
+  }
+
+  /**
+   * Merges a part's answer into its run's result and marks the part complete, in one transaction. False when
+   * the run or the part is gone (deleted while the part was computed): nothing is written then.
+   */
+  finishPart(id: RunId, key: string, merge: (result: Uint8Array) => Uint8Array, durationMs: number): boolean {
+    const done = this.db.transaction(() => {
+      const part = this.db.prepare(`SELECT 1 FROM run_parts WHERE run_id = ? AND key = ?`).get(id, key);
+      const result = this.blobs(id).get(RESULT_BLOB);
+      if (!part || !result) return false;
+      const merged = merge(result);
+      this.db
+        .prepare(`UPDATE run_blobs SET data = ? WHERE run_id = ? AND name = ?`)
+        .run(Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength), id, RESULT_BLOB);
+      this.db
+        .prepare(`UPDATE run_parts SET status = 'complete', duration_ms = ? WHERE run_id = ? AND key = ?`)
+        .run(durationMs, id, key);
+      this.db
+        .prepare(`UPDATE runs SET result_bytes = result_bytes + ?, duration_ms = coalesce(duration_ms, 0) + ? WHERE id = ?`)
+        .run(merged.byteLength - result.byteLength, durationMs, id);
+      return true;
+    })();
+    if (done) this.enforceLimit(id);
+    return done;
+  }
+
+  /** A part that failed or was cancelled leaves nothing behind; the run stays as it was. */
+  discardPart(id: RunId, key: string): void {
+    this.db.prepare(`DELETE FROM run_parts WHERE run_id = ? AND key = ?`).run(id, key);
   }
 
   begin(run: NewRun): RunId {
@@ -338,7 +455,11 @@ function toSummary(row: RunRow): RunSummary {
     engineVersion: row.engine_version,
     sizeBytes: row.result_bytes,
   };
-  const params: unknown = JSON.parse(row.params);
+  const parts = JSON.parse(row.parts) as { params: Omit<RunPart, 'status'>; status: RunPart['status'] }[];
+  const params: unknown = {
+    ...(JSON.parse(row.params) as object),
+    ...(parts.length > 0 ? { added: parts.map((p): RunPart => ({ ...p.params, status: p.status })) } : {}),
+  };
   if (row.kind === 'trust')
     return { ...common, kind: 'trust', params: params as Extract<RunSummary, { kind: 'trust' }>['params'] };
   if (row.kind === 'interpret')

@@ -1,16 +1,18 @@
 /** CAM requests: the run's key, the answer from the run history or a computed one, the image as the model saw it. */
 import sharp from 'sharp';
 import type { CallContext, CamRequestMessage, CamResponse, ImageData, RgbImage } from '../../../src-shared/api';
-import { toStoredSource, type CamRunParams } from '../../../src-shared/runs';
+import { toStoredSource, type CamRunParams, type RunId } from '../../../src-shared/runs';
 import { CamRunner } from '../cam/cam-runner';
 import { toInputTensor, type InputTensor } from '../input-tensor';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeCam, encodeCam, type StoredCam } from '../runs/result-codec';
 import type { Codec, RunInput } from '../runs/run-cache';
+import { mergeCam, narrowCam } from '../runs/cam-parts';
+import { EngineError } from '../errors';
 import { topClasses } from './predictions';
 import type { EngineServices } from './shared';
 
-export const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam };
+export const CAM_CODEC: Codec<StoredCam> = { encode: encodeCam, decode: decodeCam, merge: mergeCam };
 
 export class CamRequests {
   readonly runner: CamRunner;
@@ -54,7 +56,21 @@ export class CamRequests {
       // Labels name the class in the answer. "stages" is the detected stages, a function of the model bytes.
       labels: model.summary.labels,
     });
-    const answer = await runs.getOrCompute({ kind: 'cam', key, model, params, inputs: [input] }, CAM_CODEC, () =>
+    if (req.addToRun !== undefined) this.checkSameQuestion(req.addToRun, params);
+    const spec = {
+      kind: 'cam' as const,
+      key,
+      model,
+      params,
+      inputs: [input],
+      // A slow pane's maps belong to the run of the action whose fast maps the studio shows.
+      join:
+        req.addToRun === undefined
+          ? undefined
+          : { run: req.addToRun, params: { layers: params.layers, methods: params.methods } },
+      narrow: (stored: StoredCam) => narrowCam(stored, params),
+    };
+    const answer = await runs.getOrCompute(spec, CAM_CODEC, () =>
       jobs.run(req.jobId, async (signal) => {
         const tensor = await toInputTensor(model, image.bytes, image.name);
         const result = await this.camTensor(
@@ -86,6 +102,23 @@ export class CamRequests {
       key,
       top: topClasses(model, answer.value.result.logits, 5),
     };
+  }
+
+  /** Maps added to a run must explain the same class of the same image (model and input are checked on adding). */
+  private checkSameQuestion(run: RunId, params: CamRunParams): void {
+    const store = this.deps.runs.store;
+    let summary;
+    try {
+      summary = store?.summary(run);
+    } catch {
+      return; // a run deleted meanwhile: the answer becomes a run of its own
+    }
+    if (!summary) return;
+    const same =
+      summary.kind === 'cam' &&
+      summary.params.classIndex === params.classIndex &&
+      summary.params.counterfactual === params.counterfactual;
+    if (!same) throw new EngineError('invalid-request', `Run ${run} explains another class: maps cannot be added to it.`);
   }
 }
 

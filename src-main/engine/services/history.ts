@@ -113,6 +113,7 @@ export class History {
       );
     }
     const asSource = (s: (typeof sources)[number]): ImageSource => s as ImageSource;
+    if (summary.kind === 'cam') return this.resumeCam(summary, model, req.jobId, ctx);
     const rerun =
       summary.kind === 'trust'
         ? (
@@ -121,21 +122,41 @@ export class History {
               ctx,
             )
           ).run
-        : summary.kind === 'cam'
-          ? (
-              await this.deps.computeCam(
-                { modelId: model.id, ...summary.params, image: asSource(summary.params.image), jobId: req.jobId },
-                ctx,
-              )
-            ).run
-          : (
-              await this.deps.computeStats(
-                { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
-                ctx,
-              )
-            ).run;
+        : (
+            await this.deps.computeStats(
+              { modelId: model.id, ...summary.params, images: summary.params.images.map(asSource), jobId: req.jobId },
+              ctx,
+            )
+          ).run;
     if (rerun !== null && rerun !== summary.id) store.delete([summary.id]);
     return this.openRun({ id: rerun ?? summary.id });
+  }
+
+  /**
+   * A CAM run is its first answer and the parts added to it: the first answer is computed again if it was
+   * lost, then every part the run does not hold yet, each added to the run as the studio added it.
+   */
+  private async resumeCam(
+    summary: Extract<RunSummary, { kind: 'cam' }>,
+    model: OpenModel,
+    jobId: string,
+    ctx?: CallContext,
+  ): Promise<OpenedRun> {
+    const { added = [], explained: _explained, ...params } = summary.params;
+    const image = params.image as ImageSource;
+    const request = { modelId: model.id, image, classIndex: params.classIndex, counterfactual: params.counterfactual, jobId };
+    const kept = this.deps.runs.result(summary.id, CAM_CODEC) !== null;
+    const run = kept
+      ? summary.id
+      : (await this.deps.computeCam({ ...request, layers: params.layers, methods: params.methods }, ctx)).run;
+    if (run !== null) {
+      for (const part of added) {
+        if (run === summary.id && part.status === 'complete') continue;
+        await this.deps.computeCam({ ...request, layers: part.layers, methods: part.methods, addToRun: run }, ctx);
+      }
+      if (run !== summary.id) this.requireStore().delete([summary.id]);
+    }
+    return this.openRun({ id: run ?? summary.id });
   }
 
   private requireStore(): RunStore {

@@ -5,7 +5,8 @@
  * it wants, the class), and answers are known by the engine's run key: the engine answers a repeated
  * question from its memory, so nothing here can outlive a change of preprocessing or labels. Slow methods
  * run as jobs with progress and cancel, one (layer, method) per pane, queued in the grid's order: none is
- * dropped while another runs.
+ * dropped while another runs. One user action (an image, a class) is one run in the history: each slow pane's
+ * maps are added to the run of the fast answer shown, and a reopened run shows the slow maps it holds.
  */
 import type { CamResponse, EngineApi, ImageSource, JobProgress, ModelId } from '../../../src-shared/api';
 import {
@@ -17,7 +18,9 @@ import {
   type RawMap,
 } from '../../../src-shared/cam';
 import type { RgbImage } from '../../../src-shared/heatmap';
+import type { RunId } from '../../../src-shared/runs';
 import { CamSettings } from './cam-settings.svelte';
+import { defaultPanes, panesOfRun } from './stored-panes';
 
 export interface Subject {
   modelId: ModelId;
@@ -57,6 +60,8 @@ export class CamState {
   private request = 0;
   /** The methods the shown fast answer was asked for. */
   private askedFor: CamMethod[] = [];
+  /** The run of the action shown (its fast answer's run), which the slow panes' maps join. */
+  private actionRun: RunId | null = null;
 
   constructor(private readonly engine: EngineApi) {}
 
@@ -67,10 +72,7 @@ export class CamState {
 
   /** CAM beside Grad-CAM where the head allows CAM (the last stage); LayerCAM beside it elsewhere. */
   methodsFor(layer: string): [CamMethod, CamMethod] {
-    const chosen = this.paneMethods[layer];
-    if (chosen) return chosen;
-    const maps = this.response?.result.layers.find((l) => l.label === layer);
-    return maps && !maps.maps.cam && maps.unavailable.cam ? ['layercam', 'gradcam'] : ['cam', 'gradcam'];
+    return this.paneMethods[layer] ?? defaultPanes(this.response?.result.layers.find((l) => l.label === layer));
   }
 
   setPaneMethod(layer: string, side: 0 | 1, method: CamMethod): void {
@@ -87,9 +89,12 @@ export class CamState {
     return FAST_METHODS.filter((m) => DEFAULT_METHODS.includes(m) || shown.includes(m));
   }
 
-  /** The layer's maps from whichever answer holds `method` (the fast one, or that pane's slow request). */
+  /**
+   * The layer's maps from whichever answer holds `method`: the fast one, that pane's slow request, or a
+   * reopened run, whose answer holds the slow maps that were added to it.
+   */
   private source(layer: LayerMaps | undefined, method: CamMethod): LayerMaps | undefined {
-    if (!layer || !PERTURBATION_METHODS.includes(method)) return layer;
+    if (!layer || !PERTURBATION_METHODS.includes(method) || holds(layer, method)) return layer;
     return this.slow[slowKey(layer.label, method)]?.result.layers.find((l) => l.label === layer.label);
   }
 
@@ -115,6 +120,7 @@ export class CamState {
     if (changed) {
       this.slow = {};
       this.queue = [];
+      this.actionRun = null;
     }
     const ticket = ++this.request;
     this.error = null;
@@ -149,9 +155,11 @@ export class CamState {
     this.base = response.modelView;
     this.response = response;
     this.shownKey = subject.imageKey;
-    // Every pane showing a slow method, in the grid's order.
+    this.actionRun = response.run;
+    // Every pane showing a slow method the answer does not hold, in the grid's order.
     for (const layer of response.result.layers)
-      for (const m of this.methodsFor(layer.label)) if (PERTURBATION_METHODS.includes(m)) void this.computeSlow(layer.label, m);
+      for (const m of this.methodsFor(layer.label))
+        if (PERTURBATION_METHODS.includes(m) && !holds(layer, m)) void this.computeSlow(layer.label, m);
     return true;
   }
 
@@ -165,6 +173,8 @@ export class CamState {
     this.pending = false;
     const first = response.result.layers[0];
     this.askedFor = first ? ([...Object.keys(first.maps), ...Object.keys(first.unavailable)] as CamMethod[]) : [];
+    // The run as it was made: its slow maps in their panes, and no pane asking for what it does not hold.
+    this.paneMethods = panesOfRun(response.result.layers, this.paneMethods, defaultPanes);
     this.display(subject, response, ++this.request);
   }
 
@@ -173,6 +183,7 @@ export class CamState {
     this.counterfactual = counterfactual;
     this.slow = {};
     this.queue = [];
+    this.actionRun = null;
     if (this.subject) await this.show(this.subject);
   }
 
@@ -190,6 +201,7 @@ export class CamState {
     }
     const classIndex = this.classChoice;
     const counterfactual = this.counterfactual;
+    const run = this.actionRun;
     const jobId = newJobId();
     this.runningJob = jobId;
     this.progress = { jobId, layer, method, done: 0, total: 1 };
@@ -202,6 +214,8 @@ export class CamState {
         classIndex,
         counterfactual,
         jobId,
+        // Stored as more maps of the action's run, not as a run of its own.
+        ...(run === null ? {} : { addToRun: run }),
       });
       const current = this.subject === subject && this.classChoice === classIndex && this.counterfactual === counterfactual;
       if (current) this.slow = { ...this.slow, [key]: response };
@@ -231,4 +245,9 @@ export class CamState {
   async cancel(): Promise<void> {
     if (this.runningJob) await this.engine.cancelJob({ jobId: this.runningJob });
   }
+}
+
+/** Whether an answer's layer holds `method`: its map, or why there is none. */
+function holds(layer: LayerMaps, method: CamMethod): boolean {
+  return method in layer.maps || method in layer.unavailable;
 }

@@ -1,6 +1,6 @@
 /** How a run is described in the history list. */
 import { CAM_METHOD_LABELS } from '../../../src-shared/cam';
-import type { RunStatus, RunSummary } from '../../../src-shared/runs';
+import { camRunMethods, type RunStatus, type RunSummary } from '../../../src-shared/runs';
 
 export const STATUS_LABELS: Record<RunStatus, string> = {
   running: 'running',
@@ -21,7 +21,10 @@ export function runTitle(run: RunSummary): string {
     : classIndex === 'top'
       ? 'top class'
       : `class ${classIndex}`;
-  const methods = run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');
+  // Every method of the action: the fast ones of every row and each slow pane's, added to the run later.
+  const methods = camRunMethods(run.params)
+    .map((m) => CAM_METHOD_LABELS[m])
+    .join(', ');
   return `${methods} of ${run.inputs.first ?? 'an image'} · ${cls}${run.params.counterfactual ? ', counterfactual' : ''}`;
 }
 
@@ -53,7 +56,11 @@ export function runDetail(run: RunSummary): string {
   }
   const layers = run.params.layers.join(', ');
   const methods = run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');
-  return `${layers} · ${methods}`;
+  const added = (run.params.added ?? []).map(
+    (p) =>
+      `${p.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ')} at ${p.layers.join(', ')}${p.status === 'complete' ? '' : ` (${STATUS_LABELS[p.status]})`}`,
+  );
+  return [`${layers} · ${methods}`, ...added].join(' · ');
 }
 
 export function formatWhen(ms: number, now = Date.now()): string {

@@ -1,6 +1,6 @@
 /** `layerlens runs list|show|delete|prune`: the run history from a terminal (same database as the app). */
 import { parseArgs } from 'node:util';
-import type { RunId, RunSummary } from '../../../../src-shared/runs';
+import { camRunMethods, type RunId, type RunSummary } from '../../../../src-shared/runs';
 import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom, storageFrom } from '../database-option';
 import { UsageError } from '../errors';
@@ -49,7 +49,7 @@ function inputsColumn(run: RunSummary): string {
 function line(run: RunSummary): string {
   const when = new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 19);
   const duration = run.durationMs === null ? '' : `${(run.durationMs / 1000).toFixed(2)} s`;
-  const what = run.kind === 'cam' ? run.params.methods.join(',') : `${run.inputs.count} images`;
+  const what = run.kind === 'cam' ? camRunMethods(run.params).join(',') : `${run.inputs.count} images`;
   return [
     String(run.id).padStart(5),
     run.kind.padEnd(9),
