@@ -35,3 +35,5 @@ export const SECURE_WEB_PREFERENCES = {
 export const IPC_CHANNEL = 'layerlens:api';
 /** Paths of files the user dropped on the window, read by the preload from the File objects themselves. */
 export const GRANT_CHANNEL = 'layerlens:grant';
+/** The page asks the main process for a data-set folder: the user picks it in a native dialog (invoke/handle). */
+export const DATASET_DIALOG_CHANNEL = 'layerlens:choose-dataset';

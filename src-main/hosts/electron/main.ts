@@ -6,12 +6,28 @@
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type IpcMainEvent } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  session,
+  shell,
+  utilityProcess,
+  type IpcMainEvent,
+  type IpcMainInvokeEvent,
+} from 'electron';
 import type { AppCommand } from '../../../src-shared/api';
 import { DB_FILE_NAME } from '../../engine/runs/location';
 import { EngineClient, type ChildLink } from '../engine-process/engine-client';
 import type { FromEngine } from '../engine-process/protocol';
-import { CONTENT_SECURITY_POLICY, GRANT_CHANNEL, IPC_CHANNEL, SECURE_WEB_PREFERENCES } from '../security-policy';
+import {
+  CONTENT_SECURITY_POLICY,
+  DATASET_DIALOG_CHANNEL,
+  GRANT_CHANNEL,
+  IPC_CHANNEL,
+  SECURE_WEB_PREFERENCES,
+} from '../security-policy';
 import { installCrashReporting, log } from './logging';
 import { installMenu } from './menu';
 import { printHtmlToPdf } from './print-pdf';
@@ -80,7 +96,8 @@ async function createWindow(): Promise<void> {
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: path.resolve(here, '..', 'preload', 'preload.cjs') },
   });
   // Only our own page, in our own window, may talk to the engine.
-  const ours = (event: IpcMainEvent): boolean => event.sender === win.webContents && event.senderFrame?.url === rendererUrl;
+  const ours = (event: IpcMainEvent | IpcMainInvokeEvent): boolean =>
+    event.sender === win.webContents && event.senderFrame?.url === rendererUrl;
   const onFrame = (event: IpcMainEvent, frame: unknown): void => {
     if (ours(event) && frame instanceof Uint8Array) engine.sendFrame(frame);
   };
@@ -89,8 +106,21 @@ async function createWindow(): Promise<void> {
     if (!ours(event) || !Array.isArray(paths)) return;
     engine.grant(paths.filter((p): p is string => typeof p === 'string' && path.isAbsolute(p)));
   };
+  // The Data set tab's folder: the user picks it in a native dialog, and only then may the engine read it.
+  const onChooseDataset = async (event: IpcMainInvokeEvent): Promise<string | null> => {
+    if (!ours(event)) return null;
+    const result = await dialog.showOpenDialog(win, {
+      title: 'Choose a labelled data set (one sub-folder of images per class)',
+      properties: ['openDirectory'],
+    });
+    const folder = result.filePaths[0];
+    if (result.canceled || !folder) return null;
+    engine.grant([folder]);
+    return folder;
+  };
   ipcMain.on(IPC_CHANNEL, onFrame);
   ipcMain.on(GRANT_CHANNEL, onGrant);
+  ipcMain.handle(DATASET_DIALOG_CHANNEL, onChooseDataset);
   const stopRelay = engine.onFrame((frame) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_CHANNEL, frame);
   });
@@ -100,6 +130,7 @@ async function createWindow(): Promise<void> {
   win.on('closed', () => {
     ipcMain.off(IPC_CHANNEL, onFrame);
     ipcMain.off(GRANT_CHANNEL, onGrant);
+    ipcMain.removeHandler(DATASET_DIALOG_CHANNEL);
     stopRelay();
     if (current === win) current = null;
   });

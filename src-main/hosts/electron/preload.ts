@@ -1,9 +1,10 @@
 /**
- * The preload exposes exactly two things to the page: a pipe of binary API frames, and a way to turn files
- * the user dropped into paths the engine may read. No Node, no ipcRenderer, no channel names chosen by the page.
+ * The preload exposes exactly two things to the page: a pipe of binary API frames, and file access the user
+ * grants (files dropped, a data-set folder picked in a native dialog) as paths the engine may read. No Node,
+ * no ipcRenderer, no channel names chosen by the page.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import { GRANT_CHANNEL, IPC_CHANNEL } from '../security-policy';
+import { DATASET_DIALOG_CHANNEL, GRANT_CHANNEL, IPC_CHANNEL } from '../security-policy';
 
 contextBridge.exposeInMainWorld('layerlensPipe', {
   send(frame: Uint8Array): void {
@@ -27,5 +28,10 @@ contextBridge.exposeInMainWorld('layerlensFiles', {
     const real = paths.filter((p) => p.length > 0);
     if (real.length > 0) ipcRenderer.send(GRANT_CHANNEL, real);
     return paths;
+  },
+  /** A folder the user picks in the native dialog (granted to the engine), or null when they cancel. */
+  async chooseDatasetFolder(): Promise<string | null> {
+    const chosen: unknown = await ipcRenderer.invoke(DATASET_DIALOG_CHANNEL);
+    return typeof chosen === 'string' ? chosen : null;
   },
 });

@@ -8,8 +8,8 @@ import { connectEngine, type FramePipe } from '../../../src-shared/rpc-channel';
 declare global {
   interface Window {
     layerlensPipe?: FramePipe;
-    /** Desktop app only: dropped files' paths, which the engine may then read. */
-    layerlensFiles?: { grantDropped(files: File[]): string[] };
+    /** Desktop app only: dropped files' paths and a data-set folder picked in a dialog, which the engine may then read. */
+    layerlensFiles?: { grantDropped(files: File[]): string[]; chooseDatasetFolder?(): Promise<string | null> };
   }
 }
 
@@ -20,6 +20,15 @@ declare global {
 export function droppedPaths(files: File[]): (string | null)[] | null {
   const paths = window.layerlensFiles?.grantDropped(files);
   return paths ? paths.map((p) => p || null) : null;
+}
+
+/**
+ * The host's folder dialog for a data set (the desktop app), or null where there is none (a browser: the
+ * path is typed, the engine's machine may not be the browser's).
+ */
+export function datasetFolderDialog(): (() => Promise<string | null>) | null {
+  const files = window.layerlensFiles;
+  return files?.chooseDatasetFolder ? () => files.chooseDatasetFolder?.() ?? Promise.resolve(null) : null;
 }
 
 function webSocketPipe(url: string): FramePipe {

@@ -2,12 +2,13 @@
  * The desktop app through Playwright's _electron. Runs wherever Electron's binary is installed; on machines
  * where it could not be downloaded (offline CI) every test is skipped with that reason.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron, expect, test, type ElectronApplication } from '@playwright/test';
 import { findElectronBinary } from '../../../src-main/hosts/electron-binary';
 import { CamPage } from '../support/cam-page';
+import { DatasetPage } from '../support/dataset-page';
 import { GraphPage } from '../support/graph-page';
 import { HistoryPage } from '../support/history-page';
 import { StudioPage } from '../support/studio-page';
@@ -61,6 +62,7 @@ test('the desktop app opens on the demo, predicts, and is locked down', async ()
   ]);
   expect(await page.evaluate(() => Object.keys((globalThis as { layerlensFiles?: object }).layerlensFiles ?? {}))).toEqual([
     'grantDropped',
+    'chooseDatasetFolder',
   ]);
   await app.close();
 });
@@ -102,4 +104,35 @@ test('open a model from the menu (dialog stubbed), see its graph and maps, expor
 
   await clickMenu(app, ['File', 'quit']);
   await expect.poll(() => app.process().exitCode, { timeout: 10_000 }).not.toBeNull();
+});
+
+test('Data set: the folder is chosen in the native dialog (stubbed), granted to the engine and interpreted', async () => {
+  const app = await launch();
+  const page = await app.firstWindow();
+  const set = new DatasetPage(page);
+  await expect(new StudioPage(page).modelName).toHaveText('layerlens-demo.onnx');
+  // Six held-out images in class folders, picked "in the dialog".
+  const labels = ['circle', 'square', 'triangle', 'star', 'cross', 'hexagon'];
+  const index = JSON.parse(readFileSync('test/fixtures/demo-heldout/index.json', 'utf8')) as {
+    images: { file: string; class: number }[];
+  };
+  const folder = path.join(mkdtempSync(path.join(os.tmpdir(), 'layerlens-electron-set-')), 'picked');
+  for (const image of index.images.slice(0, 12)) {
+    mkdirSync(path.join(folder, labels[image.class] as string), { recursive: true });
+    copyFileSync(
+      path.join('test/fixtures/demo-heldout', image.file),
+      path.join(folder, labels[image.class] as string, image.file),
+    );
+  }
+  await app.evaluate(({ dialog }, dir) => {
+    dialog.showOpenDialog = (async () => ({ canceled: false, filePaths: [dir] })) as typeof dialog.showOpenDialog;
+  }, folder);
+  await set.open();
+  await page.getByTestId('dataset-choose-folder').click();
+  await expect(set.path).toHaveValue(folder);
+  await set.topK.fill('2');
+  await set.run.click();
+  await expect(set.summary).toContainText('12 of 12 images', { timeout: 60_000 });
+  await expect(set.topLosses).toHaveCount(2);
+  await app.close();
 });
