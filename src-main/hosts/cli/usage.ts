@@ -212,6 +212,9 @@ JSON output (stable):
   RUN:    {"id", "kind": "cam"|"stats"|"trust", "status", "name", "pinned", "model": {"hash", "name", "path"},
            "inputs": n, "first_input", "created": ISO-8601, "duration_ms", "provider", "engine_version",
            "size_bytes", "params": {…the request: layers, methods, class, images…}}
+          A studio CAM run is one user action: the maps its slow panes (or a pane's new fast method) asked
+          for later are added to it, listed in "params.added": [{"layers", "methods", "status"}, …]; its
+          status is "running" or "incomplete" while such a part is computed or was interrupted.
 `;
 
 export const REPORT_HELP = `layerlens report --model MODEL --images IMAGES... --out FILE [options]

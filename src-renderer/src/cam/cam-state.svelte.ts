@@ -80,7 +80,9 @@ export class CamState {
     pair[side] = method;
     this.paneMethods[layer] = pair;
     if (PERTURBATION_METHODS.includes(method)) void this.computeSlow(layer, method);
-    else if (this.subject && !this.fastMethods().every((m) => this.askedFor.includes(m))) void this.show(this.subject);
+    // A fast method the shown answer lacks: asked for, and added to the same action's run.
+    else if (this.subject && !this.fastMethods().every((m) => this.askedFor.includes(m)))
+      void this.show(this.subject, this.actionRun);
   }
 
   /** The methods of the one fast request: the defaults and any other fast method a pane shows. */
@@ -114,14 +116,15 @@ export class CamState {
    * Shows the fast maps of a subject (and returns the answer, whose `top` is the prediction), or null when a
    * newer request superseded this one or it failed (the error shows in the grid).
    */
-  async show(subject: Subject): Promise<CamResponse | null> {
+  async show(subject: Subject, addToRun: RunId | null = null): Promise<CamResponse | null> {
     const changed = this.subject?.imageKey !== subject.imageKey || this.subject?.modelId !== subject.modelId;
     this.subject = subject;
     if (changed) {
       this.slow = {};
       this.queue = [];
-      this.actionRun = null;
     }
+    // A new action (another image, class, preprocessing…) until its answer names its run.
+    this.actionRun = addToRun;
     const ticket = ++this.request;
     this.error = null;
     this.pending = true;
@@ -136,6 +139,7 @@ export class CamState {
         classIndex: this.classChoice,
         counterfactual: this.counterfactual,
         jobId: newJobId(),
+        ...(addToRun === null ? {} : { addToRun }),
       });
     } catch (error) {
       if (ticket === this.request) this.error = error instanceof Error ? error.message : String(error);

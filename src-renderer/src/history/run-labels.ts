@@ -56,10 +56,16 @@ export function runDetail(run: RunSummary): string {
   }
   const layers = run.params.layers.join(', ');
   const methods = run.params.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ');
-  const added = (run.params.added ?? []).map(
-    (p) =>
-      `${p.methods.map((m) => CAM_METHOD_LABELS[m]).join(', ')} at ${p.layers.join(', ')}${p.status === 'complete' ? '' : ` (${STATUS_LABELS[p.status]})`}`,
-  );
+  // Each part by what it added: a pane switched to FEM asks again for every fast method, FEM the new one.
+  const listed = new Set(run.params.methods.map((m) => `${run.params.layers.join()}|${m}`));
+  const added = (run.params.added ?? []).flatMap((p) => {
+    const fresh = p.methods.filter((m) => !listed.has(`${p.layers.join()}|${m}`));
+    fresh.forEach((m) => listed.add(`${p.layers.join()}|${m}`));
+    if (fresh.length === 0) return [];
+    const where = p.layers.includes('stages') ? 'every stage' : p.layers.join(', ');
+    const status = p.status === 'complete' ? '' : ` (${STATUS_LABELS[p.status]})`;
+    return [`${fresh.map((m) => CAM_METHOD_LABELS[m]).join(', ')} at ${where}${status}`];
+  });
   return [`${layers} · ${methods}`, ...added].join(' · ');
 }
 

@@ -37,6 +37,9 @@ test('an image picked with slow panes is one run, named by image, class and meth
     await studio.pickSample('04-triangle');
     await expect(cam.grid).toHaveAttribute('data-shown', 'sample:04-triangle');
     await expect(cam.page.getByTestId('cam-progress')).toHaveCount(0, { timeout: 60_000 });
+    // A pane switched to a fast method the answer lacks (FEM) asks again, and adds to the same run.
+    await cam.pane('layer3', 'gradcam').getByTestId('pane-method').selectOption('fem');
+    await cam.waitForPainted('layer3', 'fem');
     scoreBefore = await cam.pixels('layer2', 'scorecam');
     ablationBefore = await cam.pixels('layer4', 'ablationcam');
     runId = (await cam.grid.getAttribute('data-run')) as string;
@@ -48,10 +51,11 @@ test('an image picked with slow panes is one run, named by image, class and meth
     await expect(rows).toHaveAttribute('data-run-id', runId);
     await expect(rows).toHaveAttribute('data-status', 'complete');
     await expect(rows.getByTestId('history-open')).toHaveText(
-      /^CAM, .*Grad-CAM.*, ScoreCAM, AblationCAM of 04-triangle\.png · triangle \(top class\)$/,
+      /^CAM, .*Grad-CAM.*, ScoreCAM, AblationCAM, FEM of 04-triangle\.png · triangle \(top class\)$/,
     );
     await expect(rows).toContainText('ScoreCAM at layer2');
     await expect(rows).toContainText('AblationCAM at layer4');
+    await expect(rows).toContainText('FEM at every stage');
     // The first image's action is one run too: the slow maps asked for it joined its run.
     await expect(history.camRun('01-star')).toHaveCount(1);
     await expect(history.runs).toHaveCount(2);

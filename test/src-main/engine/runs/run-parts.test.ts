@@ -85,6 +85,21 @@ describe('one action, one run', () => {
     expect(other.engine.sessions.size).toBe(0);
   });
 
+  it('a fast method asked for later joins the run at every stage', async () => {
+    const { engine, modelId } = await freshEngine(tempDb());
+    const fast = await engine.computeCam(request(modelId, '07-star'));
+    const more = await engine.computeCam(
+      request(modelId, '07-star', { methods: ['cam', 'fem', 'gradcam'], addToRun: fast.run! }),
+    );
+    expect(more).toMatchObject({ cached: false, run: fast.run });
+    const opened = await engine.openRun({ id: fast.run as RunId });
+    expect(opened.cam?.result.layers.map((l) => Object.keys(l.maps).includes('fem'))).toEqual([true, true, true, true]);
+    expect(opened.summary.kind === 'cam' && opened.summary.params.added).toEqual([
+      { layers: ['stages'], methods: ['cam', 'fem', 'gradcam'], status: 'complete' },
+    ]);
+    expect((await engine.listRuns({ modelHash: null })).runs).toHaveLength(1);
+  });
+
   it('an answer already in another run joins the action without being computed again', async () => {
     const { engine, modelId } = await freshEngine(tempDb());
     // The CLI's `cam --layers layer3 --methods scorecam` first: a run of its own.

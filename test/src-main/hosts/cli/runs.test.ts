@@ -101,3 +101,25 @@ describe('layerlens runs and the cached flag', () => {
     expect(err.join('')).toMatch(/no run 999/);
   });
 });
+
+describe('one command, one run', () => {
+  it('cam with fast and slow methods together stores one run holding every map', async () => {
+    const own = path.join(dir, 'one-run.db');
+    const out: string[] = [];
+    const run = async (args: string[]) => {
+      out.length = 0;
+      expect(await runCli([...args, '--db', own], (text) => out.push(text))).toBe(0);
+      return JSON.parse(out.join('\n')) as Record<string, unknown>;
+    };
+    const methods = 'gradcam,scorecam,ablationcam';
+    const cam = await run(['cam', model, path.join(dir, 'blue.png'), '--layers', 'layer4', '--methods', methods, '--json', '-']);
+    expect(cam).toMatchObject({ cached: false, run: 1 });
+    const list = (await run(['runs', 'list', '--json'])) as { runs: { id: number; params: { methods: string[] } }[] };
+    expect(list.runs.map((r) => r.id)).toEqual([1]);
+    expect(list.runs[0]?.params.methods).toEqual(['ablationcam', 'gradcam', 'scorecam']);
+    const shown = (await run(['runs', 'show', '1', '--json'])) as {
+      result: { layers: Record<string, { maps: Record<string, unknown> }> };
+    };
+    expect(Object.keys(shown.result.layers.layer4?.maps ?? {}).sort()).toEqual(['ablationcam', 'gradcam', 'scorecam']);
+  });
+});
