@@ -212,6 +212,11 @@ export interface CamRequestMessage {
    * become those terms' first principal component. Absent: off.
    */
   eigenSmooth?: boolean;
+  /**
+   * pytorch-grad-cam's aug_smooth: each in-graph map is the mean over the image flipped and scaled (×0.9, ×1,
+   * ×1.1), six inputs in one batched run, maps flipped back. Needs a free batch axis. Absent: off.
+   */
+  augSmooth?: boolean;
   jobId: string;
   /**
    * The run of the user action this request belongs to (the studio's answer for the same image and class):
@@ -409,6 +414,7 @@ export const engineRequestSchemas = {
       classIndex: v.union([v.literal('top'), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000))]),
       counterfactual: v.boolean(),
       eigenSmooth: v.optional(v.boolean()),
+      augSmooth: v.optional(v.boolean()),
       jobId: jobIdSchema,
       addToRun: v.optional(runIdSchema),
     }),

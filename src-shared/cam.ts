@@ -50,6 +50,8 @@ export interface CamResult {
   counterfactual: boolean;
   /** The eigen-smooth option was on (absent: off): the maps of EIGEN_SMOOTH_METHODS are their terms' first component. */
   eigenSmooth?: boolean;
+  /** The aug-smooth option was on (absent: off): each in-graph map is the mean over six augmented inputs. */
+  augSmooth?: boolean;
   logits: Float32Array;
   provider: ExecutionProvider;
   inputShape: number[];

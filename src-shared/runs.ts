@@ -26,6 +26,7 @@ export interface CamRunParams {
   counterfactual: boolean;
   /** Present (true) only when the option was on, so runs without it keep their keys. */
   eigenSmooth?: true;
+  augSmooth?: true;
   /** The class the maps explain, once computed (its label names the run). */
   explained?: { classIndex: number; label: string };
   /**

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
-import { GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
+import { CAM_METHOD_LABELS, GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
 import { checkFiniteScores } from '../classify';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
@@ -22,6 +22,7 @@ import { CAM_METHOD_IMPLS, IN_GRAPH_METHODS, scoreTargetOf } from './methods';
 import type { PerturbationJob, ScoreTarget } from './methods/method';
 import { maskedScoreModel } from './masked-score-model';
 import { tailModel } from './methods/ablationcam';
+import { augmentedBatch } from './aug-smooth';
 import { throwIfCancelled } from './perturbation';
 
 export interface CamRequest {
@@ -32,6 +33,8 @@ export interface CamRequest {
   counterfactual: boolean;
   /** pytorch-grad-cam's eigen_smooth: the methods that sum per-channel terms give those terms' first principal component. */
   eigenSmooth?: boolean;
+  /** pytorch-grad-cam's aug_smooth: each map the mean over flips and intensity scalings of the input (aug-smooth.ts). */
+  augSmooth?: boolean;
 }
 
 export interface CamProgress {
@@ -117,6 +120,7 @@ export class CamRunner {
     if (meta.seeded) {
       const classes = meta.scoreShape.at(-1) ?? 0;
       const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
+      const rows = seed.length / Math.max(1, classes);
       if (req.classIndex !== 'top') {
         if (!Number.isInteger(req.classIndex) || req.classIndex < 0 || req.classIndex >= classes) {
           throw new EngineError(
@@ -124,7 +128,8 @@ export class CamRunner {
             `Class ${req.classIndex} does not exist: the model has ${classes} classes (0–${classes - 1}).`,
           );
         }
-        seed[req.classIndex] = sign;
+        // Every item of an aug-smooth batch explains the same class.
+        for (let r = 0; r < rows; r++) seed[r * classes + req.classIndex] = sign;
       }
       feeds[SEED_INPUT] = new ort.Tensor('float32', seed, meta.scoreShape);
       feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(req.classIndex === 'top' ? sign : 0), []);
@@ -148,6 +153,10 @@ export class CamRunner {
     const analysis = await this.deps.analysis(model, input.shape);
     const layers = resolveLayers(analysis, req.layers.length > 0 ? req.layers : ['stages'], model.summary.name);
     const tensors = [...new Set(layers.map((l) => l.tensor))];
+    // aug-smooth: one run of a batch of augmented inputs, built on that batch's shapes and this image's grids.
+    const aug = req.augSmooth ? augmentedBatch(model, input, analysis.channelsLast) : null;
+    const hookInput = aug ? aug.input : input;
+    const hookAnalysis = aug ? { ...(await this.deps.analysis(model, aug.input.shape)), gridOf: analysis.gridOf } : analysis;
     // One hooked run per score differentiated (FinerCAM's is its own); the first also serves the perturbation methods.
     const targets = [...new Set(req.methods.map(scoreTargetOf))].sort((a, b) => (a === 'class' ? -1 : b === 'class' ? 1 : 0));
     const hookedStart = performance.now();
@@ -157,22 +166,15 @@ export class CamRunner {
       // Maps the graph computes itself; activations leave the run only for the perturbation methods.
       const options: HookOptions = {
         maps: methods.filter((m) => IN_GRAPH_METHODS.includes(m)).sort(),
-        exposeActivations: methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
+        exposeActivations: !aug && methods.some((m) => !IN_GRAPH_METHODS.includes(m)),
         exposeGradients: false,
         ...(target === 'class' ? {} : { target }),
         ...(req.eigenSmooth ? { eigenSmooth: true } : {}),
+        ...(aug ? { flipped: aug.flipped } : {}),
       };
-      const job: HookedJob = { model, analysis, tensors, options, input, req, signal };
-      runs.set(
-        target,
-        await this.runWithFallback(
-          job,
-          methods.some((m) => GRADIENT_METHODS.includes(m)),
-          model,
-          tensors,
-          input,
-        ),
-      );
+      const job: HookedJob = { model, analysis: hookAnalysis, tensors, options, input: hookInput, req, signal };
+      const gradients = methods.some((m) => GRADIENT_METHODS.includes(m));
+      runs.set(target, await this.runWithFallback(job, gradients, model, tensors, hookInput));
     }
     const { meta, outputs, pooled } = runs.get(targets[0] as ScoreTarget) as HookedRun;
     const classes = meta.scoreShape.at(-1) ?? 0;
@@ -268,6 +270,11 @@ export class CamRunner {
               `${method} could not be computed for ${layer.label}.`;
           continue;
         }
+        if (aug) {
+          entry.unavailable[method] =
+            `aug-smooth applies to the methods the hooked run computes: ${CAM_METHOD_LABELS[method]} would need its per-channel runs for each of the ${aug.flipped.length} inputs.`;
+          continue;
+        }
         const t0 = performance.now();
         const progress = (done: number, total: number): void => onProgress?.({ layer: layer.label, method, done, total });
         try {
@@ -286,6 +293,7 @@ export class CamRunner {
       label: model.summary.labels?.[classIndex] ?? `class ${classIndex}`,
       counterfactual: req.counterfactual,
       ...(req.eigenSmooth ? { eigenSmooth: true } : {}),
+      ...(aug ? { augSmooth: true } : {}),
       logits,
       provider: pooled.provider,
       inputShape: input.shape,

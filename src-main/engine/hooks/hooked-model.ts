@@ -99,6 +99,11 @@ export interface HookOptions {
   target?: ScoreTarget;
   /** Maps of gradient-summing methods replaced by the first principal component of their terms. */
   eigenSmooth?: boolean;
+  /**
+   * aug-smooth: the input is a batch of augmented copies of one image (item 0 the image itself), item i
+   * flipped horizontally where `flipped[i]`. Every item explains item 0's class; the maps are averaged.
+   */
+  flipped?: readonly boolean[];
 }
 
 export function buildHookedModel(
@@ -135,7 +140,11 @@ export function buildHookedModel(
   // and CAM reads the class's weights through it.
   const seedBuilder = new GraphBuilder(opset, 'layerlens/seed');
   const lastAxis = scoreShape.length - 1;
-  const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(score, seedBuilder.reduceMax(score, [lastAxis], true))], {
+  // In an aug-smooth batch, "top" is the image's own top class (item 0's), for every item.
+  const batched = (options.flipped?.length ?? 1) > 1;
+  const firstRow = (b: GraphBuilder, t: string): TensorName => (batched ? b.slice(t, [0], [1], [0]) : (t as TensorName));
+  const topScore = firstRow(seedBuilder, score);
+  const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(topScore, seedBuilder.reduceMax(topScore, [lastAxis], true))], {
     to: 1,
   });
   const classSeed = seedBuilder.op1('Add', [SEED_INPUT, seedBuilder.op1('Mul', [isTop, TOP_WEIGHT_INPUT])]);
@@ -169,7 +178,7 @@ export function buildHookedModel(
   const unavailable = new Map<TensorName, Map<CamMethod, string>>();
   const mapBuilder = new GraphBuilder(opset, 'layerlens/maps', options.form ?? 'plain');
   if (mapMethods.length > 0) {
-    const classRow = needsClass ? mapBuilder.reshape(classSeed, [1, scoreShape.at(-1) ?? 1]) : null;
+    const classRow = needsClass ? mapBuilder.reshape(firstRow(mapBuilder, classSeed), [1, scoreShape.at(-1) ?? 1]) : null;
     const constants = needsClass ? ConstantValues.of(analysis) : null;
     for (const t of new Set(hooked)) {
       const grid = analysis.gridOf(t);
@@ -185,7 +194,7 @@ export function buildHookedModel(
           head: head?.ok ? { tensor: head.tensor, classesFirst: head.classesFirst } : { reason: head?.reason ?? '' },
         },
         mapMethods,
-        { eigenSmooth: options.eigenSmooth ?? false },
+        { eigenSmooth: options.eigenSmooth ?? false, ...(batched ? { flipped: options.flipped } : {}) },
       );
       for (const m of elsewhere)
         made.unavailable.set(

@@ -31,6 +31,17 @@ export interface LayerMapOutputs {
   unavailable: Map<CamMethod, string>;
 }
 
+/** How a layer's maps are built beyond each method's own definition. */
+export interface MapOptions {
+  /** pytorch-grad-cam's eigen_smooth: a channel sum of terms becomes their first principal component. */
+  eigenSmooth: boolean;
+  /**
+   * aug-smooth: the run's batch holds augmented copies of the image, item i flipped horizontally where
+   * `flipped[i]`; each method's map is built per item, flipped back, and the maps averaged.
+   */
+  flipped?: readonly boolean[];
+}
+
 /**
  * Appends the maps of `methods` for one hooked layer and returns the output name of each map (H·W values).
  * Methods that need the gradient are left out when there is none (the caller says why).
@@ -39,30 +50,53 @@ export function appendMaps(
   b: GraphBuilder,
   inputs: LayerMapInputs,
   methods: readonly CamMethod[],
-  options: { eigenSmooth: boolean } = { eigenSmooth: false },
+  options: MapOptions = { eigenSmooth: false },
 ): LayerMapOutputs {
-  const ctx = new LayerMapContext(b, inputs);
+  const items = options.flipped && options.flipped.length > 1 ? options.flipped : null;
+  const contexts = items ? items.map((_, i) => new LayerMapContext(b, itemOf(b, inputs, i))) : [new LayerMapContext(b, inputs)];
   const out: LayerMapOutputs = { maps: new Map(), termScales: new Map(), unavailable: new Map() };
   const renames = new Map<string, string>();
   for (const method of methods) {
     const impl = CAM_METHOD_IMPLS[method];
     if (impl.kind !== 'in-graph' || (inputs.gradient === null && CAM_METHOD_REGISTRY[method].needs.gradient)) continue;
-    const built = impl.build(ctx);
-    if ('unavailable' in built) {
-      out.unavailable.set(method, built.unavailable);
-      continue;
-    }
     const name = mapOutputName(method, inputs.activation);
-    // eigen-smooth (pytorch-grad-cam's eigen_smooth): the terms' first principal component, signed like their sum.
-    if (options.eigenSmooth && built.terms) {
-      out.maps.set(method, publish(b, eigenMap(b, built.terms(), ctx.c, ctx.z, built.map), name, renames));
-      continue;
+    const maps: TensorName[] = [];
+    let termScale: TensorName | undefined;
+    for (const [i, ctx] of contexts.entries()) {
+      const built = impl.build(ctx);
+      if ('unavailable' in built) {
+        out.unavailable.set(method, built.unavailable);
+        break;
+      }
+      // eigen-smooth (pytorch-grad-cam's eigen_smooth): the terms' first principal component, signed like their sum.
+      const smooth = options.eigenSmooth && built.terms !== undefined;
+      const map = smooth ? eigenMap(b, (built.terms as () => TensorName)(), ctx.c, ctx.z, built.map) : built.map;
+      maps.push(items?.[i] ? mirrored(b, map, inputs.grid.height, inputs.grid.width) : map);
+      if (!smooth && !items) termScale = built.termScale;
     }
-    out.maps.set(method, publish(b, built.map, name, renames));
-    if (built.termScale) out.termScales.set(method, publish(b, built.termScale, `${name}/scale` as TensorName, renames));
+    if (out.unavailable.has(method)) continue;
+    const mean = maps.length === 1 ? (maps[0] as TensorName) : b.op1('Mul', [b.sum(maps), b.scalar(1 / maps.length)]);
+    out.maps.set(method, publish(b, mean, name, renames));
+    if (termScale) out.termScales.set(method, publish(b, termScale, `${name}/scale` as TensorName, renames));
   }
   renameTensors(b, renames);
   return out;
+}
+
+/** Item i of a batched layer: its activation and gradient sliced out on the batch axis (the grid is one item's). */
+function itemOf(b: GraphBuilder, inputs: LayerMapInputs, i: number): LayerMapInputs {
+  const axis = inputs.grid.batchAxis;
+  const item = (t: string): TensorName => b.slice(t, [i], [i + 1], [axis]);
+  return { ...inputs, activation: item(inputs.activation), gradient: inputs.gradient === null ? null : item(inputs.gradient) };
+}
+
+/** A map [H·W] flipped left to right. */
+function mirrored(b: GraphBuilder, map: string, height: number, width: number): TensorName {
+  const reversed = b.int64Const(
+    Array.from({ length: width }, (_, x) => width - 1 - x),
+    'mirror',
+  );
+  return b.reshape(b.op1('Gather', [b.reshape(map, [height, width]), reversed], { axis: 1 }), [height * width]);
 }
 
 /**

@@ -41,6 +41,7 @@ export class CamRequests {
       classIndex: req.classIndex,
       counterfactual: req.counterfactual,
       ...(req.eigenSmooth ? { eigenSmooth: true as const } : {}),
+      ...(req.augSmooth ? { augSmooth: true as const } : {}),
     };
     const input: RunInput = {
       hash: inputContentHash(image.bytes, model.summary.preprocess),
@@ -82,6 +83,7 @@ export class CamRequests {
             classIndex: req.classIndex,
             counterfactual: req.counterfactual,
             eigenSmooth: req.eigenSmooth ?? false,
+            augSmooth: req.augSmooth ?? false,
           },
           (p) => ctx?.progress({ jobId: req.jobId, ...p }),
           signal,

@@ -134,6 +134,10 @@ Options:
   --eigen-smooth        pytorch-grad-cam's eigen_smooth: the methods marked e below give the first principal
                         component of their per-channel terms (w_k·A_k, g_k⊙A_k, …) instead of their sum
                         (signed to agree with the sum); the others are unchanged
+  --aug-smooth          pytorch-grad-cam's aug_smooth: each map is the mean over the input flipped left to
+                        right or not and scaled ×0.9, ×1, ×1.1 (six inputs, one batched run; maps flipped
+                        back); the per-channel methods (scorecam, ablationcam) are then unavailable. Needs
+                        a model whose batch axis is free
   --device D            auto | cpu | webgpu | cuda (default auto)
   --json OUT            write JSON to the file OUT ("-" for standard output)
   --png DIR             write each map as a PNG overlay (magma, ReLU + min-max scaled) into DIR
@@ -145,7 +149,8 @@ Methods (* default, e changed by --eigen-smooth):
 ${methodTable()}
 
 JSON output (stable):
-  {"class": K, "label": "…", "counterfactual": false, "eigenSmooth": false, "logits": [...], "provider": "cpu",
+  {"class": K, "label": "…", "counterfactual": false, "eigenSmooth": false, "augSmooth": false,
+   "logits": [...], "provider": "cpu",
    "cached": false, "run": 12,
    "layers": {"<layer as given>": {"tensor": "<name>", "shape": [C, H, W],
                "maps": {"<method>": {"raw": [[...], ...], "note": "…"}}, "unavailable": {"<method>": "why"}}}}

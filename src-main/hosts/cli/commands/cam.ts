@@ -53,6 +53,7 @@ export function camJson(result: CamResult): object {
     label: result.label,
     counterfactual: result.counterfactual,
     eigenSmooth: result.eigenSmooth ?? false,
+    augSmooth: result.augSmooth ?? false,
     logits: Array.from(result.logits),
     provider: result.provider,
     layers: Object.fromEntries(
@@ -109,6 +110,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
       class: { type: 'string' },
       counterfactual: { type: 'boolean', default: false },
       'eigen-smooth': { type: 'boolean', default: false },
+      'aug-smooth': { type: 'boolean', default: false },
       device: { type: 'string' },
       json: { type: 'string' },
       png: { type: 'string' },
@@ -142,6 +144,7 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
         classIndex,
         counterfactual: values.counterfactual,
         ...(values['eigen-smooth'] ? { eigenSmooth: true } : {}),
+        ...(values['aug-smooth'] ? { augSmooth: true } : {}),
         jobId,
       },
       {
@@ -179,7 +182,11 @@ export async function camCommand(argv: string[], out: (text: string) => void): P
     }
     if (values.json === undefined || values.json !== '-') {
       const source = answer.cached ? `from run ${answer.run ?? '(memory)'}, cached` : `${result.timings.totalMs.toFixed(0)} ms`;
-      const options = [result.counterfactual ? ', counterfactual' : '', result.eigenSmooth ? ', eigen-smooth' : ''].join('');
+      const options = [
+        result.counterfactual ? ', counterfactual' : '',
+        result.eigenSmooth ? ', eigen-smooth' : '',
+        result.augSmooth ? ', aug-smooth' : '',
+      ].join('');
       out(`${result.label} (class ${result.classIndex}${options}), ${result.provider}, ${source}`);
       for (const layer of result.layers) {
         const done = Object.keys(layer.maps);

@@ -153,6 +153,7 @@ describe('layerlens cam: FinerCAM, KPCA-CAM and --eigen-smooth', () => {
   const sample = 'resources/demo/samples/02-circle.png';
   type Json = {
     eigenSmooth: boolean;
+    augSmooth: boolean;
     cached: boolean;
     layers: Record<string, { maps: Record<string, { raw: number[][] }>; unavailable: Record<string, string> }>;
   };
@@ -191,6 +192,31 @@ describe('layerlens cam: FinerCAM, KPCA-CAM and --eigen-smooth', () => {
     expect(layer4(smooth, 'finercam')).not.toEqual(layer4(plain, 'finercam'));
     expect(layer4(smooth, 'kpcacam')).toEqual(layer4(plain, 'kpcacam'));
     expect(layer4(plain, 'finercam')).not.toEqual(layer4(plain, 'gradcam'));
+  });
+
+  it('--aug-smooth: one more run of its own, every map averaged over the six inputs (scorecam then unavailable)', async () => {
+    const plain = await cam();
+    const aug = await cam('--aug-smooth');
+    expect(aug).toMatchObject({ augSmooth: true, eigenSmooth: false, cached: false });
+    expect((await cam('--aug-smooth')).cached).toBe(true);
+    const layer4 = (j: Json, m: string) => j.layers.layer4?.maps[m]?.raw.flat() ?? [];
+    for (const m of ['gradcam', 'finercam', 'kpcacam']) {
+      expect(layer4(aug, m)).toHaveLength(layer4(plain, m).length);
+      expect(layer4(aug, m)).not.toEqual(layer4(plain, m));
+    }
+    const { status, out } = await run([
+      'cam',
+      demo,
+      sample,
+      '--methods',
+      'scorecam',
+      '--aug-smooth',
+      '--json',
+      '-',
+      '--no-history',
+    ]);
+    expect(status).toBe(0);
+    expect((JSON.parse(out.join('\n')) as Json).layers.layer4?.unavailable.scorecam).toMatch(/aug-smooth applies/);
   });
 });
 
