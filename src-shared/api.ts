@@ -23,7 +23,15 @@ import type {
 } from './primitives';
 import { DEVICE_CHOICES } from './primitives';
 import { CAM_METHODS, type CamMethod, type CamResult } from './cam';
-import type { PruneResult, RunId, RunList, RunSummary } from './runs';
+import {
+  HISTORY_LIMIT_MB,
+  type HistorySettings,
+  type KeptNote,
+  type PruneResult,
+  type RunId,
+  type RunList,
+  type RunSummary,
+} from './runs';
 import { trustRequestSchema, type TrustRequestMessage, type TrustResponse } from './trust';
 import { MAX_TOP_LOSSES, type InterpretRequestMessage, type InterpretResponse } from './dataset';
 
@@ -171,6 +179,13 @@ export interface EngineApi {
   updateRun(req: { id: RunId; name?: string | null; pinned?: boolean }): Promise<RunSummary>;
   deleteRuns(req: { ids: RunId[] }): Promise<PruneResult>;
   pruneRuns(req: { olderThanDays: number | null; unfinished: boolean; all: boolean }): Promise<PruneResult>;
+  /** The run history's size limit, where it comes from, and how much the history holds now. */
+  getHistorySettings(): Promise<HistorySettings>;
+  /**
+   * Sets the history's size limit (MB), kept in the run database for later sessions; null: back to the default.
+   * It applies from the next run stored, in this process at once (no restart).
+   */
+  setHistoryLimit(req: { limitMb: number | null }): Promise<HistorySettings>;
   /** Computes an incomplete or cancelled run again from its stored parameters; the old one is replaced. */
   resumeRun(req: { id: RunId; jobId: string }): Promise<OpenedRun>;
   /** Faithfulness metrics and sanity checks of the maps (a job; see trust.ts). Kept in the run history. */
@@ -225,7 +240,7 @@ export interface CamRequestMessage {
   addToRun?: RunId;
 }
 
-export interface CamResponse {
+export interface CamResponse extends KeptNote {
   result: CamResult;
   /**
    * The image as the model saw it (after resizing/cropping), for overlays that line up exactly: raw RGB
@@ -270,7 +285,7 @@ export interface StatsRequestMessage {
 import type { LayerStatsView } from './layer-stats';
 export type { LayerStatsView };
 
-export interface StatsResponse {
+export interface StatsResponse extends KeptNote {
   images: number;
   /** Inputs left out (unreadable, another shape), with the reason. */
   skipped: { index: number; reason: string }[];
@@ -334,7 +349,8 @@ export type AppCommand =
   | { kind: 'open-model'; path: string }
   | { kind: 'open-images'; paths: string[] }
   | { kind: 'view'; view: ViewName }
-  | { kind: 'export-report'; format: ReportFormat };
+  | { kind: 'export-report'; format: ReportFormat }
+  | { kind: 'settings' };
 
 export const MAX_PATH_LENGTH = 4096;
 /** Upper bound for a model or image sent as bytes over the API. */
@@ -464,6 +480,12 @@ export const engineRequestSchemas = {
       olderThanDays: v.nullable(v.pipe(v.number(), v.finite(), v.minValue(0))),
       unfinished: v.boolean(),
       all: v.boolean(),
+    }),
+  ]),
+  getHistorySettings: v.strictTuple([]),
+  setHistoryLimit: v.strictTuple([
+    v.strictObject({
+      limitMb: v.nullable(v.pipe(v.number(), v.finite(), v.minValue(HISTORY_LIMIT_MB.min), v.maxValue(HISTORY_LIMIT_MB.max))),
     }),
   ]),
   resumeRun: v.strictTuple([v.strictObject({ id: runIdSchema, jobId: jobIdSchema })]),

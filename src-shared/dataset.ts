@@ -8,6 +8,7 @@
 import type { ExecutionProvider, ImageData, ModelId, RunId } from './primitives';
 import type { CamMethod, CamResult, RawMap } from './cam';
 import type { LayerStatsView } from './layer-stats';
+import type { KeptNote } from './runs';
 
 export interface InterpretRequestMessage {
   modelId: ModelId;
@@ -182,7 +183,7 @@ export interface Interpretation {
   classStatsMs?: number;
 }
 
-export interface InterpretResponse extends Interpretation {
+export interface InterpretResponse extends Interpretation, KeptNote {
   /** True when the answer came from the run database. */
   cached: boolean;
   run: RunId | null;

@@ -100,6 +100,34 @@ export interface RunList {
   models: { hash: string; name: string; runs: number }[];
 }
 
+/**
+ * Where the history's size limit comes from: the studio's Settings (kept in the run database), `--history-limit`,
+ * LAYERLENS_HISTORY_MB, or the default (2 GiB).
+ */
+export type HistoryLimitSource = 'preference' | 'flag' | 'environment' | 'default';
+
+/** The limits the studio accepts for the history, in MB (the command line's minimum; 1 TiB is a typing slip's). */
+export const HISTORY_LIMIT_MB = { min: 1, max: 1024 * 1024 } as const;
+
+/** The run history's size limit and what it holds now (Settings in the studio). */
+export interface HistorySettings {
+  /** Where the run database is; null: history is off for this engine (nothing is kept, no limit to set). */
+  database: string | null;
+  /**
+   * Everything in the database counts (results, thumbnails, inputs, models): beyond it the oldest unpinned runs
+   * go when a run is stored, and a run larger than the whole limit is not kept (its answer is still given).
+   */
+  limitBytes: number;
+  limitSource: HistoryLimitSource;
+  /** Bytes the database's content takes now. */
+  usedBytes: number;
+}
+
+/** Why an answer was not kept in the history (larger than its whole limit, the disk full); absent when it was. */
+export interface KeptNote {
+  notKept?: string;
+}
+
 export interface PruneRequest {
   /** Delete runs older than this many days (pinned ones stay). */
   olderThanDays: number | null;

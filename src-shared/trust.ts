@@ -7,6 +7,7 @@
 import * as v from 'valibot';
 import { CAM_METHODS, type CamMethod } from './cam';
 import type { ExecutionProvider, ImageSource, ModelId, RunId, StoredImageSource } from './primitives';
+import type { KeptNote } from './runs';
 
 /** What replaces removed pixels (deletion) and what insertion starts from. */
 export type TrustBaseline = { kind: 'blur'; sigma: number } | { kind: 'zero' };
@@ -159,7 +160,7 @@ export interface TrustResult {
   timings: { totalMs: number; camMs: number; faithfulnessMs: number; forwardPasses: number; sanityMs: number };
 }
 
-export interface TrustResponse {
+export interface TrustResponse extends KeptNote {
   result: TrustResult;
   /** True when the answer came from the run history: nothing was computed. */
   cached: boolean;

@@ -23,7 +23,7 @@ import { EngineError } from './errors';
 import { cacheBudget, cacheLimitFromEnv, historyLimitFromEnv } from './limits';
 import { modelIdOfFile, type ModelRegistry } from './model-registry';
 import { RunCache } from './runs/run-cache';
-import { RunStore } from './runs/run-store';
+import { RunStore, type GivenLimit } from './runs/run-store';
 import { loadSampleSet } from './samples';
 import { CamRequests, modelViewImage } from './services/cam-requests';
 import type { InterpretRequestMessage, InterpretResponse } from '../../src-shared/dataset';
@@ -59,7 +59,8 @@ export interface EngineOptions {
   database?: string | null;
   /** In-memory caches' budget in bytes (default: LAYERLENS_CACHE_MB, else 1 GiB; see limits.ts). */
   cacheLimitBytes?: number;
-  /** The run database's size limit in bytes (default: LAYERLENS_HISTORY_MB, else 2 GiB). */
+  /** The run database's size limit in bytes (`--history-limit`; default: LAYERLENS_HISTORY_MB, else the limit
+   * set in the studio and kept in the database, else 2 GiB). */
   historyLimitBytes?: number;
   /** How `exportReport` writes reports (absent: this engine refuses to). */
   reports?: ReportWriter;
@@ -86,8 +87,15 @@ export class Engine implements EngineApi {
     this.models = this.modelsService.registry;
     this.graphs = new Graphs(this.models, budget.analyses);
     this.sessionService = new Sessions(options.device ?? 'auto', budget.sessions);
-    const maxBytes = options.historyLimitBytes ?? historyLimitFromEnv();
-    this.runs = new RunCache(options.database ? RunStore.open(options.database, { maxBytes }) : null, budget.answers);
+    const fromEnv = historyLimitFromEnv();
+    const givenLimit: GivenLimit | null =
+      options.historyLimitBytes !== undefined
+        ? { bytes: options.historyLimitBytes, source: 'flag' }
+        : fromEnv !== null
+          ? { bytes: fromEnv, source: 'environment' }
+          : null;
+    const store = options.database ? RunStore.open(options.database, givenLimit ? { given: givenLimit } : {}) : null;
+    this.runs = new RunCache(store, budget.answers);
     this.reports = options.reports ?? null;
     this.images = images;
     const shared = {
@@ -104,6 +112,7 @@ export class Engine implements EngineApi {
     this.history = new History({
       models: this.models,
       runs: this.runs,
+      givenLimit,
       computeCam: (req, ctx) => this.computeCam(req, ctx),
       computeStats: (req, ctx) => this.computeStats(req, ctx),
       evaluateTrust: (req, ctx) => this.evaluateTrust(req, ctx),
@@ -237,6 +246,8 @@ export class Engine implements EngineApi {
   readonly updateRun: History['updateRun'] = (...args) => this.history.updateRun(...args);
   readonly deleteRuns: History['deleteRuns'] = (...args) => this.history.deleteRuns(...args);
   readonly pruneRuns: History['pruneRuns'] = (...args) => this.history.pruneRuns(...args);
+  readonly getHistorySettings: History['getHistorySettings'] = () => this.history.getHistorySettings();
+  readonly setHistoryLimit: History['setHistoryLimit'] = (req) => this.history.setHistoryLimit(req);
   readonly resumeRun: History['resumeRun'] = (...args) => this.history.resumeRun(...args);
 
   async exportReport(req: { runIds: RunId[]; format: ReportFormat }): Promise<ExportedFile> {

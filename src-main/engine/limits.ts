@@ -2,7 +2,8 @@
  * How much the engine may hold: its in-memory caches (open models, onnxruntime sessions, graph analyses,
  * recent answers) and the run database on disk. Both are settings: `--cache-limit MB` and `--history-limit
  * MB` on the command line, LAYERLENS_CACHE_MB and LAYERLENS_HISTORY_MB in the environment (the studio reads
- * these too), with the defaults below.
+ * these too), with the defaults below. The history's limit can also be set in the studio (Settings), which
+ * keeps it in the run database; a flag or the environment wins over that one for their process.
  */
 const MB = 1024 * 1024;
 
@@ -52,7 +53,9 @@ export function cacheLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number 
   return fromEnv(env.LAYERLENS_CACHE_MB, 'LAYERLENS_CACHE_MB', MIN_CACHE_BYTES, DEFAULT_CACHE_BYTES);
 }
 
-export function historyLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+/** LAYERLENS_HISTORY_MB in bytes, or null when it is not set (the studio's kept limit, else the default, applies). */
+export function historyLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number | null {
+  if (env.LAYERLENS_HISTORY_MB === undefined || env.LAYERLENS_HISTORY_MB === '') return null;
   return fromEnv(env.LAYERLENS_HISTORY_MB, 'LAYERLENS_HISTORY_MB', MIN_HISTORY_BYTES, DEFAULT_HISTORY_BYTES);
 }
 

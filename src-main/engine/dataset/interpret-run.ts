@@ -13,7 +13,7 @@ import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
 import type { OpenModel } from '../model-registry';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
-import type { Codec, RunCache, RunInput } from '../runs/run-cache';
+import { keptNote, type Codec, type RunCache, type RunInput } from '../runs/run-cache';
 import { ClassMatcher } from './class-matcher';
 import { interpretDataset, type InterpretDeps } from './interpret';
 import { readLabelledImages, type LabelledFile } from './labelled-images';
@@ -95,7 +95,7 @@ export async function computeInterpretation(
       return { value, cancelled: value.cancelled, provider: value.provider };
     }),
   );
-  return { ...answer.value, cached: answer.cached, run: answer.run };
+  return { ...answer.value, cached: answer.cached, run: answer.run, ...keptNote(answer) };
 }
 
 /** Each image's content address; an unreadable one gets one from its path (the run skips it, saying why). */

@@ -146,6 +146,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_parts_by_key ON run_parts(key, status);
     `,
   },
+  {
+    description: 'settings kept with the history (its size limit, set in the studio)',
+    sql: `
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

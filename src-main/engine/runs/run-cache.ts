@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import type { RunId, RunKind } from '../../../src-shared/runs';
+import type { KeptNote, RunId, RunKind } from '../../../src-shared/runs';
 import { EngineError } from '../errors';
 import { LruCache } from '../lru-cache';
 import type { OpenModel } from '../model-registry';
@@ -57,6 +57,13 @@ export interface Answer<T> {
   value: T;
   cached: boolean;
   run: RunId | null;
+  /** Why this answer was not kept in the history (too large for its limit, the disk full), when it was not. */
+  notKept?: string;
+}
+
+/** The answer's note for the response, when it was not kept (nothing otherwise). */
+export function keptNote(answer: Answer<unknown>): KeptNote {
+  return answer.notKept ? { notKept: answer.notKept } : {};
 }
 
 const THUMBNAIL_SIZE = 96;
@@ -171,47 +178,58 @@ export class RunCache {
       throw error;
     }
     let kept = false;
+    let notKept: string | undefined;
     if (begun && !computed.cancelled) {
-      this.guard(() => {
-        kept = store.finishPart(run, spec.key, this.merger(codec, computed.value), performance.now() - started);
-      });
+      this.guard(
+        () => {
+          kept = store.finishPart(run, spec.key, this.merger(codec, computed.value), performance.now() - started);
+        },
+        (error) => (notKept = this.storageFailed(error)),
+      );
     }
     if (begun && !kept) this.guard(() => store.discardPart(run, spec.key));
-    const answer: Answer<T> = { value: computed.value, cached: false, run: kept ? run : null };
+    const answer: Answer<T> = { value: computed.value, cached: false, run: kept ? run : null, ...(notKept ? { notKept } : {}) };
     return computed.cancelled ? answer : this.remember(spec, answer);
   }
 
   private async computeAndStore<T>(spec: RunSpec<T>, codec: Codec<T>, compute: () => Promise<Computed<T>>): Promise<Answer<T>> {
     const store = this.store;
+    let notKept: string | undefined;
+    const failed = (error: unknown): null => {
+      notKept = this.storageFailed(error);
+      return null;
+    };
     // The database failing (disk full, removed) must not cost the user the answer: it is then only not kept.
-    const run = store ? await this.begin(store, spec).catch((error: unknown) => this.storageFailed(error)) : null;
+    const run = store ? await this.begin(store, spec).catch(failed) : null;
     const started = performance.now();
     let computed: Computed<T>;
     try {
       computed = await compute();
     } catch (error) {
-      if (store && run !== null) this.guard(() => store.discard(run));
+      if (store && run !== null) this.guard(() => store.discard(run), failed);
       throw error;
     }
     let stored = run;
     if (store && run !== null) {
-      const finished = this.guard(() =>
-        store.finish(run, computed.cancelled ? 'cancelled' : 'complete', {
-          blobs: { [RESULT_BLOB]: codec.encode(computed.value) },
-          durationMs: performance.now() - started,
-          provider: computed.provider,
-          ...(computed.params ? { params: computed.params } : {}),
-        }),
+      const finished = this.guard(
+        () =>
+          store.finish(run, computed.cancelled ? 'cancelled' : 'complete', {
+            blobs: { [RESULT_BLOB]: codec.encode(computed.value) },
+            durationMs: performance.now() - started,
+            provider: computed.provider,
+            ...(computed.params ? { params: computed.params } : {}),
+          }),
+        failed,
       );
       if (!finished) stored = null;
     }
-    const answer: Answer<T> = { value: computed.value, cached: false, run: stored };
+    const answer: Answer<T> = { value: computed.value, cached: false, run: stored, ...(notKept ? { notKept } : {}) };
     return computed.cancelled ? answer : this.remember(spec, answer);
   }
 
-  private storageFailed(error: unknown): null {
+  private storageFailed(error: unknown): string {
     this.lastStorageError = error instanceof Error ? error.message : String(error);
-    return null;
+    return this.lastStorageError;
   }
 
   /** A read whose only expected failure is the caller's mistake (an EngineError); the database failing is not. */
@@ -225,12 +243,12 @@ export class RunCache {
     }
   }
 
-  private guard(write: () => void): boolean {
+  private guard(write: () => void, failed: (error: unknown) => unknown = (error) => this.storageFailed(error)): boolean {
     try {
       write();
       return true;
     } catch (error) {
-      this.storageFailed(error);
+      failed(error);
       return false;
     }
   }

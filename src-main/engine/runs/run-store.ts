@@ -8,6 +8,7 @@
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import type {
+  HistoryLimitSource,
   PruneRequest,
   PruneResult,
   RunId,
@@ -116,19 +117,71 @@ const SUMMARY_SELECT = `
   LEFT JOIN run_inputs f ON f.run_id = r.id AND f.position = 0
   LEFT JOIN inputs i ON i.hash = f.input_hash`;
 
+/** The history's size limit as given to this process: by `--history-limit` or LAYERLENS_HISTORY_MB. */
+export interface GivenLimit {
+  bytes: number;
+  source: Extract<HistoryLimitSource, 'flag' | 'environment'>;
+}
+
+const LIMIT_SETTING = 'history_limit_bytes';
+
 export class RunStore {
   private readonly host = os.hostname();
+  private limit: { bytes: number; source: HistoryLimitSource };
 
+  /**
+   * `given`: a limit this process was started with; it wins over the one the studio kept in the database
+   * (which wins over the default) until the studio sets one again.
+   */
   private constructor(
     readonly file: string,
     private readonly db: RunDatabase,
-    readonly maxBytes: number,
-  ) {}
+    private readonly given: GivenLimit | null,
+  ) {
+    const kept = this.keptLimit();
+    this.limit = given ?? (kept !== null ? { bytes: kept, source: 'preference' } : this.fallbackLimit());
+  }
 
-  static open(file: string, options: { maxBytes?: number } = {}): RunStore {
-    const store = new RunStore(file, openRunDatabase(file), options.maxBytes ?? DEFAULT_MAX_DATABASE_BYTES);
+  private fallbackLimit(): { bytes: number; source: HistoryLimitSource } {
+    return this.given ?? { bytes: DEFAULT_MAX_DATABASE_BYTES, source: 'default' };
+  }
+
+  static open(file: string, options: { maxBytes?: number; given?: GivenLimit } = {}): RunStore {
+    const given = options.given ?? (options.maxBytes !== undefined ? { bytes: options.maxBytes, source: 'flag' as const } : null);
+    const store = new RunStore(file, openRunDatabase(file), given);
     store.recoverAbandoned();
     return store;
+  }
+
+  get maxBytes(): number {
+    return this.limit.bytes;
+  }
+
+  get limitSource(): HistoryLimitSource {
+    return this.limit.source;
+  }
+
+  /**
+   * The user's limit, kept in the database for later sessions and applied from the next stored run on (runs
+   * are only ever removed when one is stored); null forgets it (back to the flag's or environment's, else the
+   * default).
+   */
+  setLimit(bytes: number | null): void {
+    if (bytes === null) {
+      this.db.prepare(`DELETE FROM settings WHERE key = ?`).run(LIMIT_SETTING);
+      this.limit = this.fallbackLimit();
+    } else {
+      this.db
+        .prepare(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
+        .run(LIMIT_SETTING, String(bytes));
+      this.limit = { bytes, source: 'preference' };
+    }
+  }
+
+  private keptLimit(): number | null {
+    const row = this.db.prepare(`SELECT value FROM settings WHERE key = ?`).get(LIMIT_SETTING) as { value: string } | undefined;
+    const bytes = Number(row?.value);
+    return row && Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
   }
 
   close(): void {
@@ -250,6 +303,7 @@ export class RunStore {
       const result = this.blobs(id).get(RESULT_BLOB);
       if (!part || !result) return false;
       const merged = merge(result);
+      if (merged.byteLength > this.maxBytes) throw this.tooLarge(merged.byteLength);
       this.db
         .prepare(`UPDATE run_blobs SET data = ? WHERE run_id = ? AND name = ?`)
         .run(Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength), id, RESULT_BLOB);
@@ -263,6 +317,13 @@ export class RunStore {
     })();
     if (done) this.enforceLimit(id);
     return done;
+  }
+
+  private tooLarge(bytes: number): EngineError {
+    return new EngineError(
+      'storage',
+      `This run's result is ${formatBytes(bytes)}, more than the run history's whole limit of ${formatBytes(this.maxBytes)}, so it was not kept; raise the limit (the studio's Settings, --history-limit MB, or LAYERLENS_HISTORY_MB) to keep runs this large.`,
+    );
   }
 
   /** A part that failed or was cancelled leaves nothing behind; the run stays as it was. */
@@ -300,10 +361,7 @@ export class RunStore {
     if (bytes > this.maxBytes) {
       // Stored, it would evict every other run and then itself: refuse it (the answer was still given).
       this.discard(id);
-      throw new EngineError(
-        'storage',
-        `This run's result is ${formatBytes(bytes)}, more than the run history's whole limit of ${formatBytes(this.maxBytes)}, so it was not kept; raise the limit (--history-limit MB, or LAYERLENS_HISTORY_MB for the studio) to keep runs this large.`,
-      );
+      throw this.tooLarge(bytes);
     }
     this.db.transaction(() => {
       for (const [name, data] of Object.entries(done.blobs))

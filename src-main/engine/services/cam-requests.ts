@@ -6,7 +6,7 @@ import { CamRunner } from '../cam/cam-runner';
 import { toInputTensor, type InputTensor } from '../input-tensor';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeCam, encodeCam, type StoredCam } from '../runs/result-codec';
-import type { Codec, RunInput } from '../runs/run-cache';
+import { keptNote, type Codec, type RunInput } from '../runs/run-cache';
 import { mergeCam, narrowCam } from '../runs/cam-parts';
 import { EngineError } from '../errors';
 import { topClasses } from './predictions';
@@ -103,6 +103,7 @@ export class CamRequests {
       run: answer.run,
       key,
       top: topClasses(model, answer.value.result.logits, 5),
+      ...keptNote(answer),
     };
   }
 

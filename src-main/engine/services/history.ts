@@ -8,7 +8,7 @@ import type {
   StatsRequestMessage,
   StatsResponse,
 } from '../../../src-shared/api';
-import type { PruneResult, RunId, RunList, RunSummary } from '../../../src-shared/runs';
+import type { HistorySettings, PruneResult, RunId, RunList, RunSummary } from '../../../src-shared/runs';
 import type { TrustRequestMessage, TrustResponse } from '../../../src-shared/trust';
 import type { InterpretRequestMessage, InterpretResponse } from '../../../src-shared/dataset';
 import { INTERPRET_CODEC } from '../dataset/interpret-run';
@@ -16,7 +16,7 @@ import { EngineError, describeError } from '../errors';
 import type { ModelRegistry, OpenModel } from '../model-registry';
 import { modelContentHash } from '../runs/content-hash';
 import type { RunCache } from '../runs/run-cache';
-import type { RunStore } from '../runs/run-store';
+import { DEFAULT_MAX_DATABASE_BYTES, type GivenLimit, type RunStore } from '../runs/run-store';
 import { CAM_CODEC, upgradeStoredCam } from './cam-requests';
 import { topClasses } from './predictions';
 import { STATS_CODEC } from './statistics';
@@ -25,6 +25,8 @@ import { TRUST_CODEC } from '../trust/trust-service';
 export interface HistoryDeps {
   models: ModelRegistry;
   runs: RunCache;
+  /** The limit this process was started with (flag or environment), for an engine without history. */
+  givenLimit: GivenLimit | null;
   /** How a resumed run is computed again: the same calls a new one goes through. */
   computeCam(req: CamRequestMessage, ctx?: CallContext): Promise<CamResponse>;
   computeStats(req: StatsRequestMessage, ctx?: CallContext): Promise<StatsResponse>;
@@ -39,6 +41,31 @@ export class History {
     const store = this.deps.runs.store;
     if (!store) return { runs: [], total: 0, diskBytes: 0, database: null, models: [] };
     return store.list({ modelHash: req.modelHash });
+  }
+
+  async getHistorySettings(): Promise<HistorySettings> {
+    const store = this.deps.runs.store;
+    if (!store) {
+      const given = this.deps.givenLimit;
+      return {
+        database: null,
+        limitBytes: given?.bytes ?? DEFAULT_MAX_DATABASE_BYTES,
+        limitSource: given?.source ?? 'default',
+        usedBytes: 0,
+      };
+    }
+    return { database: store.file, limitBytes: store.maxBytes, limitSource: store.limitSource, usedBytes: store.usedBytes() };
+  }
+
+  async setHistoryLimit(req: { limitMb: number | null }): Promise<HistorySettings> {
+    const store = this.deps.runs.store;
+    if (!store)
+      throw new EngineError(
+        'unsupported',
+        'The run history is off (--no-history): nothing is kept, so there is no limit to set.',
+      );
+    store.setLimit(req.limitMb === null ? null : Math.round(req.limitMb * 1024 * 1024));
+    return this.getHistorySettings();
   }
 
   async openRun(req: { id: RunId }): Promise<OpenedRun> {

@@ -19,7 +19,7 @@ import { toInputTensor, type InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeStats, encodeStats, type StoredStats } from '../runs/result-codec';
-import type { Codec, RunInput } from '../runs/run-cache';
+import { keptNote, type Codec, type RunInput } from '../runs/run-cache';
 import { runStats, type StatsDeps, type StatsRequest, type StatsResult } from '../stats/stats-runner';
 import type { EngineServices } from './shared';
 
@@ -151,7 +151,7 @@ export class Statistics {
         return { value: statsView(result, req.bins), cancelled: result.cancelled, provider: result.provider };
       }),
     );
-    return { ...answer.value, cached: answer.cached, run: answer.run };
+    return { ...answer.value, cached: answer.cached, run: answer.run, ...keptNote(answer) };
   }
 
   /** Content addresses of a statistics run's inputs (unreadable ones too: they are skipped, with the reason, by the run). */

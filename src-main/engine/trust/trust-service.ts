@@ -17,7 +17,7 @@ import type { OpenModel } from '../model-registry';
 import { isNpy } from '../npy';
 import { inputContentHash, modelContentHash, runKey } from '../runs/content-hash';
 import { decodeFrame, encodeFrame } from '../../../src-shared/wire-codec';
-import type { Codec, RunCache, RunInput } from '../runs/run-cache';
+import { keptNote, type Codec, type RunCache, type RunInput } from '../runs/run-cache';
 import { boxToInput } from './box-geometry';
 import { runTrust, type TrustImage } from './trust-runner';
 
@@ -109,7 +109,7 @@ export async function evaluateTrust(host: TrustHost, req: TrustRequestMessage, c
       return { value: result, cancelled: false, provider: result.provider };
     }),
   );
-  return { result: answer.value, cached: answer.cached, run: answer.run as RunId | null };
+  return { result: answer.value, cached: answer.cached, run: answer.run as RunId | null, ...keptNote(answer) };
 }
 
 /** The box in the model's input pixels (a .npy input is taken as already in them). */

@@ -34,8 +34,9 @@ Asking again for a stored run answers from the database without running the mode
   --db FILE             use another database file
   --no-history          neither read nor store runs
   --history-limit MB    the database's size limit, everything in it counted ($LAYERLENS_HISTORY_MB,
-                        default 2048): the oldest unpinned runs go first; a run larger than the whole
-                        limit is not kept (its answer is still given, with a note on stderr)
+                        else the limit set in the studio's Settings and kept in the database, else 2048):
+                        the oldest unpinned runs go first; a run larger than the whole limit is not kept
+                        (its answer is still given, with a note on stderr)
   --cache-limit MB      memory for open models, onnxruntime sessions and analyses ($LAYERLENS_CACHE_MB,
                         default 1024); onnxruntime's working memory during a run comes on top
 

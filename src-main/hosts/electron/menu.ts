@@ -51,6 +51,8 @@ export function installMenu(
           { label: 'Export Report…', accelerator: 'CmdOrCtrl+E', click: () => send({ kind: 'export-report', format: 'html' }) },
           { label: 'Export Report as PDF…', click: () => send({ kind: 'export-report', format: 'pdf' }) },
           { type: 'separator' },
+          { label: 'Settings…', accelerator: 'CmdOrCtrl+,', click: () => send({ kind: 'settings' }) },
+          { type: 'separator' },
           { role: 'quit' },
         ],
       },

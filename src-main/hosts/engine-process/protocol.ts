@@ -34,6 +34,7 @@ const command = v.variant('kind', [
   v.object({ kind: v.literal('open-images'), paths: v.array(path) }),
   v.object({ kind: v.literal('view'), view: v.picklist(VIEW_NAMES) }),
   v.object({ kind: v.literal('export-report'), format: v.picklist(['html', 'pdf']) }),
+  v.object({ kind: v.literal('settings') }),
 ]);
 
 export const toEngineSchema = v.variant('kind', [

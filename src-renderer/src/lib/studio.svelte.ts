@@ -2,6 +2,7 @@
  * The studio's state and the actions that change it. Components read this and call its methods; the engine
  * is reached only through the `EngineApi` this class (and the stores it creates) hold.
  */
+import { SettingsState } from '../settings/settings-state.svelte';
 import type {
   DeviceChoice,
   DeviceState,
@@ -99,6 +100,8 @@ export class Studio {
   readonly history: HistoryState;
   /** The Trust tab: faithfulness metrics of the shown maps and the sanity check of the methods. */
   readonly trust: TrustState;
+  /** The Settings dialog (the run history's size limit). */
+  readonly settings: SettingsState;
   private imageSerial = 0;
   private imageRequests = 0;
 
@@ -111,6 +114,7 @@ export class Studio {
     this.dataset = new DatasetState(engine);
     this.history = new HistoryState(engine);
     this.trust = new TrustState(engine);
+    this.settings = new SettingsState(engine);
   }
 
   private async attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -220,6 +224,7 @@ export class Studio {
     if (command.kind === 'open-model') void this.openModelPath(command.path);
     else if (command.kind === 'view') this.view = command.view;
     else if (command.kind === 'export-report') void this.exportCurrentReport(command.format);
+    else if (command.kind === 'settings') void this.settings.show();
     else {
       const first = command.paths[0];
       if (first) void this.attempt(() => this.showImage({ kind: 'path', path: first }, first.split(/[\\/]/).pop() ?? first));

@@ -138,5 +138,26 @@ describe('runs answered from the database', () => {
     expect(answer).toMatchObject({ cached: false, run: null });
     expect(answer.result.layers.length).toBe(4);
     expect(engine.runs.lastStorageError).toMatch(/disk is full/);
+    // The answer itself says so (the studio shows it under the maps).
+    expect(answer.notKept).toMatch(/disk is full/);
+  });
+
+  it('a run larger than the limit set through the API is answered, not kept, and says why; a kept one says nothing', async () => {
+    const { engine, modelId } = await freshEngine();
+    const kept = await engine.computeCam(camRequest(modelId, { image: { kind: 'sample', id: '06-hexagon' } }));
+    expect(kept.run).not.toBeNull();
+    expect(kept).not.toHaveProperty('notKept');
+    // 1 MB is the smallest limit; the stored blobs are padded past it (a demo CAM run is ~150 KB).
+    expect(await engine.setHistoryLimit({ limitMb: 1 })).toMatchObject({ limitBytes: 1024 * 1024, limitSource: 'preference' });
+    const store = engine.runs.store!;
+    const finish = store.finish.bind(store);
+    store.finish = (id, status, done) =>
+      finish(id, status, { ...done, blobs: { ...done.blobs, pad: new Uint8Array(2 * 1024 * 1024) } });
+    const refused = await engine.computeCam(camRequest(modelId, { image: { kind: 'sample', id: '07-star' } }));
+    expect(refused.run).toBeNull();
+    expect(refused.result.layers.length).toBe(4);
+    expect(refused.notKept).toMatch(
+      /^This run's result is 2\.\d MiB, more than the run history's whole limit of 1\.0 MiB, so it was not kept/,
+    );
   });
 });

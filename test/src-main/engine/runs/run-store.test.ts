@@ -239,4 +239,42 @@ describe('run store', () => {
     expect(store.list().runs.map((r) => r.id)).toEqual([small]);
     store.close();
   });
+
+  it('keeps the limit set in the studio for later sessions; a flag or the environment wins for its process', () => {
+    const file = tempDb();
+    const store = RunStore.open(file);
+    expect([store.maxBytes, store.limitSource]).toEqual([2 * 1024 ** 3, 'default']);
+    store.setLimit(64 * 1024 * KB);
+    expect([store.maxBytes, store.limitSource]).toEqual([64 * 1024 * KB, 'preference']);
+    store.close();
+    const reopened = RunStore.open(file);
+    expect([reopened.maxBytes, reopened.limitSource]).toEqual([64 * 1024 * KB, 'preference']);
+    reopened.close();
+    const flagged = RunStore.open(file, { given: { bytes: 8 * 1024 * KB, source: 'flag' } });
+    expect([flagged.maxBytes, flagged.limitSource]).toEqual([8 * 1024 * KB, 'flag']);
+    // Set again in the studio, it applies at once; forgotten, the flag's is back.
+    flagged.setLimit(16 * 1024 * KB);
+    expect([flagged.maxBytes, flagged.limitSource]).toEqual([16 * 1024 * KB, 'preference']);
+    flagged.setLimit(null);
+    expect([flagged.maxBytes, flagged.limitSource]).toEqual([8 * 1024 * KB, 'flag']);
+    flagged.close();
+    const plain = RunStore.open(file);
+    expect(plain.limitSource).toBe('default');
+    plain.close();
+  });
+
+  it('a lowered limit applies to the next run stored, without reopening', () => {
+    const store = RunStore.open(tempDb());
+    const first = seed(store, 'first');
+    store.finish(first, 'complete', { blobs: { result: new Uint8Array(600 * KB) }, durationMs: 1, provider: 'cpu' });
+    store.setLimit(emptyBytes() + 300 * KB);
+    const second = seed(store, 'second');
+    expect(() =>
+      store.finish(second, 'complete', { blobs: { result: new Uint8Array(400 * KB) }, durationMs: 1, provider: 'cpu' }),
+    ).toThrow(/not kept/);
+    const third = seed(store, 'third');
+    store.finish(third, 'complete', { blobs: { result: new Uint8Array(100 * KB) }, durationMs: 1, provider: 'cpu' });
+    expect(store.list().runs.map((r) => r.id)).toEqual([third]);
+    store.close();
+  });
 });
