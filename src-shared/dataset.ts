@@ -5,10 +5,9 @@
  *
  * Free of Node and DOM imports: the engine and the renderer both use it.
  */
-import type { ExecutionProvider, ImageData, ModelId, RunId } from './primitives';
+import type { ExecutionProvider, ImageData, KeptNote, ModelId, RunId } from './primitives';
 import type { CamMethod, CamResult, RawMap } from './cam';
 import type { LayerStatsView } from './layer-stats';
-import type { KeptNote } from './runs';
 
 export interface InterpretRequestMessage {
   modelId: ModelId;

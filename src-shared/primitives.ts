@@ -66,3 +66,8 @@ export const VIEWS = [
 ] as const;
 export type ViewName = (typeof VIEWS)[number]['id'];
 export const VIEW_NAMES: readonly ViewName[] = VIEWS.map((v) => v.id);
+
+/** Why an answer was not kept in the history (larger than its whole limit, the disk full); absent when it was. */
+export interface KeptNote {
+  notKept?: string;
+}

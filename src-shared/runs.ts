@@ -8,7 +8,7 @@ import type { ImageSource, RunId, StoredImageSource } from './primitives';
 import type { TrustRunParams } from './trust';
 import type { InterpretRunParams } from './dataset';
 
-export type { RunId, StoredImageSource } from './primitives';
+export type { KeptNote, RunId, StoredImageSource } from './primitives';
 
 export type RunKind = 'cam' | 'stats' | 'trust' | 'interpret';
 /**
@@ -121,11 +121,6 @@ export interface HistorySettings {
   limitSource: HistoryLimitSource;
   /** Bytes the database's content takes now. */
   usedBytes: number;
-}
-
-/** Why an answer was not kept in the history (larger than its whole limit, the disk full); absent when it was. */
-export interface KeptNote {
-  notKept?: string;
 }
 
 export interface PruneRequest {

@@ -6,8 +6,7 @@
  */
 import * as v from 'valibot';
 import { CAM_METHODS, type CamMethod } from './cam';
-import type { ExecutionProvider, ImageSource, ModelId, RunId, StoredImageSource } from './primitives';
-import type { KeptNote } from './runs';
+import type { ExecutionProvider, ImageSource, KeptNote, ModelId, RunId, StoredImageSource } from './primitives';
 
 /** What replaces removed pixels (deletion) and what insertion starts from. */
 export type TrustBaseline = { kind: 'blur'; sigma: number } | { kind: 'zero' };
