@@ -21,16 +21,19 @@ export function gaussianBlur(l: ImageLayout, x: Float32Array, sigma: number): Fl
   const kernel = gaussianKernel(sigma);
   const r = (kernel.length - 1) / 2;
   const { width: w, height: h, channels } = l;
-  const at = (c: number, y: number, xx: number): number =>
-    l.channelsLast ? (y * w + xx) * channels + c : c * h * w + y * w + xx;
+  // Element (c, y, x) is at offset(c) + (y·w + x)·step.
+  const step = l.channelsLast ? channels : 1;
   const out = new Float32Array(x.length);
   const row = new Float64Array(w * h);
   for (let c = 0; c < channels; c++) {
+    const offset = l.channelsLast ? c : c * h * w;
     for (let y = 0; y < h; y++)
       for (let xx = 0; xx < w; xx++) {
         let s = 0;
-        for (let i = -r; i <= r; i++)
-          s += (kernel[i + r] as number) * (x[at(c, y, Math.min(w - 1, Math.max(0, xx + i)))] as number);
+        for (let i = -r; i <= r; i++) {
+          const at = Math.min(w - 1, Math.max(0, xx + i));
+          s += (kernel[i + r] as number) * (x[offset + (y * w + at) * step] as number);
+        }
         row[y * w + xx] = s;
       }
     for (let y = 0; y < h; y++)
@@ -38,7 +41,7 @@ export function gaussianBlur(l: ImageLayout, x: Float32Array, sigma: number): Fl
         let s = 0;
         for (let i = -r; i <= r; i++)
           s += (kernel[i + r] as number) * (row[Math.min(h - 1, Math.max(0, y + i)) * w + xx] as number);
-        out[at(c, y, xx)] = s;
+        out[offset + (y * w + xx) * step] = s;
       }
   }
   return out;

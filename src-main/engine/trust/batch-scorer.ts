@@ -45,10 +45,13 @@ export class BatchScorer {
     this.batch = Math.max(1, batch);
   }
 
-  /** p(classIndex) for `count` images, image i written into its slot by fill(i, out). */
+  /**
+   * p(classIndex) for `count` images, image i written into its slot by fill(i, out, previous), where
+   * `previous` is image i − 1 as written (null for the first, or when it is no longer at hand).
+   */
   async probabilities(
     count: number,
-    fill: (i: number, out: Float32Array) => void,
+    fill: (i: number, out: Float32Array, previous: Float32Array | null) => void,
     classIndex: number,
     signal?: AbortSignal,
     onProgress?: Progress,
@@ -56,9 +59,26 @@ export class BatchScorer {
     const { inputShape } = this.target;
     const size = inputShape.slice(1).reduce((a, b) => a * b, 1);
     const probs = new Float32Array(count);
+    // Two full-batch buffers in turn: one is being run while the other is written (a buffer is written
+    // again only after its run was awaited); a shorter last batch gets its own.
+    const buffers: Float32Array[] = [];
+    let turn = 0;
+    let last: { index: number; data: Float32Array } | null = null;
     const make = (start: number, n: number): ort.Tensor => {
-      const data = new Float32Array(n * size);
-      for (let b = 0; b < n; b++) fill(start + b, data.subarray(b * size, (b + 1) * size));
+      let data: Float32Array;
+      if (n === this.batch) {
+        if (buffers.length < 2 || (buffers[0] as Float32Array).length !== n * size)
+          buffers.splice(0, 2, new Float32Array(n * size), new Float32Array(n * size));
+        data = buffers[turn] as Float32Array;
+        turn = 1 - turn;
+      } else data = new Float32Array(n * size);
+      for (let b = 0; b < n; b++) {
+        const out = data.subarray(b * size, (b + 1) * size);
+        const i = start + b;
+        const previous = last !== null && last.index === i - 1 && last.data.buffer !== data.buffer ? last.data : null;
+        fill(i, out, b > 0 ? data.subarray((b - 1) * size, b * size) : previous);
+        last = { index: i, data: out };
+      }
       return new ort.Tensor('float32', data, [n, ...inputShape.slice(1)]);
     };
     let start = 0;

@@ -5,11 +5,16 @@
  * drop and increase, Zhang et al. 2016 for the pointing game.
  */
 import type { Box } from '../../../src-shared/trust';
+import { keyIndex, MAX_PACKED, packedSort } from './packed-sort';
 
 /** Pixel indices from the most to the least salient (ties: the lower index first, a stable order). */
 export function salienceOrder(map: Float32Array): Uint32Array {
-  const order = Uint32Array.from(map.keys());
-  return order.sort((a, b) => (map[b] as number) - (map[a] as number) || a - b);
+  if (map.length > MAX_PACKED) {
+    const order = Uint32Array.from(map.keys());
+    return order.sort((a, b) => (map[b] as number) - (map[a] as number) || a - b);
+  }
+  const { keys, scale } = packedSort(map, true);
+  return Uint32Array.from(keys, (k) => keyIndex(k, scale));
 }
 
 /** How many pixels are deleted (inserted) after step k of `steps`: ⌊k·P / steps⌋. */

@@ -24,15 +24,31 @@ export function imageLayout(shape: number[], channelsLast: boolean): ImageLayout
 
 export const pixelCount = (l: ImageLayout): number => l.height * l.width;
 
-/** Copies pixel p (all channels) from `from` to `to`. */
-export function copyPixel(l: ImageLayout, from: Float32Array, to: Float32Array, p: number): void {
+/** Copies pixels order[start…end) (all channels) from `from` to `to`. */
+export function copyPixels(
+  l: ImageLayout,
+  from: Float32Array,
+  to: Float32Array,
+  order: Uint32Array,
+  start: number,
+  end: number,
+): void {
   if (l.channelsLast) {
-    const base = p * l.channels;
-    for (let c = 0; c < l.channels; c++) to[base + c] = from[base + c] as number;
+    const channels = l.channels;
+    for (let j = start; j < end; j++) {
+      const base = (order[j] as number) * channels;
+      for (let c = 0; c < channels; c++) to[base + c] = from[base + c] as number;
+    }
     return;
   }
   const plane = l.height * l.width;
-  for (let c = 0; c < l.channels; c++) to[c * plane + p] = from[c * plane + p] as number;
+  for (let c = 0; c < l.channels; c++) {
+    const offset = c * plane;
+    for (let j = start; j < end; j++) {
+      const p = offset + (order[j] as number);
+      to[p] = from[p] as number;
+    }
+  }
 }
 
 /** out = x ⊙ mask, the mask (one value per pixel) broadcast over channels. */

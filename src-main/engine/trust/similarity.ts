@@ -4,12 +4,16 @@
  * the input, ReLU, min-max scaled to [0, 1].
  */
 
+import { keyIndex, keyValue, MAX_PACKED, packedSort } from './packed-sort';
+
 /**
- * Ranks 1…n, ties given their average rank: a native numeric sort of the values, then each value's first
- * and last position among them by binary search (a comparator sort of indices is ~30× slower).
+ * Ranks 1…n, ties given their average rank: float32 maps by one packed sort (packed-sort.ts), other
+ * numbers by a native numeric sort of the values, then each value's first and last position among them by
+ * binary search (a comparator sort of indices is ~30× slower).
  */
 export function ranks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
+  if (values instanceof Float32Array && n <= MAX_PACKED) return float32Ranks(values);
   const sorted = Float64Array.from(values).sort();
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -29,6 +33,22 @@ export function ranks(values: ArrayLike<number>): Float64Array {
       else hi = mid;
     }
     out[i] = (first + lo - 1) / 2 + 1;
+  }
+  return out;
+}
+
+/** ranks() of float32 values by one packed native sort: equal values are adjacent runs. */
+function float32Ranks(values: Float32Array): Float64Array {
+  const n = values.length;
+  const { keys, scale } = packedSort(values, false);
+  const out = new Float64Array(n);
+  for (let start = 0; start < n;) {
+    const value = keyValue(keys[start] as number, scale);
+    let end = start + 1;
+    while (end < n && keyValue(keys[end] as number, scale) === value) end++;
+    const rank = (start + end - 1) / 2 + 1;
+    for (let j = start; j < end; j++) out[keyIndex(keys[j] as number, scale)] = rank;
+    start = end;
   }
   return out;
 }
@@ -88,34 +108,53 @@ function filterValid(x: Float64Array, width: number, height: number, k: Float64A
   return out;
 }
 
-/**
- * Mean SSIM of two maps in [0, 1] (data range 1): local statistics under an 11 × 11 Gaussian window
- * (σ = 1.5, normalised), over the positions where the window fits entirely (smaller windows on maps under
- * 11 pixels across).
- */
-export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, height: number): number {
+/** A map's side of SSIM, computed once when it is compared with many others. */
+export interface SsimReference {
+  width: number;
+  height: number;
+  kernel: Float64Array;
+  x: Float64Array;
+  /** Local mean and mean square under the window. */
+  mean: Float64Array;
+  meanSquare: Float64Array;
+}
+
+function ssimKernel(width: number, height: number): Float64Array {
   const radius = Math.min(SSIM_RADIUS, Math.floor((Math.min(width, height) - 1) / 2));
   const k = Float64Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * SSIM_SIGMA ** 2)));
   const sum = k.reduce((s, v) => s + v, 0);
   for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / sum;
-  const n = width * height;
+  return k;
+}
+
+export function ssimReference(a: ArrayLike<number>, width: number, height: number): SsimReference {
+  const kernel = ssimKernel(width, height);
   const x = Float64Array.from(a);
+  const squares = x.map((v) => v * v);
+  return {
+    width,
+    height,
+    kernel,
+    x,
+    mean: filterValid(x, width, height, kernel),
+    meanSquare: filterValid(squares, width, height, kernel),
+  };
+}
+
+/** Mean SSIM of the reference's map and `b` (see ssim). */
+export function ssimWith(ref: SsimReference, b: ArrayLike<number>): number {
+  const { width, height, kernel, x, mean: mx, meanSquare: sxx } = ref;
+  const n = width * height;
   const y = Float64Array.from(b);
-  const xx = new Float64Array(n);
   const yy = new Float64Array(n);
   const xy = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    xx[i] = (x[i] as number) ** 2;
     yy[i] = (y[i] as number) ** 2;
     xy[i] = (x[i] as number) * (y[i] as number);
   }
-  const [mx, my, sxx, syy, sxy] = [x, y, xx, yy, xy].map((p) => filterValid(p, width, height, k)) as [
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-  ];
+  const my = filterValid(y, width, height, kernel);
+  const syy = filterValid(yy, width, height, kernel);
+  const sxy = filterValid(xy, width, height, kernel);
   let total = 0;
   for (let i = 0; i < mx.length; i++) {
     const ux = mx[i] as number;
@@ -126,4 +165,13 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, 
     total += ((2 * ux * uy + C1) * (2 * cxy + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2));
   }
   return total / mx.length;
+}
+
+/**
+ * Mean SSIM of two maps in [0, 1] (data range 1): local statistics under an 11 × 11 Gaussian window
+ * (σ = 1.5, normalised), over the positions where the window fits entirely (smaller windows on maps under
+ * 11 pixels across).
+ */
+export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, height: number): number {
+  return ssimWith(ssimReference(a, width, height), b);
 }

@@ -16,7 +16,8 @@ Faithfulness (per image, layer and method; the map is upsampled bilinearly to th
                 "increase in confidence" (% of images where O > Y) — Chattopadhyay et al. 2018
   pointing      whether the map's maximum falls inside the object's box (with --boxes)
   random        the same metrics for a uniformly random map at the layer's resolution (seeded)
-All perturbed images of an image are scored in batched forward passes.
+All perturbed images of an image are scored in batched forward passes; an image that several maps share
+(equal maps, or maps whose most salient pixels coincide at a step) is scored once.
 
 Sanity check (--sanity): the weights (Conv, ConvTranspose, Gemm, MatMul) of the head, then of each stage
 downwards, then of the stem are re-initialised from their own mean and standard deviation (seeded):
@@ -25,7 +26,9 @@ recomputed and compared with the original one (both upsampled, ReLU, min-max to 
 correlation and SSIM, averaged over the images. Verdict per method, from the mean over layers of the rank
 correlation at full randomisation: pass below 0.5 (the maps depend on the weights), fail from 0.8 (they
 barely do: an edge detector would do as well), unclear between. One onnxruntime session serves every
-randomised model (the weights are fed as inputs). ScoreCAM and AblationCAM are not part of it.
+randomised model (the weights are fed as inputs). ScoreCAM and AblationCAM are checked the same way: their
+forward passes go through the plain model (or its part after the layer) with the weights fed as inputs, a
+pass per channel for each randomised model — ask for them at the layers you need (e.g. --layers layer4).
 
 Options:
   --methods LIST        comma-separated CAM methods, or all (default: every gradient method, as listed
@@ -62,7 +65,7 @@ JSON output (stable):
                                         "unavailable": {METHOD: "why"}}},
                      "verdicts": {METHOD: "pass"|"unclear"|"fail"}},
    "provider": "cpu", "cached": false, "run": 12|null,
-   "timings": {"total_ms", "cam_ms", "faithfulness_ms", "forward_passes", "sanity_ms"}}
+   "timings": {"total_ms", "cam_ms", "faithfulness_ms", "forward_passes" (images scored), "sanity_ms"}}
   METRICS = {"deletion_auc": a, "insertion_auc": a, "deletion": [p0, …, pN], "insertion": [p0, …, pN],
              "drop": d, "increase": true|false, "pointing": true|false|null}
   SUMMARY = {"deletion_auc", "insertion_auc", "average_drop" (%), "increase_in_confidence" (%),

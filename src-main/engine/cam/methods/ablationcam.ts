@@ -3,12 +3,13 @@
  * Only the layers after the hooked one run: a "tail" model whose input is that layer.
  */
 import { create } from '@bufbuild/protobuf';
-import { ValueInfoProtoSchema } from 'onnx-buf';
+import { ValueInfoProtoSchema, type NodeProto } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../../src-shared/api';
 import { EngineError } from '../../errors';
 import type { GraphAnalysis } from '../../graph/analyze-graph';
 import { constantTensors, cutTensors } from '../../graph/cut-tensors';
+import type { GraphIndex } from '../../graph/graph-index';
 import { fromChannelMajor, type FeatureGrid } from '../../graph/feature-grid';
 import { encodeModel } from '../../onnx/rewrite';
 import { positions, weightedSum } from '../layer-tensors';
@@ -48,16 +49,21 @@ async function ablationCam(p: PerturbationJob, onProgress?: Progress, signal?: A
 
 /**
  * The model from `tensor` to the score: `tensor` becomes the input. Only defined for cut tensors (every
- * path passes through them, as for every stage), where nothing else from before is needed.
+ * path passes through them, as for every stage), where nothing else from before is needed. Graph inputs
+ * named in `fedInputs` (weights fed as inputs, trust/weights-as-inputs.ts) stay inputs where the tail
+ * reads them: tailInputs names them.
  */
-export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: TensorName): Uint8Array {
-  const index = analysis.index;
-  if (!cutTensors(index).some((c) => c.tensor === tensor)) {
+export function tailModel(
+  analysis: GraphAnalysis,
+  tensor: TensorName,
+  score: TensorName,
+  fedInputs: ReadonlySet<string> = new Set(),
+): Uint8Array {
+  if (!cutTensors(fedAsConstants(analysis.index, fedInputs)).some((c) => c.tensor === tensor)) {
     throw new EngineError('unsupported', 'AblationCAM needs a layer that every path passes through (a stage output).');
   }
-  const producer = index.producer.get(tensor) ?? -1;
-  const constant = constantTensors(index);
-  const nodes = index.nodes.filter((n, i) => i > producer || n.output.every((o) => !o || constant.has(o as TensorName)));
+  const nodes = tailNodes(analysis, tensor, fedInputs);
+  const kept = tailInputs(analysis, tensor, fedInputs);
   const graph = analysis.runnable.graph;
   if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
   const shape = analysis.shapes.get(tensor)?.shape ?? [];
@@ -82,10 +88,38 @@ export function tailModel(analysis: GraphAnalysis, tensor: TensorName, score: Te
   });
   return encodeModel({
     ...analysis.runnable,
-    graph: { ...graph, node: nodes, input: [input], output: [create(ValueInfoProtoSchema, { name: score })] },
+    graph: {
+      ...graph,
+      node: nodes,
+      input: [input, ...graph.input.filter((v) => kept.has(v.name))],
+      output: [create(ValueInfoProtoSchema, { name: score })],
+    },
   });
 }
 
+/** The graph inputs among `fedInputs` that the tail after `tensor` reads. */
+export function tailInputs(analysis: GraphAnalysis, tensor: TensorName, fedInputs: ReadonlySet<string>): Set<string> {
+  const read = new Set(tailNodes(analysis, tensor, fedInputs).flatMap((n) => n.input));
+  return new Set([...fedInputs].filter((name) => read.has(name)));
+}
+
+/** The index with fed weights taken as constants: they carry nothing from the image. */
+function fedAsConstants(index: GraphIndex, fedInputs: ReadonlySet<string>): GraphIndex {
+  if (fedInputs.size === 0) return index;
+  return {
+    ...index,
+    inputs: new Set([...index.inputs].filter((i) => !fedInputs.has(i))),
+    initializers: new Set([...index.initializers, ...([...fedInputs] as TensorName[])]),
+  };
+}
+
+/** The nodes after `tensor`'s producer, and the constant ones before it (the tail may read them). */
+function tailNodes(analysis: GraphAnalysis, tensor: TensorName, fedInputs: ReadonlySet<string>): NodeProto[] {
+  const index = analysis.index;
+  const producer = index.producer.get(tensor) ?? -1;
+  const constant = constantTensors(fedAsConstants(index, fedInputs));
+  return index.nodes.filter((n, i) => i > producer || n.output.every((o) => !o || constant.has(o as TensorName)));
+}
 /** n [C, H, W] copies in the tensor's own layout, batched along its batch axis. */
 function nativeBatch(grid: FeatureGrid, chw: Float32Array, native: Float32Array, n: number): ort.Tensor {
   const stacked = fromChannelMajor(grid, chw, native, n);

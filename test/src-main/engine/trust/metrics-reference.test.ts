@@ -108,11 +108,42 @@ describe('trust metrics against the Python references', () => {
     });
   }
 
+  it('scores an image several maps share once, with the same metrics as alone', async () => {
+    const cases = ref.cases.filter((c) => c.baseline === 'zero');
+    const m = ref.maps[(cases[0] as Case).map] as { width: number; height: number; data: number[] };
+    const map = { width: m.width, height: m.height, data: Float32Array.from(m.data) };
+    // The same order of pixels with other values: every curve image is shared, the masked image is not.
+    const stretched = { ...map, data: map.data.map((v) => 2 * v + 1) };
+    const scorer = new BatchScorer(
+      { session, inputName: 'input', outputName: 'logits', inputShape: ref.shape, outputIsProbability: false },
+      5,
+    );
+    const image = {
+      layout,
+      x,
+      baseline: new Float32Array(x.length),
+      classIndex: ref.class,
+      box: ref.box,
+      steps: ref.steps,
+    };
+    const [alone, twin, same] = await measureMaps(image, [map, map, stretched], scorer);
+    const curve = 2 * (ref.steps - 1);
+    expect(scorer.forwardPasses).toBe(2 + curve + 1 + 1);
+    for (const other of [twin, same]) {
+      close(other?.deletion.probs ?? [], Array.from(alone?.deletion.probs ?? []));
+      close(other?.insertion.probs ?? [], Array.from(alone?.insertion.probs ?? []));
+    }
+    expect(twin?.drop).toBe(alone?.drop);
+    close(alone?.deletion.probs ?? [], (cases[0] as Case).deletion);
+  });
+
   it('Spearman rank correlation (average ranks for ties) and SSIM', () => {
     for (const pair of ref.similarity) {
       const a = Float32Array.from(pair.a);
       const b = Float32Array.from(pair.b);
       expect(Math.abs(spearman(a, b) - pair.spearman), pair.name).toBeLessThan(TOLERANCE);
+      // float32 maps are ranked by one packed sort, other numbers by binary searches: both against the reference.
+      expect(Math.abs(spearman(Array.from(a), Array.from(b)) - pair.spearman), pair.name).toBeLessThan(TOLERANCE);
       expect(Math.abs(ssim(a, b, pair.width, pair.height) - pair.ssim), pair.name).toBeLessThan(TOLERANCE);
     }
   });

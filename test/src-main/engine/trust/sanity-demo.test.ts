@@ -103,3 +103,57 @@ describe('sanity check on the demo model', () => {
     expect(result.sanity?.verdicts.gradcam).not.toBe('fail');
   });
 });
+
+/**
+ * ScoreCAM and AblationCAM are checked like the in-graph methods: their perturbation passes go through the
+ * plain model (or its tail) with the randomised weights fed as inputs. One image, the last stage: each
+ * state costs ScoreCAM a forward pass per channel (128 here).
+ */
+describe('sanity check of the perturbation methods on the demo model', () => {
+  let engine: Engine;
+  let result: TrustResult;
+
+  beforeAll(async () => {
+    engine = await Engine.create({});
+    const model = await engine.models.openPath('resources/demo/layerlens-demo.onnx');
+    const index = JSON.parse(readFileSync(`${HELDOUT}/index.json`, 'utf8')) as { images: { file: string }[] };
+    const item = index.images[0] as { file: string };
+    const image = await engine.resolveImage({ kind: 'path', path: `${HELDOUT}/${item.file}` });
+    result = await runTrust(
+      {
+        analysis: (m, shape) => engine.analysis(m, shape),
+        cam: (m, input, req, signal) => engine.camTensor(m, input, req, undefined, signal),
+        plainSession: (m) => engine.plainSession(m),
+        outputIsProbability: () => false,
+        session: (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
+        graphForm: () => graphFormFor('cpu'),
+      },
+      {
+        model,
+        images: [{ name: item.file, input: await toInputTensor(model, image.bytes, image.name), box: null }],
+        layers: ['layer4'],
+        methods: ['scorecam', 'ablationcam'],
+        classIndex: 'top',
+        settings: { steps: 20, baseline: { kind: 'blur', sigma: 5 }, seed: 0 },
+        faithfulness: false,
+        sanity: true,
+      },
+    );
+  }, 300_000);
+
+  afterAll(() => engine?.dispose());
+
+  it('their last-stage maps fall below a rank correlation of 0.5 after full randomisation', () => {
+    const layer = result.sanity?.layers[0];
+    expect(layer?.unavailable).toEqual({});
+    for (const method of ['scorecam', 'ablationcam']) {
+      const s = layer?.methods[method];
+      expect(s?.cascading.spearman).toHaveLength(6);
+      expect(s?.independent.spearman).toHaveLength(6);
+      expect(s?.cascading.spearman.at(-1), method).toBeLessThan(0.5);
+      expect(s?.verdict, method).toBe('pass');
+      // Randomising layer4 alone (independent step 1) changes the map: the fed weights reach the passes.
+      expect(s?.independent.spearman[1], method).toBeLessThan(0.9);
+    }
+  });
+});

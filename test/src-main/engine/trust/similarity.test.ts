@@ -1,0 +1,28 @@
+/**
+ * ranks() takes two routes — one packed native sort for float32 maps, binary searches for other numbers —
+ * which must agree on every input, ties, negatives and signed zeros included.
+ */
+import { describe, expect, it } from 'vitest';
+import { ranks } from '../../../../src-main/engine/trust/similarity';
+import { mulberry32 } from '../../../../src-main/engine/trust/random';
+
+describe('ranks', () => {
+  it('gives the same average ranks by both routes', () => {
+    const next = mulberry32(7);
+    for (const n of [1, 2, 5, 64, 1000, 4097]) {
+      // Few distinct values (many ties), both signs, both zeros, extremes.
+      const values = Float32Array.from({ length: n }, () => {
+        const r = next();
+        if (r < 0.05) return -0;
+        if (r < 0.1) return 0;
+        if (r < 0.12) return -3.4e38;
+        return Math.round((next() - 0.5) * 20) / 4;
+      });
+      expect(Array.from(ranks(values))).toEqual(Array.from(ranks(Array.from(values))));
+    }
+  });
+
+  it('ranks ties by their average position', () => {
+    expect(Array.from(ranks(Float32Array.of(3, 1, 3, -2, 0, -0)))).toEqual([5.5, 4, 5.5, 1, 2.5, 2.5]);
+  });
+});
