@@ -6,11 +6,10 @@
  *
  * One onnxruntime session serves every randomised model: the weights are inputs of the hooked graph
  * (weights-as-inputs.ts) and each run feeds the original or the randomised values. ScoreCAM and AblationCAM
- * run their perturbation passes the same way: through the plain model, or its tail after the layer, with
- * the weights as inputs, fed the values of the state being checked.
+ * run their perturbation passes the same way: through ScoreCAM's masked-score model, or the tail after the
+ * layer, built from the model with the weights as inputs, fed the values of the state being checked.
  */
-import { create } from '@bufbuild/protobuf';
-import { ValueInfoProtoSchema, type TensorProto } from 'onnx-buf';
+import type { TensorProto } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import type { GraphForm } from '../hooks/graph-builder';
@@ -21,6 +20,7 @@ import { sanityVerdict, type SanityLayer, type SanityResult, type Similarity } f
 import { camHead } from '../cam/classifier-head';
 import { weightedSum } from '../cam/layer-tensors';
 import { CAM_METHOD_IMPLS } from '../cam/methods';
+import { maskedScoreModel } from '../cam/masked-score-model';
 import { tailInputs, tailModel } from '../cam/methods/ablationcam';
 import type { PerturbationJob } from '../cam/methods/method';
 import { throwIfCancelled } from '../cam/perturbation';
@@ -34,7 +34,6 @@ import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { ModelSession, PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
-import { encodeModel } from '../onnx/rewrite';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
 import { pearson, ranks, ssimReference, ssimWith, type SsimReference } from './similarity';
@@ -374,7 +373,7 @@ export class SanityChecker {
     const { req, derived, meta, fed } = ctx;
     const { model } = req;
     const shape = image.input.shape.join('x');
-    return {
+    const job: PerturbationJob = {
       layer: { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null },
       grid,
       native,
@@ -384,25 +383,32 @@ export class SanityChecker {
       classIndex: image.classIndex,
       classes,
       baseline: logits[image.classIndex] as number,
-      plain: async () => {
-        const pooled = await this.deps.session(`${model.id}|sanity-plain|${shape}`, () => plainWithWeights(derived, meta.score));
-        return withFeeds(pooled.session, this.weightFeeds(derived, values, fed));
+      maskedScore: async () => {
+        const grid = { height: job.layer.height, width: job.layer.width };
+        const pooled = await this.deps.session(`${model.id}|sanity-scorecam|${shape}|${grid.height}x${grid.width}`, () =>
+          maskedScoreModel(derived, {
+            inputName: meta.inputName,
+            inputShape: image.input.shape,
+            channelsLast: req.analysis.channelsLast,
+            height: grid.height,
+            width: grid.width,
+            score: meta.score,
+          }),
+        );
+        return { ...pooled, session: withFeeds(pooled.session, this.weightFeeds(derived, values, fed)) };
       },
       tail: async () => {
         const pooled = await this.deps.session(`${model.id}|sanity-tail|${shape}|${tensor}`, () =>
           tailModel(derived, tensor, meta.score, fed),
         );
-        return withFeeds(pooled.session, this.weightFeeds(derived, values, tailInputs(derived, tensor, fed)));
+        return {
+          ...pooled,
+          session: withFeeds(pooled.session, this.weightFeeds(derived, values, tailInputs(derived, tensor, fed))),
+        };
       },
     };
+    return job;
   }
-}
-
-/** The plain model with its weights as inputs, its class scores as its only output. */
-function plainWithWeights(derived: GraphAnalysis, score: TensorName): Uint8Array {
-  const graph = derived.runnable.graph;
-  if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
-  return encodeModel({ ...derived.runnable, graph: { ...graph, output: [create(ValueInfoProtoSchema, { name: score })] } });
 }
 
 /** Compared maps never drop below this many pixels a side (SSIM's window is 11 wide), the input's size permitting. */
