@@ -1,8 +1,10 @@
 /**
- * Every image of a data set through the plain model, streamed: the next batch is decoded while the current
- * one runs, only each image's outcome (classes, probabilities, loss) is kept, so memory stays flat however
- * many images. Batches are used where the model's batch dimension is free; a model whose graph turns out
- * to fix it anyway (a Reshape to 1 × …) falls back to one image per run. Cancelling keeps what was done.
+ * Every image of a data set through the plain model, streamed batch by batch: only each image's outcome (classes, probabilities, loss) is kept, so memory stays flat however
+ * many images. Batches are used where the model's batch dimension is free and where they are faster: the
+ * first runs time one image per run against full batches (BatchChooser), since a small model can run
+ * slower batched (the demo model on two cores: 16 per run at ~0.8× the images per second of one per run).
+ * A model whose graph turns out to fix the batch anyway (a Reshape to 1 × …) falls back to one image per
+ * run. Cancelling keeps what was done.
  */
 import type { ModelSession } from '../inference/session-pool';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +18,49 @@ import type { LabelledFile } from './labelled-images';
 
 /** Beyond this, larger batches gained nothing on the demo model (bench/interpret.bench.ts). */
 export const MAX_PREDICT_BATCH = 16;
+
+/**
+ * The batch size of the pass: one image per run or `max`, whichever runs more images per second. The first
+ * chunks probe both (each size's first run, which allocates, is not counted); the rest use the faster.
+ */
+export class BatchChooser {
+  private readonly probes: number[];
+  private readonly timings = new Map<number, number[]>();
+  private chosen: number | null;
+
+  constructor(max: number) {
+    this.probes = max > 1 ? [1, 1, max, max] : [];
+    this.chosen = max > 1 ? null : 1;
+  }
+
+  /** The size of the next chunk. */
+  next(): number {
+    return this.chosen ?? (this.probes[0] as number);
+  }
+
+  /** A run of `size` images took `ms` (only probes count). */
+  record(size: number, ms: number): void {
+    if (this.chosen !== null || this.probes[0] !== size) return;
+    this.probes.shift();
+    const seen = this.timings.get(size) ?? [];
+    this.timings.set(size, [...seen, ms / size]);
+    if (this.probes.length > 0) return;
+    // Per image, the best run of each size after its first: the least disturbed by anything else running.
+    const best = (n: number): number => Math.min(...(this.timings.get(n) ?? [Infinity]).slice(1));
+    const sizes = [...this.timings.keys()];
+    this.chosen = sizes.reduce((a, b) => (best(b) < best(a) ? b : a));
+  }
+
+  /** The graph fixes the batch after all. */
+  fix(size: number): void {
+    this.chosen = size;
+  }
+
+  /** The size chosen (null while probing). */
+  get size(): number | null {
+    return this.chosen;
+  }
+}
 
 export interface PassDeps {
   session: PooledSession;
@@ -49,7 +94,7 @@ export async function predictImages(
 ): Promise<PassResult> {
   const started = performance.now();
   const declared = model.summary.inputs[0]?.shape[0];
-  let batch = typeof declared === 'number' && declared > 0 ? 1 : Math.max(1, maxBatch);
+  const chooser = new BatchChooser(typeof declared === 'number' && declared > 0 ? 1 : Math.max(1, maxBatch));
   const outputName = model.summary.outputs[0]?.name;
   if (!outputName) throw new EngineError('bad-model', `${model.summary.name} declares no output.`);
   const images: DatasetPrediction[] = [];
@@ -65,16 +110,16 @@ export async function predictImages(
     );
   let cancelled = false;
   let start = 0;
-  let next = loadChunk(0, batch);
   while (start < files.length) {
     if (signal?.aborted) {
       cancelled = true;
       break;
     }
-    const chunk = await next;
+    // Decoded, then run, in turn: decoding the next batch during the run made both slower on two cores
+    // (onnxruntime's threads and sharp's compete; the pass took ~1.8× plain inference's time).
+    const planned = chooser.next();
+    const chunk = await loadChunk(start, planned);
     const size = chunk.length;
-    // Decode the next batch while this one runs.
-    next = start + size < files.length ? loadChunk(start + size, batch) : Promise.resolve([]);
     const good: { file: LabelledFile; tensor: InputTensor }[] = [];
     for (const item of chunk) {
       if ('reason' in item) skipped.push({ path: item.file.path, reason: item.reason });
@@ -82,11 +127,13 @@ export async function predictImages(
     }
     let rows: Float32Array[];
     try {
+      const run = performance.now();
       rows = await runBatch(deps.session.session, model, outputName, good);
+      if (good.length === planned) chooser.record(planned, performance.now() - run);
     } catch (error) {
       if (good.length < 2) throw error;
       // The graph fixes the batch after all: one image per run from now on.
-      batch = 1;
+      chooser.fix(1);
       rows = [];
       for (const item of good) rows.push(...(await runBatch(deps.session.session, model, outputName, [item])));
     }
@@ -98,8 +145,7 @@ export async function predictImages(
     start += size;
     onProgress?.(start, files.length);
   }
-  await next;
-  return { images, skipped, cancelled, batch, ms: performance.now() - started };
+  return { images, skipped, cancelled, batch: chooser.size ?? chooser.next(), ms: performance.now() - started };
 }
 
 /** One run over `items` (all of one shape): one row of class scores per image. */
