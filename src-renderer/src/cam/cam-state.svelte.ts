@@ -39,6 +39,8 @@ export class CamState {
   readonly settings = new CamSettings();
   classChoice = $state<number | 'top'>('top');
   counterfactual = $state(false);
+  /** The request's smoothing options (pytorch-grad-cam's eigen_smooth and aug_smooth): each is another run. */
+  smoothing = $state<{ eigenSmooth: boolean; augSmooth: boolean }>({ eigenSmooth: false, augSmooth: false });
   /** Method shown in the left and right pane of each layer row (CAM | Grad-CAM, as in the fastai chapter). */
   paneMethods = $state<Record<string, [CamMethod, CamMethod]>>({});
   response = $state.raw<CamResponse | null>(null);
@@ -138,6 +140,7 @@ export class CamState {
         methods,
         classIndex: this.classChoice,
         counterfactual: this.counterfactual,
+        ...this.smoothingOptions(this.smoothing),
         jobId: newJobId(),
         ...(addToRun === null ? {} : { addToRun }),
       });
@@ -171,6 +174,8 @@ export class CamState {
   showStored(subject: Subject, response: CamResponse, classIndex: number | 'top', counterfactual: boolean): void {
     this.classChoice = classIndex;
     this.counterfactual = counterfactual;
+    const { eigenSmooth = false, augSmooth = false } = response.result;
+    this.smoothing = { eigenSmooth, augSmooth };
     this.subject = subject;
     this.slow = {};
     this.error = null;
@@ -191,6 +196,17 @@ export class CamState {
     if (this.subject) await this.show(this.subject);
   }
 
+  /** Turns a smoothing option on or off: the maps are asked for again (slow panes too). */
+  async setSmoothing(option: 'eigenSmooth' | 'augSmooth', on: boolean): Promise<void> {
+    this.smoothing = { ...this.smoothing, [option]: on };
+    await this.choose(this.classChoice);
+  }
+
+  /** The request's fields for the options that are on (absent when off, so plain runs keep their keys). */
+  private smoothingOptions(s: { eigenSmooth: boolean; augSmooth: boolean }): { eigenSmooth?: true; augSmooth?: true } {
+    return { ...(s.eigenSmooth ? { eigenSmooth: true } : {}), ...(s.augSmooth ? { augSmooth: true } : {}) };
+  }
+
   /**
    * One pane's slow method: only that layer is computed. While another slow job runs, the request waits its
    * turn (in the order asked) instead of being dropped.
@@ -205,6 +221,7 @@ export class CamState {
     }
     const classIndex = this.classChoice;
     const counterfactual = this.counterfactual;
+    const smoothing = this.smoothing;
     const run = this.actionRun;
     const jobId = newJobId();
     this.runningJob = jobId;
@@ -217,11 +234,16 @@ export class CamState {
         methods: [method],
         classIndex,
         counterfactual,
+        ...this.smoothingOptions(smoothing),
         jobId,
         // Stored as more maps of the action's run, not as a run of its own.
         ...(run === null ? {} : { addToRun: run }),
       });
-      const current = this.subject === subject && this.classChoice === classIndex && this.counterfactual === counterfactual;
+      const current =
+        this.subject === subject &&
+        this.classChoice === classIndex &&
+        this.counterfactual === counterfactual &&
+        this.smoothing === smoothing;
       if (current) this.slow = { ...this.slow, [key]: response };
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error);
