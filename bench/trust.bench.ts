@@ -68,15 +68,19 @@ export async function trustBenchmark(): Promise<Figure[]> {
     // after each evaluation it is compared with: the machine is shared, and its load changes by the minute.
     const plain = await engine.plainSession(model);
     const size = first.input.data.length;
-    const plainMs = async (count: number, batch: number): Promise<number> => {
+    const plainMs = async (
+      count: number,
+      batch: number,
+      session: { run: (feeds: Record<string, ort.Tensor>) => Promise<unknown> } = plain.session,
+    ): Promise<number> => {
       const data = new Float32Array(batch * size);
       for (let i = 0; i < batch; i++) data.set(images[i % images.length]?.input.data as Float32Array, i * size);
       const tensor = new ort.Tensor('float32', data, [batch, ...first.input.shape.slice(1)]);
-      await plain.session.run({ [first.input.name]: tensor });
+      await session.run({ [first.input.name]: tensor });
       const t0 = performance.now();
       let done = 0;
       while (done < count) {
-        await plain.session.run({ [first.input.name]: tensor });
+        await session.run({ [first.input.name]: tensor });
         done += batch;
       }
       return ((performance.now() - t0) / done) * count;
@@ -101,6 +105,29 @@ export async function trustBenchmark(): Promise<Figure[]> {
         plainRunMs: await plainMs(one.timings.forwardPasses, bestBatch),
       });
     }
+    // What onnxruntime's threading costs on a shared machine: the same inference with one intra-op thread,
+    // and with two that sleep instead of spinning between ops (sessions made here, not the engine's).
+    const optionMs: Record<string, number[]> = { default: [], 'one thread': [], 'no spinning': [] };
+    const variants = {
+      'one thread': { intraOpNumThreads: 1 },
+      'no spinning': { extra: { session: { 'intra_op.allow_spinning': '0' } } },
+    };
+    const optionSessions = Object.fromEntries(
+      await Promise.all(
+        Object.entries(variants).map(
+          async ([k, v]) =>
+            [
+              k,
+              await ort.InferenceSession.create(model.bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3, ...v }),
+            ] as const,
+        ),
+      ),
+    );
+    for (let r = 0; r < ROUNDS; r++) {
+      optionMs.default?.push(await plainMs(nominal, bestBatch));
+      for (const [k, session] of Object.entries(optionSessions)) optionMs[k]?.push(await plainMs(nominal, bestBatch, session));
+    }
+    await Promise.all(Object.values(optionSessions).map((session) => session.release()));
     const perImageMs = median(rounds.map((r) => r.evalMs));
     const plainNominalMs = median(rounds.map((r) => r.plainMs));
     const ratio = median(rounds.map((r) => r.evalMs / r.plainMs));
@@ -169,6 +196,11 @@ export async function trustBenchmark(): Promise<Figure[]> {
       { name: `plain inference of ${Math.round(nominal)} images (batch ${bestBatch})`, value: plainNominalMs, unit: 'ms' },
       { name: 'evaluation / plain inference of as many', value: ratio, unit: '×', target: { max: 1.3 } },
       { name: 'evaluation / plain inference of the scored', value: ratioRun, unit: '×' },
+      ...Object.entries(optionMs).map(([k, ms]) => ({
+        name: `  plain inference of as many, ${k}`,
+        value: median(ms),
+        unit: 'ms',
+      })),
       { name: 'one CAM run (gradient methods, 4 stages)', value: camMs, unit: 'ms' },
       { name: 'sanity check of one image', value: sanityMs, unit: 'ms' },
       { name: 'sanity check / one CAM run', value: sanityRatio, unit: '×', target: { max: 10 } },

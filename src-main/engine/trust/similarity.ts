@@ -141,30 +141,57 @@ export function ssimReference(a: ArrayLike<number>, width: number, height: numbe
   };
 }
 
-/** Mean SSIM of the reference's map and `b` (see ssim). */
+/**
+ * Mean SSIM of the reference's map and `b` (see ssim). The three statistics that involve `b` (its local
+ * mean, mean square and the cross term) are filtered in one pass over the rows and one over the columns.
+ */
 export function ssimWith(ref: SsimReference, b: ArrayLike<number>): number {
-  const { width, height, kernel, x, mean: mx, meanSquare: sxx } = ref;
-  const n = width * height;
-  const y = Float64Array.from(b);
-  const yy = new Float64Array(n);
-  const xy = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    yy[i] = (y[i] as number) ** 2;
-    xy[i] = (x[i] as number) * (y[i] as number);
-  }
-  const my = filterValid(y, width, height, kernel);
-  const syy = filterValid(yy, width, height, kernel);
-  const sxy = filterValid(xy, width, height, kernel);
+  const { width, height, kernel: k, x, mean: mx, meanSquare: sxx } = ref;
+  const taps = k.length;
+  const r = (taps - 1) / 2;
+  const ow = width - 2 * r;
+  const oh = height - 2 * r;
+  const rows = new Float64Array(3 * height * ow);
+  const plane = height * ow;
+  for (let y = 0; y < height; y++)
+    for (let i = 0; i < ow; i++) {
+      let sy = 0;
+      let syy = 0;
+      let sxy = 0;
+      const at = y * width + i;
+      for (let t = 0; t < taps; t++) {
+        const w = k[t] as number;
+        const v = b[at + t] as number;
+        const wv = w * v;
+        sy += wv;
+        syy += wv * v;
+        sxy += wv * (x[at + t] as number);
+      }
+      const o = y * ow + i;
+      rows[o] = sy;
+      rows[plane + o] = syy;
+      rows[2 * plane + o] = sxy;
+    }
   let total = 0;
-  for (let i = 0; i < mx.length; i++) {
-    const ux = mx[i] as number;
-    const uy = my[i] as number;
-    const vx = (sxx[i] as number) - ux * ux;
-    const vy = (syy[i] as number) - uy * uy;
-    const cxy = (sxy[i] as number) - ux * uy;
-    total += ((2 * ux * uy + C1) * (2 * cxy + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2));
-  }
-  return total / mx.length;
+  for (let j = 0; j < oh; j++)
+    for (let i = 0; i < ow; i++) {
+      let uy = 0;
+      let syy = 0;
+      let sxy = 0;
+      for (let t = 0; t < taps; t++) {
+        const w = k[t] as number;
+        const o = (j + t) * ow + i;
+        uy += w * (rows[o] as number);
+        syy += w * (rows[plane + o] as number);
+        sxy += w * (rows[2 * plane + o] as number);
+      }
+      const ux = mx[j * ow + i] as number;
+      const vx = (sxx[j * ow + i] as number) - ux * ux;
+      const vy = syy - uy * uy;
+      const cxy = sxy - ux * uy;
+      total += ((2 * ux * uy + C1) * (2 * cxy + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2));
+    }
+  return total / (oh * ow);
 }
 
 /**
