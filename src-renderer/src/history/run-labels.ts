@@ -25,7 +25,12 @@ export function runTitle(run: RunSummary): string {
   const methods = camRunMethods(run.params)
     .map((m) => CAM_METHOD_LABELS[m])
     .join(', ');
-  return `${methods} of ${run.inputs.first ?? 'an image'} · ${cls}${run.params.counterfactual ? ', counterfactual' : ''}`;
+  const options = [
+    run.params.counterfactual ? ', counterfactual' : '',
+    run.params.eigenSmooth ? ', eigen-smooth' : '',
+    run.params.augSmooth ? ', aug-smooth' : '',
+  ].join('');
+  return `${methods} of ${run.inputs.first ?? 'an image'} · ${cls}${options}`;
 }
 
 /** "8 images (01-star.png, …)", or the one image's name. */
