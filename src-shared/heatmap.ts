@@ -11,24 +11,41 @@ export type { RgbImage } from './primitives';
 export type Scaling = 'relu' | 'signed';
 export type Upsampling = 'bilinear' | 'nearest';
 
-/** relu: max(x, 0) scaled to [0, 1]; signed: x / max|x| in [−1, 1]. All-zero maps stay zero. */
-export function scaleMap(data: Float32Array, scaling: Scaling): Float32Array {
-  const out = new Float32Array(data.length);
+/** What a scaling needs of the whole map: relu → the min and range of max(x, 0); signed → max|x|. */
+interface ScaleParams {
+  relu: boolean;
+  min: number;
+  range: number;
+}
+
+function scaleParams(data: Float32Array, scaling: Scaling): ScaleParams {
+  // Indexed loops: a pane is hundreds of thousands of values, and for…of over a typed array is slower.
   if (scaling === 'relu') {
     let min = Infinity;
     let max = -Infinity;
-    for (const v of data) {
-      const r = Math.max(v, 0);
+    for (let i = 0; i < data.length; i++) {
+      const r = Math.max(data[i] as number, 0);
       if (r < min) min = r;
       if (r > max) max = r;
     }
-    const range = max - min;
-    for (let i = 0; i < data.length; i++) out[i] = range > 0 ? (Math.max(data[i] as number, 0) - min) / range : 0;
-    return out;
+    return { relu: true, min, range: max - min };
   }
   let peak = 0;
-  for (const v of data) peak = Math.max(peak, Math.abs(v));
-  for (let i = 0; i < data.length; i++) out[i] = peak > 0 ? (data[i] as number) / peak : 0;
+  for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i] as number));
+  return { relu: false, min: 0, range: peak };
+}
+
+/** One value scaled, rounded to float32 as a scaled map stores it. */
+function scaleValue(v: number, p: ScaleParams): number {
+  if (!(p.range > 0)) return 0;
+  return Math.fround(p.relu ? (Math.max(v, 0) - p.min) / p.range : v / p.range);
+}
+
+/** relu: max(x, 0) scaled to [0, 1]; signed: x / max|x| in [−1, 1]. All-zero maps stay zero. */
+export function scaleMap(data: Float32Array, scaling: Scaling): Float32Array {
+  const p = scaleParams(data, scaling);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = scaleValue(data[i] as number, p);
   return out;
 }
 
@@ -50,35 +67,69 @@ export function scaleRange(data: Float32Array, scaling: Scaling): { low: number;
   return scaling === 'relu' ? { low, high } : { low: -peak, high: peak };
 }
 
-/** Resamples a map to width × height. */
-export function resizeMap(map: RawMap, width: number, height: number, mode: Upsampling): Float32Array {
-  const out = new Float32Array(width * height);
-  const sx = map.width / width;
-  const sy = map.height / height;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (mode === 'nearest') {
-        const ix = Math.min(map.width - 1, Math.floor(x * sx));
-        const iy = Math.min(map.height - 1, Math.floor(y * sy));
-        out[y * width + x] = map.data[iy * map.width + ix] as number;
-        continue;
-      }
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), map.width - 1);
-      const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), map.height - 1);
-      const x0 = Math.floor(fx);
-      const y0 = Math.floor(fy);
-      const x1 = Math.min(x0 + 1, map.width - 1);
-      const y1 = Math.min(y0 + 1, map.height - 1);
-      const ax = fx - x0;
-      const ay = fy - y0;
-      // Plain indexing, no closure per pixel: this runs for every map the trust checks compare.
-      const d = map.data;
-      const r0 = y0 * map.width;
-      const r1 = y1 * map.width;
-      out[y * width + x] =
-        (1 - ay) * ((1 - ax) * (d[r0 + x0] as number) + ax * (d[r0 + x1] as number)) +
-        ay * ((1 - ax) * (d[r1 + x0] as number) + ax * (d[r1 + x1] as number));
+/** Where each output column (or row) samples its source: the two neighbours and the weight of the second. */
+interface Taps {
+  i0: Int32Array;
+  i1: Int32Array;
+  a: Float64Array;
+}
+
+/** Bilinear taps with half-pixel centres (PyTorch's align_corners=False), clamped at the edges. */
+function bilinearTaps(from: number, to: number): Taps {
+  const scale = from / to;
+  const taps = { i0: new Int32Array(to), i1: new Int32Array(to), a: new Float64Array(to) };
+  for (let x = 0; x < to; x++) {
+    const f = Math.min(Math.max((x + 0.5) * scale - 0.5, 0), from - 1);
+    const i0 = Math.floor(f);
+    taps.i0[x] = i0;
+    taps.i1[x] = Math.min(i0 + 1, from - 1);
+    taps.a[x] = f - i0;
+  }
+  return taps;
+}
+
+/**
+ * Resamples a map to width × height. The taps are computed once per column and row (not per pixel): a pane
+ * is hundreds of thousands of pixels, the studio paints eight at once, and the trust checks resize every map
+ * they compare.
+ */
+export function resizeMap(
+  map: RawMap,
+  width: number,
+  height: number,
+  mode: Upsampling,
+  out = new Float32Array(width * height),
+): Float32Array {
+  const data = map.data;
+  const mw = map.width;
+  if (mode === 'nearest') {
+    const sx = map.width / width;
+    const sy = map.height / height;
+    const ix = new Int32Array(width);
+    for (let x = 0; x < width; x++) ix[x] = Math.min(mw - 1, Math.floor(x * sx));
+    for (let y = 0; y < height; y++) {
+      const row = Math.min(map.height - 1, Math.floor(y * sy)) * mw;
+      for (let x = 0; x < width; x++) out[y * width + x] = data[row + (ix[x] as number)] as number;
     }
+    return out;
+  }
+  const tx = bilinearTaps(mw, width);
+  const ty = bilinearTaps(map.height, height);
+  // Separable: each source row is interpolated along x once (in float64, so the sums are the very ones the
+  // 2-D formula makes), then every output row blends two of them.
+  const rows = new Float64Array(map.height * width);
+  for (let r = 0; r < map.height; r++) {
+    for (let x = 0; x < width; x++) {
+      const ax = tx.a[x] as number;
+      rows[r * width + x] =
+        (1 - ax) * (data[r * mw + (tx.i0[x] as number)] as number) + ax * (data[r * mw + (tx.i1[x] as number)] as number);
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const r0 = (ty.i0[y] as number) * width;
+    const r1 = (ty.i1[y] as number) * width;
+    const ay = ty.a[y] as number;
+    for (let x = 0; x < width; x++) out[y * width + x] = (1 - ay) * (rows[r0 + x] as number) + ay * (rows[r1 + x] as number);
   }
   return out;
 }
@@ -156,12 +207,40 @@ export function overlay(
   width: number,
   height: number,
   options: { colormap: Colormap; opacity: number; signed: boolean },
-): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < width * height; i++) {
-    const v = scaled[i] as number;
-    const [r, g, b] = colorAt(options.colormap, options.signed ? (v + 1) / 2 : v);
-    const alpha = !rgb ? 1 : options.signed ? options.opacity * Math.min(1, Math.abs(v)) : options.opacity;
+): Uint8ClampedArray<ArrayBuffer> {
+  return paint(scaled, null, rgb, width * height, options);
+}
+
+/** overlay's loop; with `scale`, each value is scaled on the way (no scaled copy of the map is made). */
+function paint(
+  values: Float32Array,
+  scale: ScaleParams | null,
+  rgb: Uint8Array | null,
+  count: number,
+  options: { colormap: Colormap; opacity: number; signed: boolean },
+): Uint8ClampedArray<ArrayBuffer> {
+  const out = new Uint8ClampedArray(count * 4);
+  // colorAt inlined over flat stops: no array per pixel (the same arithmetic, so the same bytes).
+  const stops = STOPS[options.colormap];
+  const flat = Float64Array.from(stops.flat());
+  const last = stops.length - 1;
+  const { signed, opacity } = options;
+  // scaleValue, hoisted: 0 = as given, 1 = ReLU + min-max, 2 = by the peak, 3 = all zero.
+  const mode = !scale ? 0 : !(scale.range > 0) ? 3 : scale.relu ? 1 : 2;
+  const min = scale?.min ?? 0;
+  const range = scale?.range ?? 1;
+  for (let i = 0; i < count; i++) {
+    const raw = values[i] as number;
+    const v =
+      mode === 0 ? raw : mode === 1 ? Math.fround((Math.max(raw, 0) - min) / range) : mode === 2 ? Math.fround(raw / range) : 0;
+    const x = Math.min(Math.max(signed ? (v + 1) / 2 : v, 0), 1) * last;
+    const j = Math.min(Math.floor(x), last - 1);
+    const f = x - j;
+    const k = j * 3;
+    const r = (flat[k] as number) + ((flat[k + 3] as number) - (flat[k] as number)) * f;
+    const g = (flat[k + 1] as number) + ((flat[k + 4] as number) - (flat[k + 1] as number)) * f;
+    const b = (flat[k + 2] as number) + ((flat[k + 5] as number) - (flat[k + 2] as number)) * f;
+    const alpha = !rgb ? 1 : signed ? opacity * Math.min(1, Math.abs(v)) : opacity;
     const br = rgb ? (rgb[i * 3] as number) : 0;
     const bg = rgb ? (rgb[i * 3 + 1] as number) : 0;
     const bb = rgb ? (rgb[i * 3 + 2] as number) : 0;
@@ -173,26 +252,58 @@ export function overlay(
   return out;
 }
 
+let scratch = new Float32Array(0);
+
+export interface HeatmapDisplay {
+  upsampling: Upsampling;
+  scaling: Scaling;
+  colormap: Colormap;
+  opacity: number;
+}
+
+/**
+ * A map as shown: upsampled to width × height, scaled, coloured and laid over `rgb` (the image at that size;
+ * null: the map alone) — scaleMap then overlay, in two passes over the pixels; and where its hottest pixel is.
+ */
+export function heatmapPixels(
+  map: RawMap,
+  rgb: Uint8Array | null,
+  width: number,
+  height: number,
+  display: HeatmapDisplay,
+): { pixels: Uint8ClampedArray<ArrayBuffer>; hot: { x: number; y: number } } {
+  // The upsampled map lives only for this call: one buffer serves every pane (fewer collections mid-paint).
+  if (scratch.length < width * height) scratch = new Float32Array(width * height);
+  const resized = resizeMap(map, width, height, display.upsampling, scratch.subarray(0, width * height));
+  const pixels = paint(resized, scaleParams(resized, display.scaling), rgb, width * height, {
+    colormap: display.colormap,
+    opacity: display.opacity,
+    signed: display.scaling === 'signed',
+  });
+  const best = argmax(resized);
+  return { pixels, hot: { x: best % width, y: Math.floor(best / width) } };
+}
+
 /** Bilinear resampling of an RGB image (half-pixel centres); the same array when the size already matches. */
 export function resizeRgb(image: RgbImage, width: number, height: number): Uint8Array {
   if (image.width === width && image.height === height) return image.rgb;
   const out = new Uint8Array(width * height * 3);
-  const sx = image.width / width;
-  const sy = image.height / height;
-  const at = (x: number, y: number, c: number): number => image.rgb[(y * image.width + x) * 3 + c] as number;
+  const src = image.rgb;
+  const tx = bilinearTaps(image.width, width);
+  const ty = bilinearTaps(image.height, height);
   for (let y = 0; y < height; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), image.height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, image.height - 1);
-    const ay = fy - y0;
+    const r0 = (ty.i0[y] as number) * image.width;
+    const r1 = (ty.i1[y] as number) * image.width;
+    const ay = ty.a[y] as number;
     for (let x = 0; x < width; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), image.width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, image.width - 1);
-      const ax = fx - x0;
+      const p00 = (r0 + (tx.i0[x] as number)) * 3;
+      const p01 = (r0 + (tx.i1[x] as number)) * 3;
+      const p10 = (r1 + (tx.i0[x] as number)) * 3;
+      const p11 = (r1 + (tx.i1[x] as number)) * 3;
+      const ax = tx.a[x] as number;
       for (let c = 0; c < 3; c++) {
-        const top = (1 - ax) * at(x0, y0, c) + ax * at(x1, y0, c);
-        const bottom = (1 - ax) * at(x0, y1, c) + ax * at(x1, y1, c);
+        const top = (1 - ax) * (src[p00 + c] as number) + ax * (src[p01 + c] as number);
+        const bottom = (1 - ax) * (src[p10 + c] as number) + ax * (src[p11 + c] as number);
         out[(y * width + x) * 3 + c] = Math.round((1 - ay) * top + ay * bottom);
       }
     }

@@ -4,7 +4,7 @@
  * the model's view of the image. Pure, so the report looks exactly like the app and can be tested.
  */
 import type { RawMap } from '../../src-shared/cam';
-import { colorAt, overlay, resizeMap, scaleMap, type Colormap } from '../../src-shared/heatmap';
+import { colorAt, heatmapPixels, type Colormap } from '../../src-shared/heatmap';
 import type { HeatmapDisplay } from './report-data';
 
 /** RGBA pixels of one pane, width × height; `rgb` is the model view at that size (null: map alone). */
@@ -15,12 +15,7 @@ export function panePixels(
   height: number,
   display: HeatmapDisplay,
 ): Uint8ClampedArray {
-  const scaled = scaleMap(resizeMap(map, width, height, display.upsampling), display.scaling);
-  return overlay(scaled, rgb, width, height, {
-    colormap: display.colormap,
-    opacity: display.opacity,
-    signed: display.scaling === 'signed',
-  });
+  return heatmapPixels(map, rgb, width, height, display).pixels;
 }
 
 /**

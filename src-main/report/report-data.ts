@@ -14,7 +14,7 @@ import type {
 } from '../../src-shared/api';
 import type { CamMethod, CamResult } from '../../src-shared/cam';
 import type { Interpretation } from '../../src-shared/dataset';
-import type { Colormap, RgbImage, Scaling, Upsampling } from '../../src-shared/heatmap';
+import type { HeatmapDisplay, RgbImage } from '../../src-shared/heatmap';
 import type { ReportTrust } from './trust-section';
 
 export interface ReportModel {
@@ -61,13 +61,8 @@ export interface ReportImage {
   predictMs: number;
 }
 
-/** How maps are drawn: the studio's own options and defaults (magma, ReLU + min-max, bilinear, 50%). */
-export interface HeatmapDisplay {
-  colormap: Colormap;
-  scaling: Scaling;
-  upsampling: Upsampling;
-  opacity: number;
-}
+/** How maps are drawn: the studio's own options (src-shared/heatmap) and defaults (magma, ReLU + min-max, bilinear, 50%). */
+export type { HeatmapDisplay } from '../../src-shared/heatmap';
 
 export const DEFAULT_DISPLAY: HeatmapDisplay = { colormap: 'magma', scaling: 'relu', upsampling: 'bilinear', opacity: 0.5 };
 

@@ -4,11 +4,8 @@
  */
 import type { RawMap } from '../../../src-shared/cam';
 import {
-  argmax,
-  overlay,
-  resizeMap,
+  heatmapPixels,
   resizeRgb,
-  scaleMap,
   type Colormap,
   type RgbImage,
   type Scaling,
@@ -23,24 +20,26 @@ export interface PaneOptions {
 }
 
 export interface RenderedPane {
-  pixels: Uint8ClampedArray;
-  /** The scaled map at pane resolution (for hover read-outs). */
-  scaled: Float32Array;
+  /** RGBA, ready for an ImageData (not copied again). */
+  pixels: Uint8ClampedArray<ArrayBuffer>;
   /** Hottest pixel in pane coordinates. */
   hot: { x: number; y: number };
 }
 
+/** The base image resampled to a pane's size, per base: every pane of a grid shares one size and one base. */
+const resampledBases = new WeakMap<RgbImage, { width: number; height: number; rgb: Uint8Array }>();
+
+function resampledBase(base: RgbImage, width: number, height: number): Uint8Array {
+  const known = resampledBases.get(base);
+  if (known && known.width === width && known.height === height) return known.rgb;
+  const rgb = resizeRgb(base, width, height);
+  resampledBases.set(base, { width, height, rgb });
+  return rgb;
+}
+
 /** The map over `base` (the model's view at any size: it is resampled to the pane), width × height. */
 export function renderPane(map: RawMap, base: RgbImage | null, width: number, height: number, o: PaneOptions): RenderedPane {
-  const resized = resizeMap(map, width, height, o.upsampling);
-  const scaled = scaleMap(resized, o.scaling);
-  const pixels = overlay(scaled, base ? resizeRgb(base, width, height) : null, width, height, {
-    colormap: o.colormap,
-    opacity: o.opacity,
-    signed: o.scaling === 'signed',
-  });
-  const best = argmax(resized);
-  return { pixels, scaled, hot: { x: best % width, y: Math.floor(best / width) } };
+  return heatmapPixels(map, base ? resampledBase(base, width, height) : null, width, height, o);
 }
 
 /** RGB bytes from RGBA canvas data. */

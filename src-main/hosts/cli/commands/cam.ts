@@ -10,7 +10,7 @@ import {
   type CamResult,
   type RawMap,
 } from '../../../../src-shared/cam';
-import { overlay, resizeMap, scaleMap } from '../../../../src-shared/heatmap';
+import { heatmapPixels } from '../../../../src-shared/heatmap';
 import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, storageFrom, reportNotKept } from '../database-option';
 import { paneSize } from '../../../report/pixels';
@@ -88,8 +88,8 @@ async function writePngs(
   const written: string[] = [];
   for (const layer of result.layers) {
     for (const [method, map] of Object.entries(layer.maps)) {
-      const scaled = scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu');
-      const pixels = overlay(scaled, rgb, width, height, { colormap: 'magma', opacity: 0.5, signed: false });
+      const display = { upsampling: 'bilinear', scaling: 'relu', colormap: 'magma', opacity: 0.5 } as const;
+      const { pixels } = heatmapPixels(map, rgb, width, height, display);
       const file = path.join(dir, `${safe(layer.label)}_${safe(method)}.png`);
       await sharp(Buffer.from(pixels.buffer), { raw: { width, height, channels: 4 } })
         .png()
