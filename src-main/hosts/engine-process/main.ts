@@ -6,6 +6,7 @@
  *
  * argv[2] is JSON: EngineProcessOptions.
  */
+import './run-lowered';
 import { Engine } from '../../engine/engine';
 import type { DeviceChoice } from '../../engine/inference/session-pool';
 import { reportWriter } from '../../report/export-report';
@@ -46,6 +47,8 @@ function parentLink(): MessageLink<unknown, FromEngine> {
     };
   }
   if (!process.send) throw new Error('the engine process must be started by the LayerLens app');
+  // Started in a session of its own (ENGINE_DETACHED), it gets no Ctrl-C: it ends with its host's channel.
+  process.once('disconnect', () => process.exit(0));
   return {
     post: (message) => process.send?.(message),
     subscribe: (listener) => {

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EngineError } from '../../../engine/errors';
+import { ENGINE_DETACHED } from '../../engine-process/background-priority';
 import { EngineClient, type ChildLink } from '../../engine-process/engine-client';
 import type { EngineProcessOptions } from '../../engine-process/main';
 import type { FromEngine } from '../../engine-process/protocol';
@@ -11,12 +12,15 @@ import { parseDevice, parsePositiveInt, UsageError } from '../errors';
 
 /**
  * The engine runs in its own Node process (the desktop app's engine process, as a plain child): inference
- * and maps never hold up the server, which keeps answering pages and RPC while CAM requests run.
+ * and maps never hold up the server, which keeps answering pages and RPC while CAM requests run. It runs
+ * below normal priority and, on Linux, in a session of its own (background-priority.ts).
  */
 function spawnEngine(options: EngineProcessOptions): ChildLink {
   const child = fork(defaultPaths.engineEntry, [JSON.stringify(options)], {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Its own session: its inference does not spend the server's CPU share (see background-priority.ts).
+    detached: ENGINE_DETACHED,
   });
   return {
     post: (message) => child.connected && child.send(message),
