@@ -180,6 +180,25 @@ async function mapFigures(
   ];
 }
 
+/** The optional per-class passes over `dataset`: their cost per image, beside a single CAM run's. */
+async function perClassFigures(label: string, engine: Engine, model: OpenModel, dataset: string): Promise<Figure[]> {
+  const result = await engine.interpretDataset({
+    modelId: model.id as ModelId,
+    dataset,
+    topLosses: 0,
+    layer: null,
+    methods: ['gradcam'],
+    classMaps: true,
+    classStats: true,
+    jobId: `bench-classes-${label}`,
+  });
+  const n = result.images.paths.length;
+  return [
+    { name: `${label}: per-class mean maps (Grad-CAM), per image`, value: (result.classMapsMs ?? 0) / n, unit: 'ms' },
+    { name: `${label}: per-class statistics pass, per image`, value: (result.classStatsMs ?? 0) / n, unit: 'ms' },
+  ];
+}
+
 /** Peak RSS of `layerlens interpret` over `dir` (a fresh process, as a user runs it), in MB. */
 function cliPeakRss(dir: string): number | null {
   const run = spawnSync(
@@ -214,6 +233,7 @@ export async function interpretBenchmark(): Promise<Figure[]> {
     const { dir: demoSet, files } = linkedFolder(root, 1000);
     figures.push(...(await passFigures('demo 96², 1,000 images', engine, model, demoSet, files)));
     figures.push(...(await mapFigures('demo', engine, model, demoSet, TOP_K)));
+    figures.push(...(await perClassFigures('demo, 1,000 images', engine, model, demoSet)));
 
     // LAYERLENS_BENCH_RSS=0 skips the CLI runs (a minute or two on the shared machine).
     for (const count of process.env.LAYERLENS_BENCH_RSS === '0' ? [] : [1000, 10_000]) {
