@@ -18,7 +18,7 @@ Commands:
                         a labelled folder or CSV: accuracy, confusion, top losses with their maps
   report --model MODEL --images IMAGES... --out FILE.html|FILE.pdf
                         a self-contained HTML or PDF report: model, predictions, CAM grids, statistics
-  runs list|show|delete|prune
+  runs list|show|delete|prune|limit
                         the run history: every cam, stats and evaluate answer is stored and never computed twice
   serve [MODEL]         the LayerLens studio in your browser (127.0.0.1 only)
   help [COMMAND]        help for a command
@@ -194,7 +194,7 @@ JSON output (stable):
   (unreadable, another shape) is listed under "skipped" and the run goes on.
 `;
 
-export const RUNS_HELP = `layerlens runs list|show ID|delete ID...|prune [options]
+export const RUNS_HELP = `layerlens runs list|show ID|delete ID...|prune|limit [MB|default] [options]
 
 The run history: every cam, stats and evaluate answer, stored in the run database (see "layerlens --help").
 
@@ -203,6 +203,9 @@ The run history: every cam, stats and evaluate answer, stored in the run databas
   delete ID...          delete runs (their stored inputs' thumbnails go when no run uses them)
   prune                 delete unpinned runs: --older-than DAYS, --unfinished (incomplete and cancelled
                         runs), --all
+  limit [MB|default]    the database's size limit and where it comes from; with MB, keeps that limit in
+                        the database for every later session (the studio's Settings set the same one);
+                        "default" forgets it. --history-limit / LAYERLENS_HISTORY_MB win for their process
 
 A run is "running" while computed, "complete" when done, "cancelled" when stopped (partial statistics are
 kept), "incomplete" when its process died (a crash, kill -9): the studio's history can resume it.
@@ -212,7 +215,9 @@ Options:
   --db FILE             the database (default as for cam and stats)
 
 JSON output (stable):
-  list:   {"database": "…", "disk_bytes": n, "total": n, "runs": [RUN, …]}
+  list:   {"database": "…", "disk_bytes": n, "limit_bytes": n, "limit_source": SOURCE, "total": n, "runs": [RUN, …]}
+  limit:  {"database": "…", "limit_bytes": n, "limit_source": SOURCE, "used_bytes": n}
+          SOURCE: "preference" (kept in the database) | "flag" | "environment" | "default"
   show:   RUN + {"result": <cam, stats or evaluate JSON as those commands print it, or null>}
   delete, prune: {"deleted": n, "freed_bytes": n}
   RUN:    {"id", "kind": "cam"|"stats"|"trust", "status", "name", "pinned", "model": {"hash", "name", "path"},

@@ -1,6 +1,13 @@
 /** `layerlens runs list|show|delete|prune`: the run history from a terminal (same database as the app). */
 import { parseArgs } from 'node:util';
-import { camRunMethods, type RunId, type RunSummary } from '../../../../src-shared/runs';
+import {
+  camRunMethods,
+  HISTORY_LIMIT_MB,
+  type HistoryLimitSource,
+  type HistorySettings,
+  type RunId,
+  type RunSummary,
+} from '../../../../src-shared/runs';
 import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom, storageFrom } from '../database-option';
 import { UsageError } from '../errors';
@@ -63,6 +70,27 @@ function line(run: RunSummary): string {
   ].join('  ');
 }
 
+const LIMIT_SOURCES: Record<HistoryLimitSource, string> = {
+  preference: 'kept in the database: set with "runs limit" or the studio\'s Settings',
+  flag: '--history-limit',
+  environment: 'LAYERLENS_HISTORY_MB',
+  default: 'the default',
+};
+
+function limitJson(settings: HistorySettings): {
+  database: string | null;
+  limit_bytes: number;
+  limit_source: HistoryLimitSource;
+  used_bytes: number;
+} {
+  return {
+    database: settings.database,
+    limit_bytes: settings.limitBytes,
+    limit_source: settings.limitSource,
+    used_bytes: settings.usedBytes,
+  };
+}
+
 export async function runsCommand(argv: string[], out: (text: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -79,8 +107,8 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
   const [action, ...args] = positionals;
   const database = databaseFrom(values);
   if (!database) throw new UsageError('runs needs a database: --no-history turns it off');
-  if (!action || !['list', 'show', 'delete', 'prune'].includes(action)) {
-    throw new UsageError('runs takes list, show ID, delete ID..., or prune');
+  if (!action || !['list', 'show', 'delete', 'prune', 'limit'].includes(action)) {
+    throw new UsageError('runs takes list, show ID, delete ID..., prune, or limit [MB|default]');
   }
   const engine = await Engine.create({ device: 'cpu', ...storageFrom(values), database });
   try {
@@ -91,7 +119,14 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
       const runs = wanted
         ? list.runs.filter((r) => r.model.hash.startsWith(wanted) || r.model.name === wanted || r.model.path === wanted)
         : list.runs;
-      print({ database: list.database, disk_bytes: list.diskBytes, total: list.total, runs: runs.map(runJson) }, () => {
+      const limit = limitJson(await engine.getHistorySettings());
+      const json = {
+        database: list.database,
+        disk_bytes: list.diskBytes,
+        limit_bytes: limit.limit_bytes,
+        limit_source: limit.limit_source,
+      };
+      print({ ...json, total: list.total, runs: runs.map(runJson) }, () => {
         out(`${list.total} runs in ${list.database} (${size(list.diskBytes)} on disk)`);
         if (runs.length > 0) {
           out(
@@ -157,6 +192,23 @@ export async function runsCommand(argv: string[], out: (text: string) => void): 
           out(`  no result stored (${opened.summary.status})`);
         }
       });
+    } else if (action === 'limit') {
+      if (args.length > 1) throw new UsageError('limit takes one MB value, or default');
+      const [given] = args;
+      let settings = await engine.getHistorySettings();
+      if (given !== undefined) {
+        const mb = given === 'default' ? null : Number(given);
+        if (mb !== null && !(Number.isFinite(mb) && mb >= HISTORY_LIMIT_MB.min && mb <= HISTORY_LIMIT_MB.max))
+          throw new UsageError(
+            `limit must be a number of MB from ${HISTORY_LIMIT_MB.min} to ${HISTORY_LIMIT_MB.max}, or default (got "${given}")`,
+          );
+        settings = await engine.setHistoryLimit({ limitMb: mb });
+      }
+      print(limitJson(settings), () =>
+        out(
+          `${settings.database}: limit ${size(settings.limitBytes)} (${LIMIT_SOURCES[settings.limitSource]}), ${size(settings.usedBytes)} used`,
+        ),
+      );
     } else if (action === 'delete') {
       const result = await engine.deleteRuns({ ids: parseIds(args) });
       print({ deleted: result.deleted, freed_bytes: result.freedBytes }, () =>

@@ -123,3 +123,24 @@ describe('one command, one run', () => {
     expect(Object.keys(shown.result.layers.layer4?.maps ?? {}).sort()).toEqual(['ablationcam', 'gradcam', 'scorecam']);
   });
 });
+
+describe('layerlens runs limit', () => {
+  it('shows the limit and where it comes from, keeps one in the database, and forgets it', async () => {
+    const limitDb = path.join(dir, 'limit.db');
+    const limit = async (args: string[], extra: string[] = []): Promise<Record<string, unknown>> => {
+      const out: string[] = [];
+      expect(await runCli(['runs', 'limit', ...args, '--db', limitDb, '--json', ...extra], (t) => out.push(t))).toBe(0);
+      return JSON.parse(out.join('\n')) as Record<string, unknown>;
+    };
+    expect(await limit([])).toMatchObject({ database: limitDb, limit_bytes: 2048 * 1024 ** 2, limit_source: 'default' });
+    expect(await limit(['64'])).toMatchObject({ limit_bytes: 64 * 1024 ** 2, limit_source: 'preference' });
+    // Kept for later commands on this database; a flag wins for its own process only.
+    expect(await limit([])).toMatchObject({ limit_bytes: 64 * 1024 ** 2, limit_source: 'preference' });
+    expect(await limit([], ['--history-limit', '8'])).toMatchObject({ limit_bytes: 8 * 1024 ** 2, limit_source: 'flag' });
+    const out: string[] = [];
+    expect(await runCli(['runs', 'list', '--db', limitDb, '--json'], (t) => out.push(t))).toBe(0);
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ limit_bytes: 64 * 1024 ** 2, limit_source: 'preference', total: 0 });
+    for (const bad of ['0', 'lots', '1e9']) expect(await runCli(['runs', 'limit', bad, '--db', limitDb], () => {})).toBe(2);
+    expect(await limit(['default'])).toMatchObject({ limit_bytes: 2048 * 1024 ** 2, limit_source: 'default' });
+  });
+});
