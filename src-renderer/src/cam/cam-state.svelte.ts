@@ -32,6 +32,9 @@ export interface Subject {
 /** A slow answer's place: one pane, a layer and a method. */
 const slowKey = (layer: string, method: CamMethod): string => `${method}\u0000${layer}`;
 
+/** Answers the grid keeps by run key (with their painted panes): going back to a recent image is a repaint. */
+const KEPT_ANSWERS = 3;
+
 let jobCounter = 0;
 const newJobId = (): string => `job-${Date.now().toString(36)}-${(jobCounter++).toString(36)}`;
 
@@ -54,6 +57,8 @@ export class CamState {
   pending = $state(false);
   error = $state<string | null>(null);
   private subject: Subject | null = null;
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a lookup by run key, never rendered
+  private readonly answers = new Map<string, CamResponse>();
   /** The layers the grid shows (module paths or tensor names), sent with each request; null: the stages. */
   private layers: string[] | null = null;
   private runningJob: string | null = null;
@@ -155,9 +160,23 @@ export class CamState {
     return response;
   }
 
+  /**
+   * Equal run keys, equal answers: an answer seen before keeps its maps and model view (the same objects), so
+   * its panes repaint from the pixels they drew (render-pane.ts) instead of computing them again. Bounded.
+   */
+  private byKey(answer: CamResponse): CamResponse {
+    const known = this.answers.get(answer.key);
+    this.answers.delete(answer.key);
+    const response = known ? { ...answer, result: known.result, modelView: known.modelView } : answer;
+    this.answers.set(answer.key, response);
+    for (const key of this.answers.keys()) if (this.answers.size > KEPT_ANSWERS) this.answers.delete(key);
+    return response;
+  }
+
   /** Puts an answer on screen unless request `ticket` was superseded; then asks for the panes' slow methods. */
-  private display(subject: Subject, response: CamResponse, ticket: number): boolean {
+  private display(subject: Subject, answer: CamResponse, ticket: number): boolean {
     if (ticket !== this.request) return false; // a newer request superseded this one
+    const response = this.byKey(answer);
     // Raw pixels: nothing to decode between the answer and the painted grid.
     this.base = response.modelView;
     this.response = response;

@@ -37,9 +37,29 @@ function resampledBase(base: RgbImage, width: number, height: number): Uint8Arra
   return rgb;
 }
 
+/**
+ * The last pixels drawn of each map, with what they were drawn for: a map shown again (an answer the grid
+ * kept by its run key) at the same size and settings is not computed again. Lives as long as its map.
+ */
+const drawn = new WeakMap<RawMap, { base: RgbImage | null; width: number; height: number; o: PaneOptions; pane: RenderedPane }>();
+
 /** The map over `base` (the model's view at any size: it is resampled to the pane), width × height. */
 export function renderPane(map: RawMap, base: RgbImage | null, width: number, height: number, o: PaneOptions): RenderedPane {
-  return heatmapPixels(map, base ? resampledBase(base, width, height) : null, width, height, o);
+  const last = drawn.get(map);
+  if (
+    last &&
+    last.base === base &&
+    last.width === width &&
+    last.height === height &&
+    last.o.colormap === o.colormap &&
+    last.o.opacity === o.opacity &&
+    last.o.scaling === o.scaling &&
+    last.o.upsampling === o.upsampling
+  )
+    return last.pane;
+  const pane = heatmapPixels(map, base ? resampledBase(base, width, height) : null, width, height, o);
+  drawn.set(map, { base, width, height, o: { ...o }, pane });
+  return pane;
 }
 
 /** RGB bytes from RGBA canvas data. */
