@@ -3,7 +3,8 @@
  * come from one request per (image, class, counterfactual) that also carries the prediction; switching a
  * pane's method or the colormap repaints without asking again. Every request is self-contained (the layers
  * it wants, the class), and answers are known by the engine's run key: the engine answers a repeated
- * question from its memory, so nothing here can outlive a change of preprocessing or labels. Slow methods
+ * question from its memory, and the grid keeps its recent answers by that key (their panes repaint from the
+ * pixels drawn), so nothing here can outlive a change of preprocessing or labels. Slow methods
  * run as jobs with progress and cancel, one (layer, method) per pane, queued in the grid's order: none is
  * dropped while another runs. One user action (an image, a class) is one run in the history: each slow pane's
  * maps are added to the run of the fast answer shown, and a reopened run shows the slow maps it holds.
