@@ -90,3 +90,43 @@ test('an analysis survives a restart and reopens from the history without being 
   }
   expect(errors).toEqual([]);
 });
+
+test('an uploaded image’s run reopens after a restart: the model’s view stands in for the bytes not kept, and a class change asks again', async ({
+  page,
+}, testInfo) => {
+  const db = freshDatabase();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  let app = await serveApp(['--db', db]);
+  const cam = new CamPage(page);
+  try {
+    await page.goto(app.url);
+    await cam.waitForPainted('layer4', 'gradcam');
+    await page.getByTestId('image-file').setInputFiles('resources/demo/samples/06-hexagon.png');
+    await expect(cam.grid).toHaveAttribute('data-shown', /^image:/);
+    await cam.waitForPainted('layer4', 'gradcam');
+  } finally {
+    await app.stop();
+  }
+  app = await serveApp(['--db', db]);
+  try {
+    await page.goto(app.url);
+    const history = new HistoryPage(page);
+    await history.open();
+    const row = history.camRun('06-hexagon.png');
+    await expect(row).toHaveCount(1);
+    await row.getByTestId('history-open').click();
+    await expect(cam.grid).toHaveAttribute('data-shown', /^run:/);
+    await cam.waitForPainted('layer4', 'gradcam');
+    // The image shown is the model's view (96×96), made a PNG in the page and uploaded once.
+    await expect(page.getByTestId('input-image')).toHaveAttribute('alt', '06-hexagon.png');
+    await expect(page.getByTestId('input-image').locator('xpath=..')).toContainText('96×96');
+    const runBefore = await cam.grid.getAttribute('data-run');
+    await page.getByTestId('class-option').nth(1).click();
+    await expect(cam.grid).not.toHaveAttribute('data-run', runBefore ?? '');
+    await cam.waitForPainted('layer4', 'gradcam');
+    await expect(cam.error).toBeHidden();
+    await testInfo.attach('reopened-upload', { body: await page.screenshot(), contentType: 'image/png' });
+  } finally {
+    await app.stop();
+  }
+});
