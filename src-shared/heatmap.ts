@@ -223,13 +223,18 @@ function paint(
   // colorAt inlined over flat stops: no array per pixel (the same arithmetic, so the same bytes).
   const stops = STOPS[options.colormap];
   const flat = Float64Array.from(stops.flat());
+  // Each segment's b − a, computed once: the same differences colorAt takes per call.
+  const delta = flat.map((v, i) => (i + 3 < flat.length ? (flat[i + 3] as number) - v : 0));
   const last = stops.length - 1;
   const { signed, opacity } = options;
   // scaleValue, hoisted: 0 = as given, 1 = ReLU + min-max, 2 = by the peak, 3 = all zero.
   const mode = !scale ? 0 : !(scale.range > 0) ? 3 : scale.relu ? 1 : 2;
   const min = scale?.min ?? 0;
   const range = scale?.range ?? 1;
-  for (let i = 0; i < count; i++) {
+  // Over an image at a fixed opacity (every ReLU pane): the blend weights are constants.
+  const fixed = rgb !== null && !signed;
+  const keep = 1 - opacity;
+  for (let i = 0, o = 0, p = 0; i < count; i++, o += 4, p += 3) {
     const raw = values[i] as number;
     const v =
       mode === 0 ? raw : mode === 1 ? Math.fround((Math.max(raw, 0) - min) / range) : mode === 2 ? Math.fround(raw / range) : 0;
@@ -237,17 +242,23 @@ function paint(
     const j = Math.min(Math.floor(x), last - 1);
     const f = x - j;
     const k = j * 3;
-    const r = (flat[k] as number) + ((flat[k + 3] as number) - (flat[k] as number)) * f;
-    const g = (flat[k + 1] as number) + ((flat[k + 4] as number) - (flat[k + 1] as number)) * f;
-    const b = (flat[k + 2] as number) + ((flat[k + 5] as number) - (flat[k + 2] as number)) * f;
-    const alpha = !rgb ? 1 : signed ? opacity * Math.min(1, Math.abs(v)) : opacity;
-    const br = rgb ? (rgb[i * 3] as number) : 0;
-    const bg = rgb ? (rgb[i * 3 + 1] as number) : 0;
-    const bb = rgb ? (rgb[i * 3 + 2] as number) : 0;
-    out[i * 4] = br * (1 - alpha) + r * alpha;
-    out[i * 4 + 1] = bg * (1 - alpha) + g * alpha;
-    out[i * 4 + 2] = bb * (1 - alpha) + b * alpha;
-    out[i * 4 + 3] = 255;
+    const r = (flat[k] as number) + (delta[k] as number) * f;
+    const g = (flat[k + 1] as number) + (delta[k + 1] as number) * f;
+    const b = (flat[k + 2] as number) + (delta[k + 2] as number) * f;
+    if (fixed) {
+      out[o] = (rgb[p] as number) * keep + r * opacity;
+      out[o + 1] = (rgb[p + 1] as number) * keep + g * opacity;
+      out[o + 2] = (rgb[p + 2] as number) * keep + b * opacity;
+    } else {
+      const alpha = !rgb ? 1 : opacity * Math.min(1, Math.abs(v));
+      const br = rgb ? (rgb[p] as number) : 0;
+      const bg = rgb ? (rgb[p + 1] as number) : 0;
+      const bb = rgb ? (rgb[p + 2] as number) : 0;
+      out[o] = br * (1 - alpha) + r * alpha;
+      out[o + 1] = bg * (1 - alpha) + g * alpha;
+      out[o + 2] = bb * (1 - alpha) + b * alpha;
+    }
+    out[o + 3] = 255;
   }
   return out;
 }
