@@ -104,6 +104,8 @@ export class Studio {
   readonly settings: SettingsState;
   private imageSerial = 0;
   private imageRequests = 0;
+  /** Models the user opened (a file, a path, a run's): the start-up model must not replace a later one. */
+  private modelOpens = 0;
 
   constructor(
     private readonly engine: EngineApi,
@@ -142,14 +144,17 @@ export class Studio {
       const state = await this.engine.getStartupState();
       this.device = await this.engine.getDevice();
       this.version = state.version;
-      this.model = state.model;
+      // A model the user opened while the page started stays (its answer may come before this one).
+      const userModel = this.modelOpens > 0;
+      if (!userModel) this.model = state.model;
       this.samples = state.samples;
       this.samplesModel = state.samplesModel;
-      if (state.model) void this.loadGraph(state.model);
+      if (state.model && !userModel) void this.loadGraph(state.model);
       await Promise.all(state.samples.map(async (s) => this.loadThumbnail(s)));
       const first = state.samples[0];
-      // The first sample by default — unless the user picked an image while the thumbnails loaded.
-      if (first && state.model && this.imageRequests === 0) await this.showImage({ kind: 'sample', id: first.id }, first.file);
+      // The first sample by default — unless the user picked an image or a model while the thumbnails loaded.
+      if (first && state.model && this.imageRequests === 0 && this.modelOpens === 0)
+        await this.showImage({ kind: 'sample', id: first.id }, first.file);
     });
   }
 
@@ -162,6 +167,7 @@ export class Studio {
 
   async openModelFile(file: File): Promise<void> {
     await this.attempt(async () => {
+      this.modelOpens++;
       const bytes = new Uint8Array(await file.arrayBuffer());
       this.model = await this.engine.openModelBytes({ name: file.name, bytes });
       this.prediction = null;
@@ -179,6 +185,7 @@ export class Studio {
 
   async openModelPath(path: string): Promise<void> {
     await this.attempt(async () => {
+      this.modelOpens++;
       this.model = await this.engine.openModelPath({ path });
       this.prediction = null;
       void this.loadGraph(this.model);
@@ -327,6 +334,7 @@ export class Studio {
     const request = ++this.imageRequests;
     if (!opened.model) throw new Error(`Run ${summary.id}'s model cannot be opened: ${opened.modelProblem ?? 'unknown reason'}`);
     if (opened.model.id !== this.model?.id) {
+      this.modelOpens++;
       this.model = opened.model;
       void this.loadGraph(opened.model);
     }
