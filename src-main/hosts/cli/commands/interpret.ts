@@ -6,6 +6,7 @@ import { Engine } from '../../../engine/engine';
 import { DATABASE_OPTIONS, databaseFrom } from '../database-option';
 import { cancelOnInterrupt, parseDevice, UsageError } from '../errors';
 import { camJson, parseMethods } from './cam';
+import { layerStatsJson } from './stats';
 
 export const INTERPRET_HELP = `layerlens interpret MODEL DATASET [options]
 
@@ -146,21 +147,7 @@ export function interpretJson(result: InterpretResponse): object {
         class: c.class,
         label: label(c.class),
         images: c.images,
-        layers: Object.fromEntries(
-          c.layers.map((l) => [
-            l.label,
-            {
-              tensor: l.tensor,
-              mean: l.mean,
-              std: l.std,
-              near_zero: l.nearZero,
-              range: l.range,
-              hist: Array.from(l.hist),
-              outside: l.outside,
-              dead_channels: l.deadChannels,
-            },
-          ]),
-        ),
+        layers: Object.fromEntries(c.layers.map((l) => [l.label, layerStatsJson(l)])),
       })) ?? null,
     class_maps_ms: result.classMapsMs ?? 0,
     class_stats_ms: result.classStatsMs ?? 0,

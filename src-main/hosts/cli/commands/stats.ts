@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { StatsResponse } from '../../../../src-shared/api';
+import type { LayerStatsView } from '../../../../src-shared/layer-stats';
 import { Engine } from '../../../engine/engine';
 import { expandImageArgs } from '../../../engine/stats/image-set';
 import type { HistogramRange } from '../../../engine/stats/layer-stats';
@@ -26,22 +27,21 @@ export function statsJson(result: StatsResponse): object {
     provider: result.provider,
     cached: result.cached,
     run: result.run,
-    layers: Object.fromEntries(
-      result.layers.map((l) => [
-        l.label,
-        {
-          tensor: l.tensor,
-          mean: l.mean,
-          std: l.std,
-          near_zero: l.nearZero,
-          range: l.range,
-          hist: Array.from(l.hist),
-          outside: l.outside,
-          per_image: l.perImage,
-          dead_channels: l.deadChannels,
-        },
-      ]),
-    ),
+    layers: Object.fromEntries(result.layers.map((l) => [l.label, { ...layerStatsJson(l), per_image: l.perImage }])),
+  };
+}
+
+/** One layer's statistics in the JSON contract of `stats` (and of `interpret --class-stats`, per class). */
+export function layerStatsJson(l: LayerStatsView): object {
+  return {
+    tensor: l.tensor,
+    mean: l.mean,
+    std: l.std,
+    near_zero: l.nearZero,
+    range: l.range,
+    hist: Array.from(l.hist),
+    outside: l.outside,
+    dead_channels: l.deadChannels,
   };
 }
 
