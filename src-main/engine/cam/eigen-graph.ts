@@ -80,36 +80,51 @@ function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, s
  * map, vᵀ·X̄ for v = rᵀ·Q, is rᵀ·P: no further pass over `x`.
  */
 function projectionByLanczos(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
-  const steps = Math.min(LANCZOS_STEPS, c, z);
-  const basis: TensorName[] = [b.reshape(start, [1, c])];
-  const images: TensorName[] = [];
   const rows: TensorName[] = [];
-  for (let j = 0; j < steps; j++) {
-    const q = basis[j] as TensorName;
+  const matvec = (q: string): TensorName => {
     const raw = b.op1('MatMul', [q, x]);
     const p = b.op1('Sub', [raw, b.reduceMean(raw, [1], true)]);
     rows.push(p);
     // X̄·pᵀ = X·pᵀ, p being centred. A matrix-vector product (a Gemm with transB would repack X every call).
-    const image = b.reshape(b.op1('MatMul', [x, b.reshape(p, [z, 1])]), [1, c]);
+    return b.reshape(b.op1('MatMul', [x, b.reshape(p, [z, 1])]), [1, c]);
+  };
+  const { ritz } = lanczosRitz(b, matvec, Math.min(LANCZOS_STEPS, c, z), b.reshape(start, [1, c]), RITZ_SQUARINGS);
+  // vᵀ·X̄ with v = rᵀ·Q a unit vector (Q's rows orthonormal or zero, and r zero on the latter): rᵀ·P.
+  return b.reshape(b.op1('MatMul', [ritz, stack(b, rows)]), [z]);
+}
+
+/**
+ * `steps` steps of Lanczos with full reorthogonalisation from the row `start` [1, n], for the symmetric positive
+ * semi-definite operator given by its product with a row (`matvec`): the basis Q [steps, n] and the unit top
+ * eigenvector r [1, steps] of the projected matrix, found by squaring it `squarings` times. Classical
+ * Gram–Schmidt runs twice: one pass loses orthogonality as ε·(|image| / |residual|)², and near an invariant
+ * subspace that ratio is large enough to bring back a direction already found (measured: a layer with 12
+ * live channels gave r = 0.26 against the exact component).
+ */
+function lanczosRitz(
+  b: GraphBuilder,
+  matvec: (q: string) => TensorName,
+  steps: number,
+  start: TensorName,
+  squarings: number,
+): { q: TensorName; ritz: TensorName } {
+  const basis: TensorName[] = [start];
+  const images: TensorName[] = [];
+  for (let j = 0; j < steps; j++) {
+    const image = matvec(basis[j] as TensorName);
     images.push(image);
     if (j === steps - 1) break;
-    // Classical Gram–Schmidt against the basis so far, twice: one pass loses orthogonality as ε·(|image| /
-    // |residual|)², and near an invariant subspace that ratio is large enough to bring back a direction
-    // already found (measured: a layer with 12 live channels gave r = 0.26 against the exact component).
     const sofar = stack(b, basis);
     const orthogonal = (v: string): TensorName => b.gemm(b.gemm(v, sofar, { transB: 1 }), sofar, { alpha: -1, beta: 1 }, v);
     const residual = orthogonal(orthogonal(image));
     basis.push(b.op1('LpNormalization', [exhaustedToZero(b, residual, image)], { axis: 1, p: 2 }));
   }
   const q = stack(b, basis);
-  const projected = b.gemm(q, stack(b, images), { transB: 1 });
-  const power = squared(b, projected, RITZ_SQUARINGS);
+  const power = squared(b, b.gemm(q, stack(b, images), { transB: 1 }), squarings);
   const first = new Float32Array(steps);
   first[0] = 1;
   const ritz = b.reshape(b.op1('MatMul', [power, b.floatConst(first, [steps, 1], 'ritz_start')]), [1, steps]);
-  // vᵀ·X̄ with v = rᵀ·Q a unit vector (Q's rows orthonormal or zero, and r zero on the latter): rᵀ·P.
-  const unitRitz = b.op1('LpNormalization', [ritz], { axis: 1, p: 2 });
-  return b.reshape(b.op1('MatMul', [unitRitz, stack(b, rows)]), [z]);
+  return { q, ritz: b.op1('LpNormalization', [ritz], { axis: 1, p: 2 }) };
 }
 
 /**
@@ -211,27 +226,8 @@ export function kernelComponent(b: GraphBuilder, k: string, n: number, total: st
   return signedLike(b, b.reshape(b.op1('Div', [kv, b.op1('Sqrt', [lambda])]), [n]), total);
 }
 
-/**
- * The top eigenvector [1, n] of a symmetric positive semi-definite operator given by its product with a row
- * (`matvec`), from LANCZOS_STEPS steps of Lanczos with full reorthogonalisation (see projectionByLanczos).
- */
+/** The top eigenvector [1, n] of a symmetric positive semi-definite operator given by its product with a row. */
 function topByLanczos(b: GraphBuilder, matvec: (q: string) => TensorName, n: number, start: string): TensorName {
-  const steps = Math.min(LANCZOS_STEPS, n);
-  const basis: TensorName[] = [start as TensorName];
-  const images: TensorName[] = [];
-  for (let j = 0; j < steps; j++) {
-    const image = matvec(basis[j] as TensorName);
-    images.push(image);
-    if (j === steps - 1) break;
-    const sofar = stack(b, basis);
-    const orthogonal = (v: string): TensorName => b.gemm(b.gemm(v, sofar, { transB: 1 }), sofar, { alpha: -1, beta: 1 }, v);
-    const residual = orthogonal(orthogonal(image));
-    basis.push(b.op1('LpNormalization', [exhaustedToZero(b, residual, image)], { axis: 1, p: 2 }));
-  }
-  const q = stack(b, basis);
-  const power = squared(b, b.gemm(q, stack(b, images), { transB: 1 }), KERNEL_SQUARINGS);
-  const first = new Float32Array(steps);
-  first[0] = 1;
-  const ritz = b.reshape(b.op1('MatMul', [power, b.floatConst(first, [steps, 1], 'ritz_start')]), [1, steps]);
-  return b.op1('LpNormalization', [b.op1('MatMul', [b.op1('LpNormalization', [ritz], { axis: 1, p: 2 }), q])], { axis: 1, p: 2 });
+  const { q, ritz } = lanczosRitz(b, matvec, Math.min(LANCZOS_STEPS, n), start as TensorName, KERNEL_SQUARINGS);
+  return b.op1('LpNormalization', [b.op1('MatMul', [ritz, q])], { axis: 1, p: 2 });
 }
