@@ -104,6 +104,13 @@ export interface HookOptions {
    * flipped horizontally where `flipped[i]`. Every item explains item 0's class; the maps are averaged.
    */
   flipped?: readonly boolean[];
+  /**
+   * The input is a batch of `items` independent items (images, or one image repeated for several classes):
+   * SEED_INPUT has a row per item, TOP_WEIGHT_INPUT adds each row's own top class, and every map output is
+   * [items·H·W], item i at offset i·H·W (a term scale [items]). The analysis is the batch's (its shapes)
+   * with one item's grids, as for aug-smooth. Not combined with `flipped`.
+   */
+  items?: number;
 }
 
 export function buildHookedModel(
@@ -142,6 +149,9 @@ export function buildHookedModel(
   const lastAxis = scoreShape.length - 1;
   // In an aug-smooth batch, "top" is the image's own top class (item 0's), for every item.
   const batched = (options.flipped?.length ?? 1) > 1;
+  const items = options.items ?? 1;
+  if (batched && items > 1)
+    throw new EngineError('bad-input', 'aug-smooth runs one image: it cannot be combined with a batch of items.');
   const firstRow = (b: GraphBuilder, t: string): TensorName => (batched ? b.slice(t, [0], [1], [0]) : (t as TensorName));
   const topScore = firstRow(seedBuilder, score);
   const isTop = seedBuilder.op1('Cast', [seedBuilder.equal(topScore, seedBuilder.reduceMax(topScore, [lastAxis], true))], {
@@ -178,7 +188,10 @@ export function buildHookedModel(
   const unavailable = new Map<TensorName, Map<CamMethod, string>>();
   const mapBuilder = new GraphBuilder(opset, 'layerlens/maps', options.form ?? 'plain');
   if (mapMethods.length > 0) {
-    const classRow = needsClass ? mapBuilder.reshape(firstRow(mapBuilder, classSeed), [1, scoreShape.at(-1) ?? 1]) : null;
+    // A batch of items keeps a class row per item ([items, classes]); map-graph slices each item's.
+    const classRow = needsClass
+      ? mapBuilder.reshape(firstRow(mapBuilder, classSeed), [items > 1 ? items : 1, scoreShape.at(-1) ?? 1])
+      : null;
     const constants = needsClass ? ConstantValues.of(analysis) : null;
     for (const t of new Set(hooked)) {
       const grid = analysis.gridOf(t);
@@ -194,7 +207,11 @@ export function buildHookedModel(
           head: head?.ok ? { tensor: head.tensor, classesFirst: head.classesFirst } : { reason: head?.reason ?? '' },
         },
         mapMethods,
-        { eigenSmooth: options.eigenSmooth ?? false, ...(batched ? { flipped: options.flipped } : {}) },
+        {
+          eigenSmooth: options.eigenSmooth ?? false,
+          ...(batched ? { flipped: options.flipped } : {}),
+          ...(items > 1 ? { items } : {}),
+        },
       );
       for (const m of elsewhere)
         made.unavailable.set(

@@ -40,6 +40,12 @@ export interface MapOptions {
    * `flipped[i]`; each method's map is built per item, flipped back, and the maps averaged.
    */
   flipped?: readonly boolean[];
+  /**
+   * The run's batch holds `items` independent images (or one image explained for several classes): each
+   * item's maps are built from its own slice and class row, and each map output is [items·H·W], item i at
+   * offset i·H·W (a term scale [items]).
+   */
+  items?: number;
 }
 
 /**
@@ -53,7 +59,12 @@ export function appendMaps(
   options: MapOptions = { eigenSmooth: false },
 ): LayerMapOutputs {
   const items = options.flipped && options.flipped.length > 1 ? options.flipped : null;
-  const contexts = items ? items.map((_, i) => new LayerMapContext(b, itemOf(b, inputs, i))) : [new LayerMapContext(b, inputs)];
+  const separate = !items && (options.items ?? 1) > 1 ? (options.items as number) : 0;
+  const contexts = items
+    ? items.map((_, i) => new LayerMapContext(b, itemOf(b, inputs, i)))
+    : separate
+      ? Array.from({ length: separate }, (_, i) => new LayerMapContext(b, itemOf(b, inputs, i, true)))
+      : [new LayerMapContext(b, inputs)];
   const out: LayerMapOutputs = { maps: new Map(), termScales: new Map(), unavailable: new Map() };
   const renames = new Map<string, string>();
   for (const method of methods) {
@@ -61,7 +72,7 @@ export function appendMaps(
     if (impl.kind !== 'in-graph' || (inputs.gradient === null && CAM_METHOD_REGISTRY[method].needs.gradient)) continue;
     const name = mapOutputName(method, inputs.activation);
     const maps: TensorName[] = [];
-    let termScale: TensorName | undefined;
+    const scales: TensorName[] = [];
     for (const [i, ctx] of contexts.entries()) {
       const built = impl.build(ctx);
       if ('unavailable' in built) {
@@ -72,9 +83,25 @@ export function appendMaps(
       const smooth = options.eigenSmooth && built.terms !== undefined;
       const map = smooth ? eigenMap(b, (built.terms as () => TensorName)(), ctx.c, ctx.z, built.map) : built.map;
       maps.push(items?.[i] ? mirrored(b, map, inputs.grid.height, inputs.grid.width) : map);
-      if (!smooth && !items) termScale = built.termScale;
+      if (!smooth && !items && built.termScale) scales.push(built.termScale);
     }
     if (out.unavailable.has(method)) continue;
+    if (separate) {
+      // One output per method: the items' maps one after another (each flattened to [H·W] first).
+      const z = inputs.grid.height * inputs.grid.width;
+      const flat = maps.map((m) => b.reshape(m, [z]));
+      out.maps.set(method, publish(b, b.op1('Concat', flat, { axis: 0 }), name, renames));
+      if (scales.length === separate) {
+        const all = b.op1(
+          'Concat',
+          scales.map((t) => b.reshape(t, [1])),
+          { axis: 0 },
+        );
+        out.termScales.set(method, publish(b, all, `${name}/scale` as TensorName, renames));
+      }
+      continue;
+    }
+    const termScale = scales[0];
     const mean = maps.length === 1 ? (maps[0] as TensorName) : b.op1('Mul', [b.sum(maps), b.scalar(1 / maps.length)]);
     out.maps.set(method, publish(b, mean, name, renames));
     if (termScale) out.termScales.set(method, publish(b, termScale, `${name}/scale` as TensorName, renames));
@@ -83,11 +110,19 @@ export function appendMaps(
   return out;
 }
 
-/** Item i of a batched layer: its activation and gradient sliced out on the batch axis (the grid is one item's). */
-function itemOf(b: GraphBuilder, inputs: LayerMapInputs, i: number): LayerMapInputs {
+/**
+ * Item i of a batched layer: its activation and gradient sliced out on the batch axis (the grid is one
+ * item's), and with `ownRow` its own row of the class rows ([items, classes]) too.
+ */
+function itemOf(b: GraphBuilder, inputs: LayerMapInputs, i: number, ownRow = false): LayerMapInputs {
   const axis = inputs.grid.batchAxis;
   const item = (t: string): TensorName => b.slice(t, [i], [i + 1], [axis]);
-  return { ...inputs, activation: item(inputs.activation), gradient: inputs.gradient === null ? null : item(inputs.gradient) };
+  return {
+    ...inputs,
+    activation: item(inputs.activation),
+    gradient: inputs.gradient === null ? null : item(inputs.gradient),
+    classRow: ownRow && inputs.classRow !== null ? b.slice(inputs.classRow, [i], [i + 1], [0]) : inputs.classRow,
+  };
 }
 
 /** A map [H·W] flipped left to right. */
