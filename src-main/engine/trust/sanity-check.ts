@@ -4,9 +4,12 @@
  * and with each of those parts alone randomised (independent), and compared with the original maps. A
  * method whose maps stay the same when the weights they claim to explain are gone fails.
  *
- * One onnxruntime session serves every randomised model: the weights are inputs of the hooked graph
- * (weights-as-inputs.ts) and each run feeds the original or the randomised values. ScoreCAM and AblationCAM
- * run their perturbation passes the same way: through ScoreCAM's masked-score model, or the tail after the
+ * One onnxruntime session serves every state of every image for a seed: the model rewritten so that a
+ * batch holds one item per state, each with its own constant weights (state-batch.ts), run once per image
+ * with per-item seeds and maps (HookOptions.items). Where that rewrite cannot apply (a fixed batch of 1, a
+ * node that mixes the items, a failure building or running it), one session with the weights as graph
+ * inputs (weights-as-inputs.ts) runs each state in turn, fed its values. ScoreCAM and AblationCAM run their
+ * perturbation passes that way in both cases: through ScoreCAM's masked-score model, or the tail after the
  * layer, built from the model with the weights as inputs, fed the values of the state being checked.
  */
 import type { TensorProto } from 'onnx-buf';
@@ -38,6 +41,7 @@ import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
 import { pearson, ranks, ssimReference, ssimWith, type SsimReference } from './similarity';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
+import { stateBatchModel, stateOrder } from './state-batch';
 import { weightsAsInputs } from './weights-as-inputs';
 
 /** A map that is not one of LayerLens's methods, checked the same way (tests use an edge detector). */
@@ -66,11 +70,20 @@ export interface SanityDeps {
   /** A pooled session for `key` (the engine's bounded pool), built from `bytes` on a miss. */
   session(key: string, bytes: () => Uint8Array): Promise<PooledSession>;
   graphForm: GraphForm;
+  /**
+   * The model analysed at another input shape (the batch of states). Without it, or when the batched
+   * rewrite cannot apply, every state is a run of its own with the weights fed as inputs.
+   */
+  analysis?(inputShape: number[]): Promise<GraphAnalysis>;
+  /** Force the fed-weights path (tests compare the two). */
+  fedWeights?: boolean;
 }
 
 /** Maps of every (layer, method) of one run, as compared: upsampled (see compareSize), ReLU, min-max. */
 type ShownMaps = Map<string, Float32Array>;
 const mapKey = (layer: string, method: string): string => `${layer}\u0000${method}`;
+
+type StateKind = 'original' | 'cascading' | 'independent';
 
 /** Which weights are randomised in each compared state: cascading 1…M, then independent 2…M (1 is cascading 1). */
 function states(modules: WeightModule[]): { kind: 'cascading' | 'independent'; step: number; random: Set<string> }[] {
@@ -82,30 +95,54 @@ function states(modules: WeightModule[]): { kind: 'cascading' | 'independent'; s
   return out;
 }
 
+/** Where a state sits in [original, ...states(modules)]. */
+function stateIndex(kind: StateKind, step: number, modules: number): number {
+  if (kind === 'original') return 0;
+  return kind === 'cascading' ? 1 + step : modules + step;
+}
+
 /** A run's weight values: the original or the randomised values of each fed weight. */
 type WeightValues = (name: string) => Float32Array;
+
+/** One item of a run's outputs: what a state's compared maps are made from. */
+interface ItemView {
+  /** An in-graph map's H·W values. */
+  map(name: TensorName, size: number): Float32Array | undefined;
+  /** A hooked activation's values (one item's `size` values). */
+  native(tensor: TensorName, size: number): Float32Array | undefined;
+  logits: Float32Array;
+}
+
+/** A hooked session and its description: the batch of states, or the weights-as-inputs model. */
+interface HookedSession {
+  meta: Omit<HookedModel, 'bytes'>;
+  pooled: PooledSession;
+}
 
 /** What every run of one check shares. */
 interface CheckContext {
   req: SanityRequest;
-  derived: GraphAnalysis;
-  meta: Omit<HookedModel, 'bytes'>;
-  pooled: PooledSession;
+  /** The model with the weights as inputs (the fallback's runs, ScoreCAM's and AblationCAM's passes). */
+  derived: () => GraphAnalysis;
   inGraph: CamMethod[];
   wantsCam: boolean;
   perturbation: CamMethod[];
-  /** The weights fed as inputs. */
+  gradients: boolean;
+  tensors: TensorName[];
+  /** The randomisable weights (fed as inputs on the fallback path). */
   fed: ReadonlySet<string>;
   unavailable: Map<string, string>;
   compared: { width: number; height: number };
   signal: AbortSignal | undefined;
 }
 
-/** Hook descriptions of the weights-as-inputs graphs, kept while their analysis lives (a few per analysis). */
+/** Hook descriptions of the sanity check's graphs, kept while their analysis lives (a few per analysis). */
 const descriptions = new WeakMap<GraphAnalysis, Map<string, Omit<HookedModel, 'bytes'>>>();
 const DESCRIPTIONS_PER_ANALYSIS = 4;
 /** The randomised weights of the last (analysis, seed) checked: one entry, as a model's weights can be large. */
 let lastRandomised: { analysis: GraphAnalysis; seed: number; values: Map<string, Float32Array> } | null = null;
+/** Why the batch of states could not be built or run, per analysis and key: those checks feed the weights. */
+const refusals = new WeakMap<GraphAnalysis, Map<string, string>>();
 
 function randomisedWeights(analysis: GraphAnalysis, weights: TensorProto[], seed: number): Map<string, Float32Array> {
   if (lastRandomised?.analysis === analysis && lastRandomised.seed === seed) return lastRandomised.values;
@@ -122,6 +159,26 @@ function withFeeds(session: ModelSession, feeds: Record<string, ort.Tensor>): Mo
   };
 }
 
+function remember<V>(store: WeakMap<GraphAnalysis, Map<string, V>>, analysis: GraphAnalysis, key: string, value: V): void {
+  let known = store.get(analysis);
+  if (!known) store.set(analysis, (known = new Map()));
+  if (!known.has(key) && known.size >= DESCRIPTIONS_PER_ANALYSIS) known.delete(known.keys().next().value as string);
+  known.set(key, value);
+}
+
+/** The batch of states could not be built or run: the check feeds the weights instead. */
+class BatchRefused extends Error {}
+
+/** Running sums of each (layer, method)'s similarity to the original, per compared state. */
+type Sums = Map<string, { spearman: Float64Array; ssim: Float64Array }>;
+
+/** The original's maps and what comparing with them needs, computed once per image. */
+interface Reference {
+  maps: ShownMaps;
+  ranks: Map<string, Float64Array>;
+  ssim: Map<string, SsimReference>;
+}
+
 export class SanityChecker {
   constructor(private readonly deps: SanityDeps) {}
 
@@ -133,106 +190,46 @@ export class SanityChecker {
     if (modules.length === 0)
       throw new EngineError('unsupported', `${model.summary.name} has no Conv, Gemm or MatMul weights to randomise.`);
     const weights = modules.flatMap((m) => m.weights);
-    const unavailable = new Map<string, string>();
-    // CAM reads the head's weights, which this check randomises as inputs: it is computed here from them.
+    // CAM reads the head's weights, which this check randomises: it is computed here from them.
     const inGraph = methods.filter((m) => IN_GRAPH_METHODS.includes(m) && m !== 'cam').sort();
-    const wantsCam = methods.includes('cam');
-    const perturbation = methods.filter((m) => PERTURBATION_METHODS.includes(m));
-    const tensors = [...new Set(layers.map((l) => l.tensor))];
-    const derived = weightsAsInputs(analysis, weights, model.summary.name);
-    const gradients = inGraph.some((m) => GRADIENT_METHODS.includes(m));
-    const options = {
-      maps: inGraph,
-      exposeActivations: wantsCam || perturbation.length > 0,
-      exposeGradients: false,
-      form: this.deps.graphForm,
-    };
-    const key = JSON.stringify([
-      model.id,
-      'sanity',
-      images[0]?.input.shape,
-      inGraph,
-      options.exposeActivations,
-      [...tensors].sort(),
-      options.form,
-    ]);
-    let known = descriptions.get(analysis);
-    if (!known) descriptions.set(analysis, (known = new Map()));
-    let meta = known.get(key) ?? null;
-    const pooled = await this.deps.session(key, () => {
-      const built = buildHookedModel(derived, tensors, gradients, options);
-      meta = built;
-      return built.bytes;
-    });
-    // A pooled session may outlive its description: rebuild the description (not the session) then.
-    meta ??= buildHookedModel(derived, tensors, gradients, options);
-    if (!known.has(key)) {
-      if (known.size >= DESCRIPTIONS_PER_ANALYSIS) known.delete(known.keys().next().value as string);
-      known.set(key, meta);
-    }
-    if (meta.gradientError)
-      for (const m of inGraph.filter((x) => GRADIENT_METHODS.includes(x))) unavailable.set(m, meta.gradientError);
-
-    const original = new Map(weights.map((w) => [w.name, floatValues(w) as Float32Array]));
-    const randomised = randomisedWeights(analysis, weights, seed);
+    let derived: GraphAnalysis | null = null;
     const grids = layers.map((l) => analysis.gridOf(l.tensor)).filter((g) => g !== null);
     const ctx: CheckContext = {
       req,
-      derived,
-      meta,
-      pooled,
+      derived: () => (derived ??= weightsAsInputs(analysis, weights, model.summary.name)),
       inGraph,
-      wantsCam,
-      perturbation,
+      wantsCam: methods.includes('cam'),
+      perturbation: methods.filter((m) => PERTURBATION_METHODS.includes(m)),
+      gradients: inGraph.some((m) => GRADIENT_METHODS.includes(m)),
+      tensors: [...new Set(layers.map((l) => l.tensor))],
       fed: new Set(weights.map((w) => w.name)),
-      unavailable,
+      unavailable: new Map(),
       compared: compareSize(images[0]?.input as InputTensor, analysis.channelsLast, grids),
       signal,
     };
+    const original = new Map(weights.map((w) => [w.name, floatValues(w) as Float32Array]));
+    const randomised = randomisedWeights(analysis, weights, seed);
     const compared = states(modules);
-    const total = images.length * (compared.length + 1);
-    const sums = new Map<string, { spearman: Float64Array; ssim: Float64Array }>();
-    let done = 0;
-    for (const image of images) {
-      const valuesOf =
-        (random: Set<string>): WeightValues =>
-        (name) =>
-          (random.has(name) ? randomised.get(name) : original.get(name)) as Float32Array;
-      const all = [new Set<string>(), ...compared.map((s) => s.random)];
-      // The next state's hooked run is started before this one's maps are compared: onnxruntime runs it
-      // on its own threads while JavaScript compares.
-      let next = this.launch(ctx, image, valuesOf(all[0] as Set<string>));
-      let reference: { maps: ShownMaps; ranks: Map<string, Float64Array>; ssim: Map<string, SsimReference> } | null = null;
-      for (let s = 0; s < all.length; s++) {
-        throwIfCancelled(signal);
-        const values = valuesOf(all[s] as Set<string>);
-        const outputs = await next;
-        if (s + 1 < all.length) next = this.launch(ctx, image, valuesOf(all[s + 1] as Set<string>));
-        const maps = await this.shown(ctx, image, values, outputs);
-        onProgress?.(++done, total);
-        if (!reference) {
-          reference = { maps, ranks: new Map(), ssim: new Map() };
-          continue;
-        }
-        const at = s - 1;
-        const { width, height } = ctx.compared;
-        for (const [k, ref] of reference.maps) {
-          const now = maps.get(k);
-          if (!now) continue;
-          let sum = sums.get(k);
-          if (!sum) {
-            sum = { spearman: new Float64Array(compared.length), ssim: new Float64Array(compared.length) };
-            sums.set(k, sum);
-          }
-          let refRanks = reference.ranks.get(k);
-          if (!refRanks) reference.ranks.set(k, (refRanks = ranks(ref)));
-          let refSsim = reference.ssim.get(k);
-          if (!refSsim) reference.ssim.set(k, (refSsim = ssimReference(ref, width, height)));
-          sum.spearman[at] = (sum.spearman[at] as number) + pearson(refRanks, ranks(now));
-          sum.ssim[at] = (sum.ssim[at] as number) + ssimWith(refSsim, now);
-        }
+    const all = [new Set<string>(), ...compared.map((s) => s.random)];
+    const valuesOf =
+      (random: ReadonlySet<string>): WeightValues =>
+      (name) =>
+        (random.has(name) ? randomised.get(name) : original.get(name)) as Float32Array;
+    const progress = { done: 0, total: images.length * all.length, report: onProgress };
+
+    let sums: Sums | null = null;
+    const batch = this.deps.fedWeights ? null : await this.batchSession(ctx, modules.length, all, randomised);
+    if (batch) {
+      try {
+        sums = await this.checkBatched(ctx, batch, all, valuesOf, progress);
+      } catch (error) {
+        if (!(error instanceof BatchRefused)) throw error;
+        remember(refusals, analysis, batch.key, error.message);
+        progress.done = 0;
       }
     }
+    sums ??= await this.checkFed(ctx, all, valuesOf, progress);
+
     const n = images.length;
     const cascadingAt = compared.map((s, i) => (s.kind === 'cascading' ? i : -1)).filter((i) => i >= 0);
     // Independent step 0 is cascading step 0 (the head alone).
@@ -243,10 +240,11 @@ export class SanityChecker {
     });
     const ids = [...methods, ...controls.map((c) => c.id)];
     const finals = new Map<string, number[]>();
+    const { unavailable } = ctx;
     const outLayers: SanityLayer[] = layers.map((layer) => {
       const entry: SanityLayer = { label: layer.label, methods: {}, unavailable: {} };
       for (const id of ids) {
-        const s = sums.get(mapKey(layer.label, id));
+        const s = (sums as Sums).get(mapKey(layer.label, id));
         if (!s) {
           entry.unavailable[id] = unavailable.get(mapKey(layer.label, id)) ?? unavailable.get(id) ?? 'no map for this layer';
           continue;
@@ -270,12 +268,237 @@ export class SanityChecker {
     };
   }
 
+  /** Adds one state's similarity to the original, for every map both have, to the sums at `at`. */
+  private accumulate(ctx: CheckContext, sums: Sums, states: number, reference: Reference, maps: ShownMaps, at: number): void {
+    const { width, height } = ctx.compared;
+    for (const [k, ref] of reference.maps) {
+      const now = maps.get(k);
+      if (!now) continue;
+      let sum = sums.get(k);
+      if (!sum) {
+        sum = { spearman: new Float64Array(states), ssim: new Float64Array(states) };
+        sums.set(k, sum);
+      }
+      let refRanks = reference.ranks.get(k);
+      if (!refRanks) reference.ranks.set(k, (refRanks = ranks(ref)));
+      let refSsim = reference.ssim.get(k);
+      if (!refSsim) reference.ssim.set(k, (refSsim = ssimReference(ref, width, height)));
+      sum.spearman[at] = (sum.spearman[at] as number) + pearson(refRanks, ranks(now));
+      sum.ssim[at] = (sum.ssim[at] as number) + ssimWith(refSsim, now);
+    }
+  }
+
+  /**
+   * The session of the batch of states (one item per state, constant weights), or null where it cannot be
+   * built: no way to analyse the batch, a fixed batch, a node that mixes the items, onnxruntime refusing it.
+   */
+  private async batchSession(
+    ctx: CheckContext,
+    modules: number,
+    all: ReadonlySet<string>[],
+    randomised: ReadonlyMap<string, Float32Array>,
+  ): Promise<(HookedSession & { key: string; order: number[] }) | null> {
+    const { req } = ctx;
+    const { model, analysis, images, seed } = req;
+    const shape = images[0]?.input.shape;
+    if (!this.deps.analysis || !shape || shape[0] !== 1) return null;
+    const order = stateOrder(modules).map((s) => stateIndex(s.kind, s.step, modules));
+    const count = order.length;
+    const declared = model.summary.inputs[0]?.shape[0];
+    if (typeof declared === 'number' && declared !== count) return null;
+    const batchShape = [count, ...shape.slice(1)];
+    const options = {
+      maps: ctx.inGraph,
+      exposeActivations: ctx.wantsCam || ctx.perturbation.length > 0,
+      exposeGradients: false,
+      form: this.deps.graphForm,
+      items: count,
+    };
+    const key = JSON.stringify([
+      model.id,
+      'sanity-states',
+      seed,
+      batchShape,
+      ctx.inGraph,
+      options.exposeActivations,
+      [...ctx.tensors].sort(),
+      options.form,
+    ]);
+    if (refusals.get(analysis)?.has(key)) return null;
+    try {
+      // The batch's shapes, one item's grids (as for aug-smooth).
+      const batched = { ...(await this.deps.analysis(batchShape)), gridOf: analysis.gridOf };
+      const items = order.map((s) => all[s] as ReadonlySet<string>);
+      const build = (): HookedModel => {
+        const built = buildHookedModel(stateBatchModel(batched, items, randomised), ctx.tensors, ctx.gradients, options);
+        if (built.gradientError) throw new EngineError('unsupported', built.gradientError);
+        return built;
+      };
+      let meta = descriptions.get(analysis)?.get(key) ?? null;
+      let fresh: Uint8Array | null = null;
+      if (!meta) {
+        const { bytes, ...description } = build();
+        fresh = bytes;
+        meta = description;
+      }
+      // A pooled session may outlive its description, and the other way round: each is rebuilt alone.
+      const pooled = await this.deps.session(key, () => fresh ?? build().bytes);
+      remember(descriptions, analysis, key, meta);
+      return { meta, pooled, key, order };
+    } catch (error) {
+      if (error instanceof EngineError && error.code === 'cancelled') throw error;
+      remember(refusals, analysis, key, describeError(error).split('\n')[0] ?? 'failed');
+      return null;
+    }
+  }
+
+  /**
+   * Every state of an image in one batched run. The next image's run starts before this one's maps are
+   * compared: onnxruntime runs it on its own threads while JavaScript compares.
+   */
+  private async checkBatched(
+    ctx: CheckContext,
+    batch: HookedSession & { order: number[] },
+    all: ReadonlySet<string>[],
+    valuesOf: (random: ReadonlySet<string>) => WeightValues,
+    progress: { done: number; total: number; report: Progress | undefined },
+  ): Promise<Sums> {
+    const { images } = ctx.req;
+    const { meta, order } = batch;
+    const sums: Sums = new Map();
+    const launch = (image: SanityImage): Promise<ort.InferenceSession.ReturnType> =>
+      this.launchBatch(batch, image).catch((error: unknown) => {
+        throw new BatchRefused(`the batch of states failed to run: ${describeError(error).split('\n')[0]}`);
+      });
+    let next = images[0] ? launch(images[0]) : null;
+    const classes = meta.scoreShape.at(-1) ?? 0;
+    const originalItem = order.indexOf(0);
+    for (const [i, image] of images.entries()) {
+      throwIfCancelled(ctx.signal);
+      const outputs = await (next as Promise<ort.InferenceSession.ReturnType>);
+      next = images[i + 1] ? launch(images[i + 1] as SanityImage) : null;
+      // A failed later run must not be left unhandled while this image is compared.
+      next?.catch(() => undefined);
+      const view = (item: number): ItemView => ({
+        map: (name, size) => (outputs[name]?.data as Float32Array | undefined)?.subarray(item * size, (item + 1) * size),
+        native: (tensor, size) => (outputs[tensor]?.data as Float32Array | undefined)?.subarray(item * size, (item + 1) * size),
+        logits: (outputs[meta.score]?.data as Float32Array).subarray(item * classes, (item + 1) * classes),
+      });
+      const shownOf = (item: number): Promise<ShownMaps> => {
+        const state = all[order[item] as number] as ReadonlySet<string>;
+        return this.shown(ctx, meta, image, valuesOf(state), view(item));
+      };
+      const reference: Reference = { maps: await shownOf(originalItem), ranks: new Map(), ssim: new Map() };
+      progress.report?.(++progress.done, progress.total);
+      for (const [item, state] of order.entries()) {
+        if (state === 0) continue;
+        throwIfCancelled(ctx.signal);
+        this.accumulate(ctx, sums, all.length - 1, reference, await shownOf(item), state - 1);
+        progress.report?.(++progress.done, progress.total);
+      }
+    }
+    return sums;
+  }
+
+  /** One run of every state of an image: the image repeated, each item explaining the image's class. */
+  private async launchBatch(batch: HookedSession, image: SanityImage): Promise<ort.InferenceSession.ReturnType> {
+    const { meta, pooled } = batch;
+    const { input } = image;
+    const [count, classes] = meta.scoreShape as [number, number];
+    checkClass(image, classes);
+    const data = new Float32Array(count * input.data.length);
+    for (let i = 0; i < count; i++) data.set(input.data, i * input.data.length);
+    const feeds: Record<string, ort.Tensor> = {
+      [meta.inputName]: new ort.Tensor('float32', data, [count, ...input.shape.slice(1)]),
+    };
+    if (meta.seeded) {
+      const seed = new Float32Array(count * classes);
+      for (let i = 0; i < count; i++) seed[i * classes + image.classIndex] = 1;
+      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, [count, classes]);
+      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(0), []);
+    }
+    return pooled.session.run(feeds);
+  }
+
+  /** Each state its own run of the model with the weights as inputs, fed the state's values. */
+  private async checkFed(
+    ctx: CheckContext,
+    all: ReadonlySet<string>[],
+    valuesOf: (random: ReadonlySet<string>) => WeightValues,
+    progress: { done: number; total: number; report: Progress | undefined },
+  ): Promise<Sums> {
+    const hooked = await this.fedSession(ctx);
+    const { meta } = hooked;
+    const classes = meta.scoreShape.at(-1) ?? 0;
+    const sums: Sums = new Map();
+    for (const image of ctx.req.images) {
+      // The next state's hooked run is started before this one's maps are compared: onnxruntime runs it
+      // on its own threads while JavaScript compares.
+      let next = this.launchFed(ctx, hooked, image, valuesOf(all[0] as ReadonlySet<string>));
+      let reference: Reference | null = null;
+      for (let s = 0; s < all.length; s++) {
+        throwIfCancelled(ctx.signal);
+        const values = valuesOf(all[s] as ReadonlySet<string>);
+        const outputs = await next;
+        if (s + 1 < all.length) next = this.launchFed(ctx, hooked, image, valuesOf(all[s + 1] as ReadonlySet<string>));
+        const view: ItemView = {
+          map: (name, size) => (outputs[name]?.data as Float32Array | undefined)?.subarray(0, size),
+          native: (tensor, size) => (outputs[tensor]?.data as Float32Array | undefined)?.subarray(0, size),
+          logits: (outputs[meta.score]?.data as Float32Array).subarray(0, classes),
+        };
+        const maps = await this.shown(ctx, meta, image, values, view);
+        progress.report?.(++progress.done, progress.total);
+        if (!reference) reference = { maps, ranks: new Map(), ssim: new Map() };
+        else this.accumulate(ctx, sums, all.length - 1, reference, maps, s - 1);
+      }
+    }
+    return sums;
+  }
+
+  /** The weights-as-inputs hooked session: one run per state. */
+  private async fedSession(ctx: CheckContext): Promise<HookedSession> {
+    const { model, analysis, images } = ctx.req;
+    const options = {
+      maps: ctx.inGraph,
+      exposeActivations: ctx.wantsCam || ctx.perturbation.length > 0,
+      exposeGradients: false,
+      form: this.deps.graphForm,
+    };
+    const key = JSON.stringify([
+      model.id,
+      'sanity',
+      images[0]?.input.shape,
+      ctx.inGraph,
+      options.exposeActivations,
+      [...ctx.tensors].sort(),
+      options.form,
+    ]);
+    let meta = descriptions.get(analysis)?.get(key) ?? null;
+    const pooled = await this.deps.session(key, () => {
+      const built = buildHookedModel(ctx.derived(), ctx.tensors, ctx.gradients, options);
+      meta = built;
+      return built.bytes;
+    });
+    // A pooled session may outlive its description: rebuild the description (not the session) then.
+    meta ??= buildHookedModel(ctx.derived(), ctx.tensors, ctx.gradients, options);
+    remember(descriptions, analysis, key, meta);
+    if (meta.gradientError)
+      for (const m of ctx.inGraph.filter((x) => GRADIENT_METHODS.includes(x))) ctx.unavailable.set(m, meta.gradientError);
+    return { meta, pooled };
+  }
+
   /** Starts one run of the weights-as-inputs hooked model with the given weight values. */
-  private async launch(ctx: CheckContext, image: SanityImage, values: WeightValues): Promise<ort.InferenceSession.ReturnType> {
-    const { meta, derived, pooled } = ctx;
+  private async launchFed(
+    ctx: CheckContext,
+    hooked: HookedSession,
+    image: SanityImage,
+    values: WeightValues,
+  ): Promise<ort.InferenceSession.ReturnType> {
+    const { meta, pooled } = hooked;
     const { input } = image;
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
-    Object.assign(feeds, this.weightFeeds(derived, values, ctx.fed));
+    Object.assign(feeds, this.weightFeeds(ctx.derived(), values, ctx.fed));
+    checkClass(image, meta.scoreShape.at(-1) ?? 0);
     if (meta.gradients !== null) {
       const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
       seed[image.classIndex] = 1;
@@ -298,14 +521,15 @@ export class SanityChecker {
     return feeds;
   }
 
-  /** The maps of one run as compared, the perturbation methods' computed with the same weights. */
+  /** The maps of one state as compared, the perturbation methods' computed with the same weights. */
   private async shown(
     ctx: CheckContext,
+    meta: Omit<HookedModel, 'bytes'>,
     image: SanityImage,
     values: WeightValues,
-    outputs: ort.InferenceSession.ReturnType,
+    view: ItemView,
   ): Promise<ShownMaps> {
-    const { req, meta, inGraph, wantsCam, unavailable } = ctx;
+    const { req, inGraph, wantsCam, unavailable } = ctx;
     const { analysis, layers } = req;
     const { input } = image;
     const { width, height } = ctx.compared;
@@ -313,20 +537,19 @@ export class SanityChecker {
     const show = (layer: string, method: string, map: RawMap): void => {
       shown.set(mapKey(layer, method), scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu'));
     };
-    const constants = wantsCam ? constantsWith(analysis, ctx.derived, values) : null;
-    const logits = outputs[meta.score]?.data as Float32Array;
-    const classes = meta.scoreShape.at(-1) ?? 0;
+    const constants = wantsCam ? constantsWith(analysis, ctx.fed, values) : null;
+    const classes = view.logits.length;
     for (const layer of layers) {
       const grid = analysis.gridOf(layer.tensor);
       if (!grid) continue;
       const size = { width: grid.width, height: grid.height };
       for (const m of inGraph) {
         const name = meta.maps.get(layer.tensor)?.get(m);
-        if (!name) continue;
-        show(layer.label, m, { ...size, data: (outputs[name]?.data as Float32Array).subarray(0, grid.width * grid.height) });
+        const data = name ? view.map(name, grid.width * grid.height) : undefined;
+        if (data) show(layer.label, m, { ...size, data });
       }
-      const native = (outputs[layer.tensor]?.data as Float32Array | undefined)?.subarray(
-        0,
+      const native = view.native(
+        layer.tensor,
         grid.shape.reduce((a, d) => a * d, 1),
       );
       const activation = native ? toChannelMajor(grid, native) : null;
@@ -338,7 +561,7 @@ export class SanityChecker {
         } else unavailable.set(mapKey(layer.label, 'cam'), head.reason);
       }
       if (native && activation && ctx.perturbation.length > 0) {
-        const job = this.perturbationJob(ctx, image, values, layer.tensor, grid, native, activation, logits, classes);
+        const job = this.perturbationJob(ctx, meta, image, values, layer.tensor, grid, native, activation, view.logits, classes);
         for (const m of ctx.perturbation) {
           const impl = CAM_METHOD_IMPLS[m];
           if (impl.kind !== 'perturbation') continue;
@@ -356,11 +579,12 @@ export class SanityChecker {
   }
 
   /**
-   * ScoreCAM's and AblationCAM's job for one layer of one run: their forward passes go through the plain
-   * model (or its tail after the layer) with the weights as inputs, fed this run's values.
+   * ScoreCAM's and AblationCAM's job for one layer of one state: their forward passes go through the plain
+   * model (or its tail after the layer) with the weights as inputs, fed this state's values.
    */
   private perturbationJob(
     ctx: CheckContext,
+    meta: Omit<HookedModel, 'bytes'>,
     image: SanityImage,
     values: WeightValues,
     tensor: TensorName,
@@ -370,7 +594,8 @@ export class SanityChecker {
     logits: Float32Array,
     classes: number,
   ): PerturbationJob {
-    const { req, derived, meta, fed } = ctx;
+    const { req, fed } = ctx;
+    const derived = ctx.derived();
     const { model } = req;
     const shape = image.input.shape.join('x');
     const job: PerturbationJob = {
@@ -411,6 +636,11 @@ export class SanityChecker {
   }
 }
 
+function checkClass(image: SanityImage, classes: number): void {
+  if (!Number.isInteger(image.classIndex) || image.classIndex < 0 || image.classIndex >= classes)
+    throw new EngineError('bad-input', `Class ${image.classIndex} does not exist: the model has ${classes} classes.`);
+}
+
 /** Compared maps never drop below this many pixels a side (SSIM's window is 11 wide), the input's size permitting. */
 const MIN_COMPARED = 32;
 
@@ -431,10 +661,13 @@ export function compareSize(
   return { width: finest('width'), height: finest('height') };
 }
 
-/** The constants CAM's head reads, with the fed (possibly randomised) weight values in place. */
-function constantsWith(analysis: GraphAnalysis, derived: GraphAnalysis, values: (name: string) => Float32Array): ConstantValues {
+/** The constants CAM's head reads, with the state's (possibly randomised) weight values in place. */
+function constantsWith(
+  analysis: GraphAnalysis,
+  fed: ReadonlySet<string>,
+  values: (name: string) => Float32Array,
+): ConstantValues {
   const graph = analysis.runnable.graph;
-  const fed = new Set<string>([...derived.index.inputs]);
   const initializer = (graph?.initializer ?? []).map((t) => {
     if (!fed.has(t.name)) return t;
     const v = values(t.name);

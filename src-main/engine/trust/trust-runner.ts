@@ -172,6 +172,7 @@ export async function runTrust(
     const checker = new SanityChecker({
       session: (key, bytes) => deps.session(key, bytes, model),
       graphForm: deps.graphForm(),
+      analysis: (shape) => deps.analysis(model, shape),
     });
     sanity = await checker.run(
       {
