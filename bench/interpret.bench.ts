@@ -228,7 +228,10 @@ export async function interpretBenchmark(): Promise<Figure[]> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'layerlens-bench-interpret-'));
   const figures: Figure[] = [];
   try {
-    const engine = await Engine.create({ device: 'cpu' });
+    // 2 GiB of caches: ResNet-50's maps bench holds three of its sessions (the plain model's for the pass, the
+    // forked one for the top losses, the single CAM runs' hooked one), 200 MB each; the default 1 GiB holds two,
+    // and the interleaved rounds would rebuild one each time. A user's interpret call needs the first two only.
+    const engine = await Engine.create({ device: 'cpu', cacheLimitBytes: 2 * 1024 ** 3 });
     const model = await engine.models.openPath('resources/demo/layerlens-demo.onnx');
     const { dir: demoSet, files } = linkedFolder(root, 1000);
     figures.push(...(await passFigures('demo 96², 1,000 images', engine, model, demoSet, files)));
@@ -244,8 +247,10 @@ export async function interpretBenchmark(): Promise<Figure[]> {
 
     if (process.env.LAYERLENS_BENCH_RESNET !== '0') {
       // 224² images (the held-out images enlarged), labelled by class index in a CSV: the issue's 200 take
-      // many minutes on a shared 2-core machine, so 64 and one round unless LAYERLENS_BENCH_RESNET_IMAGES says.
+      // many minutes on a shared 2-core machine, so 64 and one round unless LAYERLENS_BENCH_RESNET_IMAGES and
+      // LAYERLENS_BENCH_RESNET_ROUNDS say.
       const count = Number(process.env.LAYERLENS_BENCH_RESNET_IMAGES ?? 64);
+      const rounds = Number(process.env.LAYERLENS_BENCH_RESNET_ROUNDS ?? 1);
       const dir = path.join(root, 'resnet');
       mkdirSync(dir);
       const rows: string[] = ['path,label'];
@@ -260,10 +265,16 @@ export async function interpretBenchmark(): Promise<Figure[]> {
       const resnet = await engine.models.openBytes('resnet50-random.onnx', resnet50Model(224, 1000));
       const list = rows.slice(1).map((r) => path.join(dir, r.split(',')[0] as string));
       figures.push(
-        ...(await passFigures(`ResNet-50 224², ${count} images`, engine, resnet, path.join(dir, 'labels.csv'), list, 1)),
+        ...(await passFigures(`ResNet-50 224², ${count} images`, engine, resnet, path.join(dir, 'labels.csv'), list, rounds)),
       );
       figures.push(...(await mapFigures('ResNet-50', engine, resnet, path.join(dir, 'labels.csv'), 3)));
     }
+    // What else ran: the figures above swing with the machine's load.
+    figures.push({
+      name: 'load average (1, 5 min) at the end',
+      value: os.loadavg()[0] as number,
+      unit: `(${(os.loadavg()[1] as number).toFixed(2)})`,
+    });
     engine.dispose();
   } finally {
     rmSync(root, { recursive: true, force: true });

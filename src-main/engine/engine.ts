@@ -223,6 +223,7 @@ export class Engine implements EngineApi {
       plainSession: (model) => this.sessionService.plain(model),
       analysis: (model, shape) => this.graphs.analysis(model, shape),
       cam: (model, input, req, signal) => this.camRequests.camTensor(model, input, req, undefined, signal),
+      camItems: (model, images, req, signal) => this.camRequests.runner.runItems(model, images, req, signal),
       modelView: (input) => modelViewImage(input),
       outputsProbabilities: (model) => {
         const output = model.summary.outputs[0]?.name;

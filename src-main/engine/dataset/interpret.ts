@@ -16,6 +16,7 @@ import {
   type Interpretation,
   type TopLoss,
 } from '../../../src-shared/dataset';
+import { CamItemsRunner, type CamItemsRequest, type ImageClasses } from '../cam/cam-items';
 import type { CamRequest } from '../cam/cam-runner';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
@@ -34,6 +35,8 @@ export interface InterpretDeps {
   plainSession(model: OpenModel): Promise<PooledSession>;
   analysis(model: OpenModel, inputShape: number[]): Promise<GraphAnalysis>;
   cam(model: OpenModel, input: InputTensor, req: CamRequest, signal?: AbortSignal): Promise<CamResult>;
+  /** Several images' maps for several classes each in one forked hooked run (cam/cam-items.ts), or null. */
+  camItems(model: OpenModel, images: ImageClasses[], req: CamItemsRequest, signal?: AbortSignal): Promise<CamResult[][] | null>;
   modelView(input: InputTensor): Promise<ImageData>;
   outputsProbabilities(model: OpenModel): boolean;
   /** The statistics engine's default figures over `files`, and per group (StatsResult.groups). */
@@ -173,29 +176,62 @@ export async function interpretDataset(
   const mapsStarted = performance.now();
   const topLosses: TopLoss[] = [];
   const partial = (): Interpretation => ({ ...base, cancelled: true, layer, topLosses, mapsMs: performance.now() - mapsStarted });
-  for (const [done, index] of chosen.entries()) {
+  const batched = CamItemsRunner.handles(options.methods);
+  for (const chunk of chunks(chosen, MAX_FORKED_IMAGES)) {
     if (signal?.aborted) return partial();
-    const image = pass.images[index] as DatasetPrediction;
     try {
-      const input = top.get(index) ?? (await deps.load(model, image.path));
-      const at = await layerFor(input);
-      const req = (classIndex: number): CamRequest => ({
-        layers: [at],
-        methods: options.methods,
-        classIndex,
-        counterfactual: false,
-      });
-      const predicted = await deps.cam(model, input, req(image.predicted), signal);
-      const actual = image.actual === image.predicted ? null : await deps.cam(model, input, req(image.actual), signal);
-      topLosses.push({ index, predicted, actual, modelView: await deps.modelView(input) });
+      const images = chunk.map((index) => pass.images[index] as DatasetPrediction);
+      const inputs: InputTensor[] = [];
+      for (const [k, index] of chunk.entries())
+        inputs.push(top.get(index) ?? (await deps.load(model, (images[k] as DatasetPrediction).path)));
+      const at = await layerFor(inputs[0] as InputTensor);
+      const classes = images.map((image) =>
+        image.actual === image.predicted ? [image.predicted] : [image.predicted, image.actual],
+      );
+      // Predicted and actual class of every image of the chunk in one run, where the model allows.
+      const together = batched
+        ? await deps.camItems(
+            model,
+            inputs.map((input, k) => ({ input, classes: classes[k] as number[] })),
+            { layer: at, methods: options.methods, perImage: 2 },
+            signal,
+          )
+        : null;
+      for (const [k, index] of chunk.entries()) {
+        if (signal?.aborted) return partial();
+        const input = inputs[k] as InputTensor;
+        let maps = together?.[k];
+        if (!maps) {
+          maps = [];
+          for (const classIndex of classes[k] as number[])
+            maps.push(
+              await deps.cam(model, input, { layers: [at], methods: options.methods, classIndex, counterfactual: false }, signal),
+            );
+        }
+        const [predicted, actual] = maps as [CamResult, CamResult | undefined];
+        topLosses.push({ index, predicted, actual: actual ?? null, modelView: await deps.modelView(input) });
+        onProgress?.('maps', topLosses.length, chosen.length);
+      }
     } catch (error) {
       // Cancelled inside a long method (ScoreCAM): the maps finished so far are kept.
       if (signal?.aborted) return partial();
       throw error;
     }
-    onProgress?.('maps', done + 1, chosen.length);
   }
   return { ...base, layer, topLosses, mapsMs: performance.now() - mapsStarted };
+}
+
+/**
+ * The most top losses forked into one hooked run: on ResNet-50 a larger batch gained nothing per image
+ * (bench/interpret.bench.ts), and each image count is a graph (and session) of its own.
+ */
+export const MAX_FORKED_IMAGES = 16;
+
+/** `xs` in near-equal runs of at most `max` (18 → 9 + 9, not 16 + 2). */
+function chunks<T>(xs: readonly T[], max: number): T[][] {
+  const count = Math.ceil(xs.length / max);
+  const size = Math.ceil(xs.length / Math.max(1, count));
+  return Array.from({ length: count }, (_, i) => xs.slice(i * size, (i + 1) * size));
 }
 
 /** The last detected stage (unless the request names a layer): where fastai's book draws its Grad-CAM. */

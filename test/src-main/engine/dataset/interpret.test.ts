@@ -7,9 +7,11 @@
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ModelId } from '../../../../src-shared/api';
 import { imageAt, type InterpretResponse } from '../../../../src-shared/dataset';
+import { CamItemsRunner } from '../../../../src-main/engine/cam/cam-items';
+import { CamRunner } from '../../../../src-main/engine/cam/cam-runner';
 import { Engine } from '../../../../src-main/engine/engine';
 import { loadLabelledSet, type LabelledImage } from '../../../../src-main/engine/labelled-set';
 
@@ -147,6 +149,54 @@ describe('interpretDataset on the demo held-out folder', () => {
         );
       }
       expect(t.modelView.mime).toBe('image/png');
+    }
+  });
+
+  it("takes every top loss's maps from forked runs, equal to the single runs' for both classes of a wrong image and beyond Grad-CAM", async () => {
+    const methods = ['gradcam', 'gradcam++', 'layercam', 'eigencam'] as const;
+    const forked = vi.spyOn(CamItemsRunner.prototype, 'run');
+    const single = vi.spyOn(CamRunner.prototype, 'run');
+    const got = await engine.interpretDataset({
+      modelId,
+      dataset: folder,
+      topLosses: 6,
+      layer: null,
+      methods: [...methods],
+      jobId: 'forked',
+    });
+    // One forked run for the six images, no single run.
+    expect(forked).toHaveBeenCalledTimes(1);
+    expect(await forked.mock.results[0]?.value).not.toBeNull();
+    expect(single).not.toHaveBeenCalled();
+    forked.mockRestore();
+    single.mockRestore();
+    const wrong = got.topLosses.filter((t) => t.actual !== null);
+    expect(wrong.length).toBeGreaterThan(0);
+    for (const t of got.topLosses) {
+      const image = imageAt(got.images, t.index);
+      for (const [which, classIndex] of [
+        ['predicted', image.predicted],
+        ['actual', image.actual],
+      ] as const) {
+        const mine = which === 'predicted' ? t.predicted : t.actual;
+        if (which === 'actual' && image.actual === image.predicted) continue;
+        const alone = await engine.computeCam({
+          modelId,
+          image: { kind: 'path', path: image.path },
+          layers: ['layer4'],
+          methods: [...methods],
+          classIndex,
+          counterfactual: false,
+          jobId: `alone-${t.index}-${which}`,
+        });
+        // The maps exactly; the logits to rounding (the head's matrix product over a batch of items rounds
+        // in another order than over one row).
+        const { timings: _a, logits, ...rest } = mine as NonNullable<typeof mine>;
+        const { timings: _b, logits: ownLogits, ...own } = alone.result;
+        expect(rest).toEqual(own);
+        logits.forEach((x, i) => expect(x).toBeCloseTo(ownLogits[i] as number, 5));
+        for (const m of methods) expect(mine?.layers[0]?.maps[m]?.data.length).toBe(36);
+      }
     }
   });
 
