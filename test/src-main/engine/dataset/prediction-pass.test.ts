@@ -17,7 +17,7 @@ function probe(max: number, perImageMs: (size: number, run: number) => number): 
 describe('BatchChooser', () => {
   it('keeps full batches where they run faster per image', () => {
     const { asked, chosen } = probe(16, (size) => (size === 16 ? 2 : 5));
-    expect(asked).toEqual([1, 1, 16, 16]);
+    expect(asked).toEqual([1, 16, 1, 16, 1, 16]);
     expect(chosen).toBe(16);
   });
 
@@ -27,8 +27,14 @@ describe('BatchChooser', () => {
 
   it("does not count each size's first run (it allocates)", () => {
     // The first batched run is very slow and the first single run very fast: neither decides.
-    const { chosen } = probe(16, (size, run) => (run === 0 ? 0.1 : run === 2 ? 100 : size === 16 ? 2 : 5));
+    const { chosen } = probe(16, (size, run) => (run === 0 ? 0.1 : run === 1 ? 100 : size === 16 ? 2 : 5));
     expect(chosen).toBe(16);
+  });
+
+  it('takes the best of the counted runs of each size: one disturbed run does not decide', () => {
+    // The second single run is disturbed (slow): the third still shows one image per run the faster.
+    const { chosen } = probe(16, (size, run) => (size === 16 ? 5 : run === 2 ? 50 : 4));
+    expect(chosen).toBe(1);
   });
 
   it('a fixed batch (max 1) needs no probe; a graph that refuses batches fixes it to 1', () => {
