@@ -39,7 +39,7 @@ import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
-import { pearson, ranks, ssimReference, ssimWith, type SsimReference } from './similarity';
+import { compareOnTwoThreads } from './compare-pool';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { stateBatchModel, stateOrder } from './state-batch';
 import { weightsAsInputs } from './weights-as-inputs';
@@ -172,13 +172,6 @@ class BatchRefused extends Error {}
 /** Running sums of each (layer, method)'s similarity to the original, per compared state. */
 type Sums = Map<string, { spearman: Float64Array; ssim: Float64Array }>;
 
-/** The original's maps and what comparing with them needs, computed once per image. */
-interface Reference {
-  maps: ShownMaps;
-  ranks: Map<string, Float64Array>;
-  ssim: Map<string, SsimReference>;
-}
-
 export class SanityChecker {
   constructor(private readonly deps: SanityDeps) {}
 
@@ -268,23 +261,37 @@ export class SanityChecker {
     };
   }
 
-  /** Adds one state's similarity to the original, for every map both have, to the sums at `at`. */
-  private accumulate(ctx: CheckContext, sums: Sums, states: number, reference: Reference, maps: ShownMaps, at: number): void {
+  /**
+   * Adds each state's similarity to the original, for every map both have, to the sums (`states[i]`: the
+   * maps of compared state i). Maps that are the same array (methods whose maps coincide, see shown) are
+   * compared once; the comparisons run on two threads (compare-pool.ts).
+   */
+  private async compareStates(ctx: CheckContext, sums: Sums, reference: ShownMaps, states: ShownMaps[]): Promise<void> {
     const { width, height } = ctx.compared;
-    for (const [k, ref] of reference.maps) {
-      const now = maps.get(k);
-      if (!now) continue;
+    const pairs: Float32Array[] = [];
+    const slots: { sum: { spearman: Float64Array; ssim: Float64Array }; at: number; pair: number }[] = [];
+    const known = new Map<Float32Array, Map<Float32Array, number>>();
+    for (const [k, ref] of reference) {
       let sum = sums.get(k);
-      if (!sum) {
-        sum = { spearman: new Float64Array(states), ssim: new Float64Array(states) };
-        sums.set(k, sum);
+      for (const [at, maps] of states.entries()) {
+        const now = maps.get(k);
+        if (!now) continue;
+        if (!sum) sums.set(k, (sum = { spearman: new Float64Array(states.length), ssim: new Float64Array(states.length) }));
+        let withRef = known.get(ref);
+        if (!withRef) known.set(ref, (withRef = new Map()));
+        let pair = withRef.get(now);
+        if (pair === undefined) {
+          pair = pairs.length / 2;
+          pairs.push(ref, now);
+          withRef.set(now, pair);
+        }
+        slots.push({ sum, at, pair });
       }
-      let refRanks = reference.ranks.get(k);
-      if (!refRanks) reference.ranks.set(k, (refRanks = ranks(ref)));
-      let refSsim = reference.ssim.get(k);
-      if (!refSsim) reference.ssim.set(k, (refSsim = ssimReference(ref, width, height)));
-      sum.spearman[at] = (sum.spearman[at] as number) + pearson(refRanks, ranks(now));
-      sum.ssim[at] = (sum.ssim[at] as number) + ssimWith(refSsim, now);
+    }
+    const figures = await compareOnTwoThreads(pairs, width, height);
+    for (const { sum, at, pair } of slots) {
+      sum.spearman[at] = (sum.spearman[at] as number) + (figures[2 * pair] as number);
+      sum.ssim[at] = (sum.ssim[at] as number) + (figures[2 * pair + 1] as number);
     }
   }
 
@@ -388,14 +395,16 @@ export class SanityChecker {
         const state = all[order[item] as number] as ReadonlySet<string>;
         return this.shown(ctx, meta, image, valuesOf(state), view(item));
       };
-      const reference: Reference = { maps: await shownOf(originalItem), ranks: new Map(), ssim: new Map() };
+      const reference = await shownOf(originalItem);
       progress.report?.(++progress.done, progress.total);
+      const compared: ShownMaps[] = [];
       for (const [item, state] of order.entries()) {
         if (state === 0) continue;
         throwIfCancelled(ctx.signal);
-        this.accumulate(ctx, sums, all.length - 1, reference, await shownOf(item), state - 1);
+        compared[state - 1] = await shownOf(item);
         progress.report?.(++progress.done, progress.total);
       }
+      await this.compareStates(ctx, sums, reference, compared);
     }
     return sums;
   }
@@ -435,7 +444,7 @@ export class SanityChecker {
       // The next state's hooked run is started before this one's maps are compared: onnxruntime runs it
       // on its own threads while JavaScript compares.
       let next = this.launchFed(ctx, hooked, image, valuesOf(all[0] as ReadonlySet<string>));
-      let reference: Reference | null = null;
+      const shown: ShownMaps[] = [];
       for (let s = 0; s < all.length; s++) {
         throwIfCancelled(ctx.signal);
         const values = valuesOf(all[s] as ReadonlySet<string>);
@@ -446,11 +455,10 @@ export class SanityChecker {
           native: (tensor, size) => (outputs[tensor]?.data as Float32Array | undefined)?.subarray(0, size),
           logits: (outputs[meta.score]?.data as Float32Array).subarray(0, classes),
         };
-        const maps = await this.shown(ctx, meta, image, values, view);
+        shown.push(await this.shown(ctx, meta, image, values, view));
         progress.report?.(++progress.done, progress.total);
-        if (!reference) reference = { maps, ranks: new Map(), ssim: new Map() };
-        else this.accumulate(ctx, sums, all.length - 1, reference, maps, s - 1);
       }
+      await this.compareStates(ctx, sums, shown[0] as ShownMaps, shown.slice(1));
     }
     return sums;
   }
@@ -534,8 +542,14 @@ export class SanityChecker {
     const { input } = image;
     const { width, height } = ctx.compared;
     const shown: ShownMaps = new Map();
+    // Methods whose maps coincide (LayerCAM and Grad-CAM Element-Wise after ReLU activations) share one
+    // shown array, which is then compared once.
+    const made: { raw: RawMap; shown: Float32Array }[] = [];
     const show = (layer: string, method: string, map: RawMap): void => {
-      shown.set(mapKey(layer, method), scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu'));
+      const same = made.find((m) => sameMap(m.raw, map));
+      const out = same?.shown ?? scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu');
+      if (!same) made.push({ raw: map, shown: out });
+      shown.set(mapKey(layer, method), out);
     };
     const constants = wantsCam ? constantsWith(analysis, ctx.fed, values) : null;
     const classes = view.logits.length;
@@ -634,6 +648,13 @@ export class SanityChecker {
     };
     return job;
   }
+}
+
+/** Whether two maps are the same (most differ at their first few values). */
+function sameMap(a: RawMap, b: RawMap): boolean {
+  if (a.width !== b.width || a.height !== b.height) return false;
+  for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
 }
 
 function checkClass(image: SanityImage, classes: number): void {

@@ -1,5 +1,5 @@
 /**
- * ranks() takes two routes — one packed native sort for float32 maps, binary searches for other numbers —
+ * ranks() takes two routes — a radix sort of the bits for float32 maps, binary searches for other numbers —
  * which must agree on every input, ties, negatives and signed zeros included.
  */
 import { describe, expect, it } from 'vitest';

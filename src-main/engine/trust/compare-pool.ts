@@ -1,0 +1,122 @@
+/**
+ * The sanity check's comparisons on two threads. After an image's batched run, onnxruntime (on every core)
+ * is done and the comparisons (Spearman and SSIM of a few hundred maps, JavaScript on one core) are all
+ * that is left: a worker thread takes half of them, running the same code (similarity.ts's kernels, from
+ * their source). With one core, below a minimum of work, or when the worker fails, everything is compared
+ * here.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { compareAll, similarityKernels } from './similarity';
+
+type Reply = { id: number; out: Float64Array } | { id: number; error: string };
+
+function workerSource(): string {
+  // `__name`: a no-op for the name-keeping helper some TypeScript transforms write into function sources.
+  return `
+const { parentPort } = require('node:worker_threads');
+const __name = (f) => f;
+const kernels = (${similarityKernels.toString()})();
+parentPort.on('message', ({ id, pairs, width, height }) => {
+  try {
+    const out = kernels.compareAll(pairs, width, height);
+    parentPort.postMessage({ id, out }, [out.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ id, error: String((error && error.stack) || error) });
+  }
+});`;
+}
+
+/** The helper thread, started on first use and shared; unref'd while it has nothing to do. */
+class Helper {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(out: Float64Array): void; reject(error: Error): void }>();
+  private nextId = 0;
+  broken = false;
+
+  constructor() {
+    this.worker = new Worker(workerSource(), { eval: true });
+    this.worker.unref();
+    this.worker.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.settle(reply.id);
+      if ('error' in reply) waiting.reject(new Error(reply.error));
+      else waiting.resolve(reply.out);
+    });
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', () => this.fail(new Error('the comparison worker exited')));
+  }
+
+  run(pairs: Float32Array[], width: number, height: number): Promise<Float64Array> {
+    const id = this.nextId++;
+    const done = new Promise<Float64Array>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    // While a reply is awaited the worker must keep the process alive (a CLI run has nothing else pending).
+    if (this.pending.size === 1) this.worker.ref();
+    // Copied, not transferred: the maps stay usable here (a reference appears once in the message).
+    this.worker.postMessage({ id, pairs, width, height });
+    return done;
+  }
+
+  private settle(id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+  }
+
+  private fail(error: Error): void {
+    this.broken = true;
+    for (const [id, waiting] of [...this.pending]) {
+      this.settle(id);
+      waiting.reject(error);
+    }
+  }
+}
+
+let helper: Helper | null | undefined;
+
+function sharedHelper(): Helper | null {
+  if (helper?.broken) helper = null;
+  if (helper === undefined) {
+    try {
+      helper = availableParallelism() >= 2 ? new Helper() : null;
+    } catch {
+      // A host without worker threads compares on this thread.
+      helper = null;
+    }
+  }
+  return helper;
+}
+
+/** Below this many compared values in all, everything stays on this thread (a message costs more). */
+const MIN_PARALLEL_VALUES = 100_000;
+
+/**
+ * compareAll (similarity.ts) of every pair [reference, compared] (pairs[2i], pairs[2i + 1]), the second
+ * half of the pairs on the helper thread while this one compares the first. Pairs are best grouped by
+ * reference: each side ranks and filters each of its references once.
+ */
+export async function compareOnTwoThreads(pairs: Float32Array[], width: number, height: number): Promise<Float64Array> {
+  const count = pairs.length / 2;
+  const pool = count * width * height >= MIN_PARALLEL_VALUES ? sharedHelper() : null;
+  if (!pool || count < 2) return compareAll(pairs, width, height);
+  const split = 2 * Math.floor(count / 2);
+  const theirs = pool.run(pairs.slice(split), width, height);
+  // A failed worker must not leave an unhandled rejection while this thread compares.
+  theirs.catch(() => undefined);
+  const mine = compareAll(pairs.slice(0, split), width, height);
+  let rest: Float64Array;
+  try {
+    rest = await theirs;
+  } catch {
+    rest = compareAll(pairs.slice(split), width, height);
+  }
+  const out = new Float64Array(pairs.length);
+  out.set(mine);
+  out.set(rest, split);
+  return out;
+}
+
+/** Whether the helper thread is started and working (tests check the two-thread path ran). */
+export function comparisonHelperAlive(): boolean {
+  return helper !== null && helper !== undefined && !helper.broken;
+}
