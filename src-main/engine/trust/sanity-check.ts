@@ -32,7 +32,7 @@ import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor, type FeatureGrid } from '../graph/feature-grid';
 import type { ResolvedLayer } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
-import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../hooks/hooked-model';
+import { buildHookedModel, scoreTensor, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../hooks/hooked-model';
 import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { ModelSession, PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
@@ -337,7 +337,9 @@ export class SanityChecker {
       const batched = { ...(await this.deps.analysis(batchShape)), gridOf: analysis.gridOf };
       const items = order.map((s) => all[s] as ReadonlySet<string>);
       const build = (): HookedModel => {
-        const built = buildHookedModel(stateBatchModel(batched, items, randomised), ctx.tensors, ctx.gradients, options);
+        const whole = new Set<string>([...ctx.tensors, scoreTensor(batched)]);
+        const rewritten = stateBatchModel(batched, items, randomised, whole);
+        const built = buildHookedModel(rewritten, ctx.tensors, ctx.gradients, options);
         if (built.gradientError) throw new EngineError('unsupported', built.gradientError);
         return built;
       };

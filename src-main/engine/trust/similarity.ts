@@ -71,7 +71,7 @@ export function similarityKernels(): SimilarityKernels {
    * 11-bit digits; a digit every key shares is skipped): linear in n, ~2× faster than one packed native
    * sort on the 48 × 48 maps the sanity check compares. Equal values (−0 and +0 too) end up adjacent.
    */
-  function float32Ranks(values: Float32Array): Float64Array {
+  function float32Ranks(values: Float32Array, into?: Float64Array): Float64Array {
     const n = values.length;
     const bits = new Uint32Array(values.buffer, values.byteOffset, n);
     if (radixScratch.length < 4 * n) radixScratch = new Uint32Array(4 * n);
@@ -119,7 +119,7 @@ export function similarityKernels(): SimilarityKernels {
       index = indexNext;
       indexNext = ix;
     }
-    const out = new Float64Array(n);
+    const out = into && into.length === n ? into : new Float64Array(n);
     for (let start = 0; start < n;) {
       const value = keys[start];
       let end = start + 1;
@@ -272,12 +272,15 @@ export function similarityKernels(): SimilarityKernels {
   function compareAll(pairs: Float32Array[], width: number, height: number): Float64Array {
     const out = new Float64Array(pairs.length);
     const refs = new Map<Float32Array, { ranks: Float64Array; ssim: SsimReference }>();
+    // The compared map's ranks are read once: one buffer serves every pair.
+    let nowRanks = new Float64Array(0);
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const ref = pairs[i] as Float32Array;
       let known = refs.get(ref);
       if (!known) refs.set(ref, (known = { ranks: ranks(ref), ssim: ssimReference(ref, width, height) }));
       const now = pairs[i + 1] as Float32Array;
-      out[i] = pearson(known.ranks, ranks(now));
+      if (nowRanks.length !== now.length) nowRanks = new Float64Array(now.length);
+      out[i] = pearson(known.ranks, float32Ranks(now, nowRanks));
       out[i + 1] = ssimWith(known.ssim, now);
     }
     return out;

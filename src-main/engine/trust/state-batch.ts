@@ -95,15 +95,56 @@ function copyNode(node: NodeProto, name: string, input: string[], output: string
   });
 }
 
+/** Ops that treat each item alone, so a run of items can go through a copy of them (see stateBatchModel). */
+const PER_ITEM = new Set([
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'Clip',
+  'HardSigmoid',
+  'HardSwish',
+  'Identity',
+  'BatchNormalization',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'Flatten',
+]);
+
+/** A tensor held as consecutive runs of items: `names[k]` holds `sizes[k]` items. */
+interface Pieces {
+  sizes: number[];
+  names: string[];
+}
+
+const sameSizes = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
 /**
  * `analysis`: the model analysed at batch S = items.length (the probe ran it so). `items[i]`: the names of
- * the weights randomised in item i; `randomised`: their values. Throws an EngineError('unsupported') when a
- * weighted node's items cannot be told apart on axis 0 (the caller then feeds the weights instead).
+ * the weights randomised in item i; `randomised`: their values. `whole`: tensors that must exist whole
+ * (the hooked ones and the score), whose gradients must come through their own name.
+ *
+ * Runs of items flow on through the ops that treat items alone (activations, normalisation, pooling, the
+ * other layers of the same module with its partition of the batch), so the batch is split and put back
+ * together about once per module rather than around each weighted node. Throws an
+ * EngineError('unsupported') when a weighted node's items cannot be told apart on axis 0 (the caller then
+ * feeds the weights instead).
  */
 export function stateBatchModel(
   analysis: GraphAnalysis,
   items: readonly ReadonlySet<string>[],
   randomised: ReadonlyMap<string, Float32Array>,
+  whole: ReadonlySet<string> = new Set(),
 ): GraphAnalysis {
   const graph = analysis.runnable.graph;
   if (!graph) throw new EngineError('bad-model', 'The model has no graph.');
@@ -137,75 +178,157 @@ export function stateBatchModel(
     return copy;
   };
   const randomisable = new Set(items.flatMap((s) => [...s]));
+  // Tensors computed from the image input (the rest are constants at this shape).
+  const computed = new Set<string>([...analysis.index.inputs].filter((t) => !initializers.has(t)));
+  for (const node of analysis.index.nodes)
+    if (node.input.some((t) => computed.has(t))) for (const o of node.output) if (o) computed.add(o);
+  const outputs = new Set<string>(analysis.index.outputs);
+  const pieced = new Map<string, Pieces>();
+  /** Tensors produced only as pieces so far (no node writes their own name yet). */
+  const piecesOnly = new Set<string>();
+  const splits = new Map<string, Pieces>();
 
-  for (const node of analysis.index.nodes) {
-    const spec = node.domain === '' || node.domain === 'ai.onnx' ? WEIGHTED[node.opType] : undefined;
-    const weights = spec ? spec.weights.map((i) => node.input[i] ?? '').filter((w) => randomisable.has(w)) : [];
-    if (!spec || weights.length === 0) {
-      nodes.push(node);
-      continue;
-    }
-    const runs = runsOf(weights, items);
-    const withWeights = (random: Set<string>, input: string[]): string[] =>
-      input.map((name) => (weights.includes(name) ? weightName(name, random.has(name)) : name));
-    if (runs.length === 1) {
-      nodes.push(copyNode(node, node.name, withWeights((runs[0] as Run).random, node.input), node.output));
-      continue;
-    }
-    // The per-item input: the one input that is not a constant (a MatMul's may be either operand).
-    const dataSlots = node.input.map((name, i) => (name && !initializers.has(name) ? i : -1)).filter((i) => i >= 0);
-    if (dataSlots.length !== 1) refuse(node, 'has more than one computed input');
-    const slot = dataSlots[0] as number;
-    const data = node.input[slot] as string;
-    const output = node.output[0] as string;
-    const dataShape = knownShape(analysis, data);
-    const outShape = knownShape(analysis, output);
-    if (!dataShape || !outShape) return refuse(node, 'has shapes unknown at this batch');
-    if (dataShape[0] !== batch || outShape[0] !== batch || node.output.length !== 1)
-      refuse(node, `does not hold the ${batch} items on its first axis`);
-    if (node.opType === 'Gemm' && (slot !== 0 || node.attribute.some((a) => a.name === 'transA' && a.i !== 0n)))
-      refuse(node, 'holds its items in columns');
-    if (node.opType === 'MatMul' && dataShape.length < (slot === 0 ? 2 : 3)) refuse(node, 'holds its items in columns');
-    const dtype = analysis.shapes.get(output as TensorName)?.dtype ?? 'float32';
-    const sizes = runs.map((r) => r.end - r.start);
-    const pieces = runs.map(() => fresh('in'));
-    const splitAttrs = opset >= 13 ? [attribute('axis', 0)] : [attribute('axis', 0), attribute('split', sizes)];
-    const splitInputs = [data];
-    if (opset >= 13) {
-      const name = fresh('sizes');
-      added.push(int64Tensor(name, sizes));
-      splitInputs.push(name);
-    }
-    nodes.push(
-      create(NodeProtoSchema, {
-        opType: 'Split',
-        name: fresh('split'),
-        input: splitInputs,
-        output: pieces,
-        attribute: splitAttrs,
-      }),
-    );
-    const outs = runs.map((run, k) => {
-      const piece = pieces[k] as string;
-      const out = fresh('out');
-      const size = run.end - run.start;
-      shapes.set(piece as TensorName, { dtype, shape: [size, ...dataShape.slice(1)], source: 'probe' } as TensorShape);
-      shapes.set(out as TensorName, { dtype, shape: [size, ...outShape.slice(1)], source: 'probe' } as TensorShape);
-      const input = withWeights(run.random, node.input);
-      input[slot] = piece;
-      nodes.push(copyNode(node, `${node.name || output}/states_${k}`, input, [out]));
-      return out;
-    });
+  const setShape = (name: string, like: string, size: number): void => {
+    const known = knownShape(analysis, like) as number[];
+    const dtype = analysis.shapes.get(like as TensorName)?.dtype ?? 'float32';
+    shapes.set(name as TensorName, { dtype, shape: [size, ...known.slice(1)], source: 'probe' } as TensorShape);
+  };
+  const ensureWhole = (t: string): void => {
+    if (!piecesOnly.has(t)) return;
+    const p = pieced.get(t) as Pieces;
     nodes.push(
       create(NodeProtoSchema, {
         opType: 'Concat',
         name: fresh('concat'),
-        input: outs,
-        output: [output],
+        input: p.names,
+        output: [t],
         attribute: [attribute('axis', 0)],
       }),
     );
+    piecesOnly.delete(t);
+  };
+  const piecesOf = (t: string, sizes: number[]): string[] => {
+    const own = pieced.get(t);
+    if (own && sameSizes(own.sizes, sizes)) return own.names;
+    const key = `${t}\u0000${sizes.join(',')}`;
+    const known = splits.get(key);
+    if (known) return known.names;
+    ensureWhole(t);
+    const names = sizes.map(() => fresh('in'));
+    sizes.forEach((size, k) => setShape(names[k] as string, t, size));
+    const inputs = [t];
+    if (opset >= 13) {
+      const name = fresh('sizes');
+      added.push(int64Tensor(name, sizes));
+      inputs.push(name);
+    }
+    const attrs = opset >= 13 ? [attribute('axis', 0)] : [attribute('axis', 0), attribute('split', sizes)];
+    nodes.push(
+      create(NodeProtoSchema, { opType: 'Split', name: fresh('split'), input: inputs, output: names, attribute: attrs }),
+    );
+    splits.set(key, { sizes, names });
+    return names;
+  };
+  /** Whether `t` holds the S items on axis 0 (a computed tensor whose first dimension is S). */
+  const itemwise = (t: string): boolean => computed.has(t) && knownShape(analysis, t)?.[0] === batch;
+
+  /** Whether `node` can run as one copy per run of items (the inputs that hold items given). */
+  const perItem = (node: NodeProto, data: number[]): boolean => {
+    if ((node.domain !== '' && node.domain !== 'ai.onnx') || !PER_ITEM.has(node.opType)) return false;
+    if (node.output.filter(Boolean).length !== 1 || !itemwise(node.output[0] as string)) return false;
+    const rank = knownShape(analysis, node.output[0] as string)?.length ?? 0;
+    // Every other input is a constant that does not spread along the items.
+    for (const [i, t] of node.input.entries()) {
+      if (!t || data.includes(i)) continue;
+      if (computed.has(t)) return false;
+      const shape = knownShape(analysis, t);
+      if (!shape || (shape.length === rank && shape[0] !== 1)) return false;
+    }
+    const int = (name: string, fallback: number): number => {
+      const a = node.attribute.find((x) => x.name === name);
+      return a ? Number(a.i) : fallback;
+    };
+    switch (node.opType) {
+      case 'Add':
+      case 'Sub':
+      case 'Mul':
+      case 'Div':
+        return data.length >= 1;
+      case 'Flatten':
+        return int('axis', 1) >= 1;
+      case 'Gemm':
+        return sameSizes(data, [0]) && int('transA', 0) === 0;
+      case 'MatMul':
+        return (sameSizes(data, [0]) && rank >= 2) || (sameSizes(data, [1]) && rank >= 3);
+      default:
+        return sameSizes(data, [0]);
+    }
+  };
+
+  /** Emits `node` once per run of `sizes`, each with `inputsOf(k)`; its output then exists as pieces. */
+  const emitPieces = (node: NodeProto, sizes: number[], inputsOf: (k: number) => string[]): void => {
+    const output = node.output[0] as string;
+    const names = sizes.map((size, k) => {
+      const out = fresh('out');
+      setShape(out, output, size);
+      nodes.push(copyNode(node, `${node.name || output}/states_${k}`, inputsOf(k), [out]));
+      return out;
+    });
+    pieced.set(output, { sizes, names });
+    piecesOnly.add(output);
+    // A hooked tensor (or the score) exists whole, and only whole: its gradient must come through its name.
+    if (whole.has(output) || outputs.has(output)) {
+      ensureWhole(output);
+      pieced.delete(output);
+    }
+  };
+
+  for (const node of analysis.index.nodes) {
+    const spec = node.domain === '' || node.domain === 'ai.onnx' ? WEIGHTED[node.opType] : undefined;
+    const weights = spec ? spec.weights.map((i) => node.input[i] ?? '').filter((w) => randomisable.has(w)) : [];
+    const runs = weights.length > 0 ? runsOf(weights, items) : [];
+    const withWeights = (random: Set<string>, input: string[]): string[] =>
+      input.map((name) => (weights.includes(name) ? weightName(name, random.has(name)) : name));
+    const data = node.input.map((t, i) => (t && itemwise(t) ? i : -1)).filter((i) => i >= 0);
+    if (runs.length > 1) {
+      // The items on the per-item input: the one input that is not a constant (a MatMul's may be either).
+      const dataSlots = node.input.map((name, i) => (name && !initializers.has(name) ? i : -1)).filter((i) => i >= 0);
+      if (dataSlots.length !== 1) refuse(node, 'has more than one computed input');
+      const slot = dataSlots[0] as number;
+      const input = node.input[slot] as string;
+      const output = node.output[0] as string;
+      const dataShape = knownShape(analysis, input);
+      const outShape = knownShape(analysis, output);
+      if (!dataShape || !outShape) return refuse(node, 'has shapes unknown at this batch');
+      if (dataShape[0] !== batch || outShape[0] !== batch || node.output.length !== 1)
+        refuse(node, `does not hold the ${batch} items on its first axis`);
+      if (node.opType === 'Gemm' && (slot !== 0 || node.attribute.some((a) => a.name === 'transA' && a.i !== 0n)))
+        refuse(node, 'holds its items in columns');
+      if (node.opType === 'MatMul' && dataShape.length < (slot === 0 ? 2 : 3)) refuse(node, 'holds its items in columns');
+      const sizes = runs.map((r) => r.end - r.start);
+      const pieces = piecesOf(input, sizes);
+      emitPieces(node, sizes, (k) => {
+        const ins = withWeights((runs[k] as Run).random, node.input);
+        ins[slot] = pieces[k] as string;
+        return ins;
+      });
+      continue;
+    }
+    const chosen = withWeights((runs[0] as Run | undefined)?.random ?? new Set(), node.input);
+    const carried = data.map((i) => pieced.get(node.input[i] as string)).find((p) => p !== undefined);
+    if (carried && perItem(node, data)) {
+      const parts = data.map((i) => piecesOf(node.input[i] as string, carried.sizes));
+      emitPieces(node, carried.sizes, (k) => {
+        const ins = [...chosen];
+        data.forEach((i, j) => (ins[i] = (parts[j] as string[])[k] as string));
+        return ins;
+      });
+      continue;
+    }
+    for (const t of node.input) if (t) ensureWhole(t);
+    nodes.push(copyNode(node, node.name, chosen, node.output));
   }
+  for (const t of [...piecesOnly]) if (outputs.has(t) || whole.has(t)) ensureWhole(t);
   const runnable = { ...analysis.runnable, graph: { ...graph, node: nodes, initializer: [...graph.initializer, ...added] } };
   return { ...analysis, runnable, index: buildGraphIndex(runnable, 'sanity-check states'), shapes };
 }
