@@ -31,6 +31,11 @@ describe('BatchChooser', () => {
     expect(chosen).toBe(16);
   });
 
+  it('keeps full batches unless one image per run is clearly (10%) faster', () => {
+    expect(probe(16, (size) => (size === 16 ? 5 : 4.7)).chosen).toBe(16);
+    expect(probe(16, (size) => (size === 16 ? 5 : 4.4)).chosen).toBe(1);
+  });
+
   it('takes the best of the counted runs of each size: one disturbed run does not decide', () => {
     // The second single run is disturbed (slow): the third still shows one image per run the faster.
     const { chosen } = probe(16, (size, run) => (size === 16 ? 5 : run === 2 ? 50 : 4));
