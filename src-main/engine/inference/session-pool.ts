@@ -57,7 +57,16 @@ export interface PooledSession {
   fallback?: string;
 }
 
-export type ModelSource = { path: string } | { bytes: Uint8Array };
+/** How a session's intra-op threads wait between parallel sections (see SessionTuning). */
+export interface SessionTuning {
+  /**
+   * false: they block instead of spinning. A run followed by JavaScript that uses the other cores (the
+   * sanity check's comparisons on two threads) then does not compete with threads spinning after it.
+   */
+  spinning?: false;
+}
+
+export type ModelSource = ({ path: string } | { bytes: Uint8Array }) & SessionTuning;
 
 /**
  * One cached session. A run on it holds a lease: eviction by the cache's budget takes the slot out of the
@@ -306,6 +315,7 @@ function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSe
     executionProviders: providers,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4,
+    ...(source.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)
