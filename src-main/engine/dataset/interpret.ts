@@ -188,19 +188,20 @@ export async function interpretDataset(
       const classes = images.map((image) =>
         image.actual === image.predicted ? [image.predicted] : [image.predicted, image.actual],
       );
-      // Predicted and actual class of every image of the chunk in one run, where the model allows.
-      const together = batched
-        ? await deps.camItems(
-            model,
-            inputs.map((input, k) => ({ input, classes: classes[k] as number[] })),
-            { layer: at, methods: options.methods, perImage: 2 },
-            signal,
-          )
-        : null;
+      // Predicted and actual class of every image of the chunk in one run, where the model allows; where its
+      // batch is fixed at 1 (or fails batched), each image forked on its own; else single runs.
+      const items = inputs.map((input, k) => ({ input, classes: classes[k] as number[] }));
+      const forked = (images: ImageClasses[]) =>
+        deps.camItems(model, images, { layer: at, methods: options.methods, perImage: 2 }, signal);
+      let together: (CamResult[] | null)[] = (batched ? await forked(items) : null) ?? items.map(() => null);
+      if (batched && items.length > 1 && together.every((r) => r === null)) {
+        together = [];
+        for (const item of items) together.push((await forked([item]))?.[0] ?? null);
+      }
       for (const [k, index] of chunk.entries()) {
         if (signal?.aborted) return partial();
         const input = inputs[k] as InputTensor;
-        let maps = together?.[k];
+        let maps = together[k];
         if (!maps) {
           maps = [];
           for (const classIndex of classes[k] as number[])
