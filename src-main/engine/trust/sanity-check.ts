@@ -365,8 +365,9 @@ export class SanityChecker {
   }
 
   /**
-   * Every state of an image in one batched run. The next image's run starts before this one's maps are
-   * compared: onnxruntime runs it on its own threads while JavaScript compares.
+   * Every state of an image in one batched run. The next image's run is queued before this one's maps are
+   * compared: onnxruntime-node runs a session on the calling thread (from a setImmediate), so it runs while
+   * this thread waits for the worker's share of the comparisons (compare-pool.ts).
    */
   private async checkBatched(
     ctx: CheckContext,
@@ -446,8 +447,8 @@ export class SanityChecker {
     const classes = meta.scoreShape.at(-1) ?? 0;
     const sums: Sums = new Map();
     for (const image of ctx.req.images) {
-      // The next state's hooked run is started before this one's maps are compared: onnxruntime runs it
-      // on its own threads while JavaScript compares.
+      // The next state's run is queued first (onnxruntime-node runs it on this thread, at a later turn
+      // of the event loop).
       let next = this.launchFed(ctx, hooked, image, valuesOf(all[0] as ReadonlySet<string>));
       const shown: ShownMaps[] = [];
       for (let s = 0; s < all.length; s++) {
@@ -552,7 +553,9 @@ export class SanityChecker {
     const made: { raw: RawMap; shown: Float32Array }[] = [];
     const show = (layer: string, method: string, map: RawMap): void => {
       const same = made.find((m) => sameMap(m.raw, map));
-      const out = same?.shown ?? scaleMap(resizeMap(map, width, height, 'bilinear'), 'relu');
+      // A map already at the compared size is its own resampling (bilinear at scale 1 is exact).
+      const atSize = map.width === width && map.height === height;
+      const out = same?.shown ?? scaleMap(atSize ? map.data : resizeMap(map, width, height, 'bilinear'), 'relu');
       if (!same) made.push({ raw: map, shown: out });
       shown.set(mapKey(layer, method), out);
     };
