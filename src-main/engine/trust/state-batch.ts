@@ -121,9 +121,13 @@ const PER_ITEM = new Set([
   'Flatten',
 ]);
 
-/** A tensor held as consecutive runs of items: `names[k]` holds `sizes[k]` items. */
+/**
+ * A tensor held as consecutive runs of items: `names[k]` holds `sizes[k]` items, in `rows[k]` rows — one
+ * row where the run's items are equal (the same image through the same weights so far), else one per item.
+ */
 interface Pieces {
   sizes: number[];
+  rows: number[];
   names: string[];
 }
 
@@ -183,11 +187,65 @@ export function stateBatchModel(
   for (const node of analysis.index.nodes)
     if (node.input.some((t) => computed.has(t))) for (const o of node.output) if (o) computed.add(o);
   const outputs = new Set<string>(analysis.index.outputs);
+  // The backward pass's region (tensors computed from a hooked one): held one row per item there.
+  const dependent = new Set<string>(whole);
+  for (const node of analysis.index.nodes)
+    if (node.input.some((t) => dependent.has(t))) for (const o of node.output) if (o) dependent.add(o);
+  // The randomisable weights each tensor is computed from: items that randomise the same ones of them
+  // hold equal values.
+  const upstream = new Map<string, Set<string>>();
+  for (const node of analysis.index.nodes) {
+    const from = new Set<string>();
+    for (const t of node.input) {
+      if (randomisable.has(t)) from.add(t);
+      for (const w of upstream.get(t) ?? []) from.add(w);
+    }
+    for (const o of node.output) if (o) upstream.set(o, from);
+  }
+  const signature = (t: string, item: number): string =>
+    [...(upstream.get(t) ?? [])].filter((w) => items[item]?.has(w)).join('\u0000');
+  /** Rows per run of `sizes` for tensor `t`: one where its items are equal and no gradient goes through it. */
+  const rowsFor = (t: string, sizes: number[]): number[] => {
+    let start = 0;
+    return sizes.map((size) => {
+      const first = signature(t, start);
+      let equal = !dependent.has(t) && !whole.has(t);
+      for (let i = start + 1; equal && i < start + size; i++) equal = signature(t, i) === first;
+      start += size;
+      return equal ? 1 : size;
+    });
+  };
   const pieced = new Map<string, Pieces>();
   /** Tensors produced only as pieces so far (no node writes their own name yet). */
   const piecesOnly = new Set<string>();
   const splits = new Map<string, Pieces>();
 
+  const shapeConst = (t: string, size: number): string => {
+    const name = fresh('shape');
+    added.push(int64Tensor(name, [size, ...(knownShape(analysis, t) as number[]).slice(1)]));
+    return name;
+  };
+  const node1 = (opType: string, input: string[], output: string, attrs: NodeProto['attribute'] = []): void => {
+    nodes.push(create(NodeProtoSchema, { opType, name: fresh(opType.toLowerCase()), input, output: [output], attribute: attrs }));
+  };
+  /** Row `k` of a tensor `t` holding `rows` rows as `size` (equal) items. */
+  const expanded = (piece: string, t: string, size: number): string => {
+    const out = fresh('expanded');
+    setShape(out, t, size);
+    node1('Expand', [piece, shapeConst(t, size)], out);
+    return out;
+  };
+  const sliced = (x: string, t: string, start: number, end: number): string => {
+    const out = fresh('row');
+    setShape(out, t, end - start);
+    const starts = fresh('starts');
+    const ends = fresh('ends');
+    const axes = fresh('axes');
+    added.push(int64Tensor(starts, [start]), int64Tensor(ends, [end]), int64Tensor(axes, [0]));
+    if (opset >= 10) node1('Slice', [x, starts, ends, axes], out);
+    else node1('Slice', [x], out, [attribute('starts', [start]), attribute('ends', [end]), attribute('axes', [0])]);
+    return out;
+  };
   const setShape = (name: string, like: string, size: number): void => {
     const known = knownShape(analysis, like) as number[];
     const dtype = analysis.shapes.get(like as TensorName)?.dtype ?? 'float32';
@@ -196,24 +254,46 @@ export function stateBatchModel(
   const ensureWhole = (t: string): void => {
     if (!piecesOnly.has(t)) return;
     const p = pieced.get(t) as Pieces;
+    const parts = p.names.map((name, k) =>
+      (p.rows[k] as number) < (p.sizes[k] as number) ? expanded(name, t, p.sizes[k] as number) : name,
+    );
     nodes.push(
       create(NodeProtoSchema, {
         opType: 'Concat',
         name: fresh('concat'),
-        input: p.names,
+        input: parts,
         output: [t],
         attribute: [attribute('axis', 0)],
       }),
     );
     piecesOnly.delete(t);
   };
-  const piecesOf = (t: string, sizes: number[]): string[] => {
+  /** `t` as runs of `sizes`, run k in `rows[k]` rows (1: its items are equal; see rowsFor). */
+  const piecesOf = (t: string, sizes: number[], rows: number[] = sizes): string[] => {
     const own = pieced.get(t);
-    if (own && sameSizes(own.sizes, sizes)) return own.names;
-    const key = `${t}\u0000${sizes.join(',')}`;
+    const key = `${t}\u0000${sizes.join(',')}\u0000${rows.join(',')}`;
     const known = splits.get(key);
     if (known) return known.names;
+    if (own && sameSizes(own.sizes, sizes)) {
+      const names = own.names.map((name, k) => {
+        const [have, want, size] = [own.rows[k] as number, rows[k] as number, sizes[k] as number];
+        if (have === want) return name;
+        return want === 1 ? sliced(name, t, 0, 1) : expanded(name, t, size);
+      });
+      splits.set(key, { sizes, rows, names });
+      return names;
+    }
     ensureWhole(t);
+    if (!sameSizes(rows, sizes)) {
+      let start = 0;
+      const names = sizes.map((size, k) => {
+        const piece = sliced(t, t, start, start + (rows[k] as number));
+        start += size;
+        return piece;
+      });
+      splits.set(key, { sizes, rows, names });
+      return names;
+    }
     const names = sizes.map(() => fresh('in'));
     sizes.forEach((size, k) => setShape(names[k] as string, t, size));
     const inputs = [t];
@@ -226,7 +306,7 @@ export function stateBatchModel(
     nodes.push(
       create(NodeProtoSchema, { opType: 'Split', name: fresh('split'), input: inputs, output: names, attribute: attrs }),
     );
-    splits.set(key, { sizes, names });
+    splits.set(key, { sizes, rows, names });
     return names;
   };
   /** Whether `t` holds the S items on axis 0 (a computed tensor whose first dimension is S). */
@@ -265,16 +345,16 @@ export function stateBatchModel(
     }
   };
 
-  /** Emits `node` once per run of `sizes`, each with `inputsOf(k)`; its output then exists as pieces. */
-  const emitPieces = (node: NodeProto, sizes: number[], inputsOf: (k: number) => string[]): void => {
+  /** Emits `node` once per run of `sizes` (in `rows`), each with `inputsOf(k)`; its output then exists as pieces. */
+  const emitPieces = (node: NodeProto, sizes: number[], rows: number[], inputsOf: (k: number) => string[]): void => {
     const output = node.output[0] as string;
-    const names = sizes.map((size, k) => {
+    const names = sizes.map((_, k) => {
       const out = fresh('out');
-      setShape(out, output, size);
+      setShape(out, output, rows[k] as number);
       nodes.push(copyNode(node, `${node.name || output}/states_${k}`, inputsOf(k), [out]));
       return out;
     });
-    pieced.set(output, { sizes, names });
+    pieced.set(output, { sizes, rows, names });
     piecesOnly.add(output);
     // A hooked tensor (or the score) exists whole, and only whole: its gradient must come through its name.
     if (whole.has(output) || outputs.has(output)) {
@@ -306,8 +386,9 @@ export function stateBatchModel(
         refuse(node, 'holds its items in columns');
       if (node.opType === 'MatMul' && dataShape.length < (slot === 0 ? 2 : 3)) refuse(node, 'holds its items in columns');
       const sizes = runs.map((r) => r.end - r.start);
-      const pieces = piecesOf(input, sizes);
-      emitPieces(node, sizes, (k) => {
+      const rows = rowsFor(output, sizes);
+      const pieces = piecesOf(input, sizes, rows);
+      emitPieces(node, sizes, rows, (k) => {
         const ins = withWeights((runs[k] as Run).random, node.input);
         ins[slot] = pieces[k] as string;
         return ins;
@@ -317,8 +398,9 @@ export function stateBatchModel(
     const chosen = withWeights((runs[0] as Run | undefined)?.random ?? new Set(), node.input);
     const carried = data.map((i) => pieced.get(node.input[i] as string)).find((p) => p !== undefined);
     if (carried && perItem(node, data)) {
-      const parts = data.map((i) => piecesOf(node.input[i] as string, carried.sizes));
-      emitPieces(node, carried.sizes, (k) => {
+      const rows = rowsFor(node.output[0] as string, carried.sizes);
+      const parts = data.map((i) => piecesOf(node.input[i] as string, carried.sizes, rows));
+      emitPieces(node, carried.sizes, rows, (k) => {
         const ins = [...chosen];
         data.forEach((i, j) => (ins[i] = (parts[j] as string[])[k] as string));
         return ins;
