@@ -165,18 +165,21 @@ export function similarityKernels(): SimilarityKernels {
     const r = (k.length - 1) / 2;
     const ow = width - 2 * r;
     const oh = height - 2 * r;
+    const kc = k[r] as number;
     const rows = new Float64Array(height * ow);
     for (let y = 0; y < height; y++)
       for (let i = 0; i < ow; i++) {
-        let s = 0;
-        for (let t = 0; t < k.length; t++) s += (k[t] as number) * (x[y * width + i + t] as number);
+        const c = y * width + i + r;
+        let s = kc * (x[c] as number);
+        for (let t = 1; t <= r; t++) s += (k[r + t] as number) * ((x[c - t] as number) + (x[c + t] as number));
         rows[y * ow + i] = s;
       }
     const out = new Float64Array(oh * ow);
     for (let j = 0; j < oh; j++)
       for (let i = 0; i < ow; i++) {
-        let s = 0;
-        for (let t = 0; t < k.length; t++) s += (k[t] as number) * (rows[(j + t) * ow + i] as number);
+        const c = (j + r) * ow + i;
+        let s = kc * (rows[c] as number);
+        for (let t = 1; t <= r; t++) s += (k[r + t] as number) * ((rows[c - t * ow] as number) + (rows[c + t * ow] as number));
         out[j * ow + i] = s;
       }
     return out;
