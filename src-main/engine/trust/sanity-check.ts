@@ -39,7 +39,7 @@ import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
-import { compareOnTwoThreads } from './compare-pool';
+import { compareOnTwoThreads, prepareComparisons } from './compare-pool';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { stateBatchModel, stateOrder } from './state-batch';
 import { weightsAsInputs } from './weights-as-inputs';
@@ -210,6 +210,8 @@ export class SanityChecker {
         (random.has(name) ? randomised.get(name) : original.get(name)) as Float32Array;
     const progress = { done: 0, total: images.length * all.length, report: onProgress };
 
+    // The comparisons' helper thread starts (and warms up) while the first run goes.
+    prepareComparisons();
     let sums: Sums | null = null;
     const batch = this.deps.fedWeights ? null : await this.batchSession(ctx, modules.length, all, randomised);
     if (batch) {
