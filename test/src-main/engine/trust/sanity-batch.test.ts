@@ -20,7 +20,8 @@ describe('sanity check: the batch of states against the fed weights', () => {
   let engine: Engine;
   let model: OpenModel;
   const runs: Record<string, number> = {};
-  const results: Record<'batched' | 'fed' | 'refused', SanityResult> = {} as never;
+  const results: Record<'batched' | 'fed' | 'refused' | 'failing' | 'remembered', SanityResult> = {} as never;
+  const batchAttempts: Record<string, number> = {};
 
   beforeAll(async () => {
     engine = await Engine.create({});
@@ -34,7 +35,10 @@ describe('sanity check: the batch of states against the fed weights', () => {
       images.push({ input: await toInputTensor(model, image.bytes, image.name), classIndex: i === 0 ? 0 : 4 });
     }
     const methods: CamMethod[] = [...GRADIENT_METHODS];
-    for (const path of ['batched', 'fed', 'refused'] as const) {
+    // 'failing' (last: the refusal is remembered for this analysis): the batched run throws; 'remembered'
+    // then does not try it again.
+    for (const path of ['batched', 'fed', 'refused', 'failing', 'remembered'] as const) {
+      batchAttempts[path] = 0;
       runs[path] = 0;
       const checker = new SanityChecker({
         session: async (key, bytes, tuning) => {
@@ -44,6 +48,10 @@ describe('sanity check: the batch of states against the fed weights', () => {
             session: {
               run: (feeds, fetches) => {
                 runs[path] = (runs[path] as number) + 1;
+                if (key.includes('sanity-states')) {
+                  batchAttempts[path] = (batchAttempts[path] as number) + 1;
+                  if (path === 'failing' || path === 'remembered') return Promise.reject(new Error('out of memory'));
+                }
                 return pooled.session.run(feeds, fetches);
               },
               release: () => pooled.session.release(),
@@ -57,7 +65,8 @@ describe('sanity check: the batch of states against the fed weights', () => {
       });
       results[path] = await checker.run({
         model,
-        analysis,
+        // A refusal is remembered per analysis: 'refused' gets its own copy, so as not to answer for 'failing'.
+        analysis: path === 'refused' ? { ...analysis } : analysis,
         layers: resolveLayers(analysis, ['stages'], model.summary.name),
         methods,
         images,
@@ -71,6 +80,14 @@ describe('sanity check: the batch of states against the fed weights', () => {
   it('runs each image once as a batch, or each state of it once with fed weights', () => {
     expect(runs.batched).toBe(2);
     expect(runs.fed).toBe(2 * 12);
+  });
+
+  it('falls back to the fed weights when the batched run fails, and remembers it', () => {
+    expect(batchAttempts.failing).toBe(1);
+    expect(runs.failing).toBe(1 + 2 * 12);
+    expect(results.failing.layers).toEqual(results.fed.layers);
+    expect(batchAttempts.remembered).toBe(0);
+    expect(results.remembered.layers).toEqual(results.fed.layers);
   });
 
   it('falls back to the fed weights where the batch cannot be built, with the same figures', () => {
