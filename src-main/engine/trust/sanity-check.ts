@@ -39,7 +39,8 @@ import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
-import { compareOnTwoThreads, prepareComparisons } from './compare-pool';
+import { prepareComparisons } from './compare-pool';
+import { compareSize, compareStates, mapKey, sameMap, type ShownMaps, type Sums } from './sanity-compare';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { stateBatchModel, stateOrder } from './state-batch';
 import { weightsAsInputs } from './weights-as-inputs';
@@ -78,10 +79,6 @@ export interface SanityDeps {
   /** Force the fed-weights path (tests compare the two). */
   fedWeights?: boolean;
 }
-
-/** Maps of every (layer, method) of one run, as compared: upsampled (see compareSize), ReLU, min-max. */
-type ShownMaps = Map<string, Float32Array>;
-const mapKey = (layer: string, method: string): string => `${layer}\u0000${method}`;
 
 type StateKind = 'original' | 'cascading' | 'independent';
 
@@ -168,9 +165,6 @@ function remember<V>(store: WeakMap<GraphAnalysis, Map<string, V>>, analysis: Gr
 
 /** The batch of states could not be built or run: the check feeds the weights instead. */
 class BatchRefused extends Error {}
-
-/** Running sums of each (layer, method)'s similarity to the original, per compared state. */
-type Sums = Map<string, { spearman: Float64Array; ssim: Float64Array }>;
 
 export class SanityChecker {
   constructor(private readonly deps: SanityDeps) {}
@@ -261,40 +255,6 @@ export class SanityChecker {
       images: n,
       ms: performance.now() - started,
     };
-  }
-
-  /**
-   * Adds each state's similarity to the original, for every map both have, to the sums (`states[i]`: the
-   * maps of compared state i). Maps that are the same array (methods whose maps coincide, see shown) are
-   * compared once; the comparisons run on two threads (compare-pool.ts).
-   */
-  private async compareStates(ctx: CheckContext, sums: Sums, reference: ShownMaps, states: ShownMaps[]): Promise<void> {
-    const { width, height } = ctx.compared;
-    const pairs: Float32Array[] = [];
-    const slots: { sum: { spearman: Float64Array; ssim: Float64Array }; at: number; pair: number }[] = [];
-    const known = new Map<Float32Array, Map<Float32Array, number>>();
-    for (const [k, ref] of reference) {
-      let sum = sums.get(k);
-      for (const [at, maps] of states.entries()) {
-        const now = maps.get(k);
-        if (!now) continue;
-        if (!sum) sums.set(k, (sum = { spearman: new Float64Array(states.length), ssim: new Float64Array(states.length) }));
-        let withRef = known.get(ref);
-        if (!withRef) known.set(ref, (withRef = new Map()));
-        let pair = withRef.get(now);
-        if (pair === undefined) {
-          pair = pairs.length / 2;
-          pairs.push(ref, now);
-          withRef.set(now, pair);
-        }
-        slots.push({ sum, at, pair });
-      }
-    }
-    const figures = await compareOnTwoThreads(pairs, width, height);
-    for (const { sum, at, pair } of slots) {
-      sum.spearman[at] = (sum.spearman[at] as number) + (figures[2 * pair] as number);
-      sum.ssim[at] = (sum.ssim[at] as number) + (figures[2 * pair + 1] as number);
-    }
   }
 
   /**
@@ -412,7 +372,7 @@ export class SanityChecker {
         compared[state - 1] = await shownOf(item);
         progress.report?.(++progress.done, progress.total);
       }
-      await this.compareStates(ctx, sums, reference, compared);
+      await compareStates(ctx.compared, sums, reference, compared);
     }
     return sums;
   }
@@ -466,7 +426,7 @@ export class SanityChecker {
         shown.push(await this.shown(ctx, meta, image, values, view));
         progress.report?.(++progress.done, progress.total);
       }
-      await this.compareStates(ctx, sums, shown[0] as ShownMaps, shown.slice(1));
+      await compareStates(ctx.compared, sums, shown[0] as ShownMaps, shown.slice(1));
     }
     return sums;
   }
@@ -660,36 +620,9 @@ export class SanityChecker {
   }
 }
 
-/** Whether two maps are the same (most differ at their first few values). */
-function sameMap(a: RawMap, b: RawMap): boolean {
-  if (a.width !== b.width || a.height !== b.height) return false;
-  for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
-  return true;
-}
-
 function checkClass(image: SanityImage, classes: number): void {
   if (!Number.isInteger(image.classIndex) || image.classIndex < 0 || image.classIndex >= classes)
     throw new EngineError('bad-input', `Class ${image.classIndex} does not exist: the model has ${classes} classes.`);
-}
-
-/** Compared maps never drop below this many pixels a side (SSIM's window is 11 wide), the input's size permitting. */
-const MIN_COMPARED = 32;
-
-/**
- * Where maps are compared: the finest of the layers' grids (no map has detail finer than its grid, so
- * nothing is lost; coarser maps are upsampled to it), at least MIN_COMPARED pixels a side, at most the
- * input. Comparing at the input's full size would cost ~10× more for the same answer.
- */
-export function compareSize(
-  input: InputTensor,
-  channelsLast: boolean,
-  grids: { width: number; height: number }[],
-): { width: number; height: number } {
-  const [, a, b, c] = input.shape as [number, number, number, number];
-  const full = channelsLast ? { width: b, height: a } : { width: c, height: b };
-  const finest = (d: 'width' | 'height'): number =>
-    Math.min(full[d], Math.max(Math.min(MIN_COMPARED, full[d]), ...grids.map((g) => g[d])));
-  return { width: finest('width'), height: finest('height') };
 }
 
 /** The constants CAM's head reads, with the state's (possibly randomised) weight values in place. */

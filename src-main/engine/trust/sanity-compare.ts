@@ -1,0 +1,81 @@
+/**
+ * What a sanity check compares: each state's maps as shown (upsampled to a common size, ReLU, min-max),
+ * against the original's, by Spearman's rank correlation and SSIM (similarity.ts), on two threads
+ * (compare-pool.ts).
+ */
+import type { RawMap } from '../../../src-shared/cam';
+import type { InputTensor } from '../input-tensor';
+import { compareOnTwoThreads } from './compare-pool';
+
+/** Maps of every (layer, method) of one run, as compared: upsampled (see compareSize), ReLU, min-max. */
+export type ShownMaps = Map<string, Float32Array>;
+export const mapKey = (layer: string, method: string): string => `${layer}\u0000${method}`;
+
+/** Running sums of each (layer, method)'s similarity to the original, per compared state. */
+export type Sums = Map<string, { spearman: Float64Array; ssim: Float64Array }>;
+
+/**
+ * Adds each state's similarity to the original, for every map both have, to the sums (`states[i]`: the
+ * maps of compared state i). Maps that are the same array (methods whose maps coincide, see sameMap) are
+ * compared once; the comparisons run on two threads (compare-pool.ts).
+ */
+export async function compareStates(
+  size: { width: number; height: number },
+  sums: Sums,
+  reference: ShownMaps,
+  states: ShownMaps[],
+): Promise<void> {
+  const { width, height } = size;
+  const pairs: Float32Array[] = [];
+  const slots: { sum: { spearman: Float64Array; ssim: Float64Array }; at: number; pair: number }[] = [];
+  const known = new Map<Float32Array, Map<Float32Array, number>>();
+  for (const [k, ref] of reference) {
+    let sum = sums.get(k);
+    for (const [at, maps] of states.entries()) {
+      const now = maps.get(k);
+      if (!now) continue;
+      if (!sum) sums.set(k, (sum = { spearman: new Float64Array(states.length), ssim: new Float64Array(states.length) }));
+      let withRef = known.get(ref);
+      if (!withRef) known.set(ref, (withRef = new Map()));
+      let pair = withRef.get(now);
+      if (pair === undefined) {
+        pair = pairs.length / 2;
+        pairs.push(ref, now);
+        withRef.set(now, pair);
+      }
+      slots.push({ sum, at, pair });
+    }
+  }
+  const figures = await compareOnTwoThreads(pairs, width, height);
+  for (const { sum, at, pair } of slots) {
+    sum.spearman[at] = (sum.spearman[at] as number) + (figures[2 * pair] as number);
+    sum.ssim[at] = (sum.ssim[at] as number) + (figures[2 * pair + 1] as number);
+  }
+}
+
+/** Whether two maps are the same (most differ at their first few values). */
+export function sameMap(a: RawMap, b: RawMap): boolean {
+  if (a.width !== b.width || a.height !== b.height) return false;
+  for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
+}
+
+/** Compared maps never drop below this many pixels a side (SSIM's window is 11 wide), the input's size permitting. */
+const MIN_COMPARED = 32;
+
+/**
+ * Where maps are compared: the finest of the layers' grids (no map has detail finer than its grid, so
+ * nothing is lost; coarser maps are upsampled to it), at least MIN_COMPARED pixels a side, at most the
+ * input. Comparing at the input's full size would cost ~10× more for the same answer.
+ */
+export function compareSize(
+  input: InputTensor,
+  channelsLast: boolean,
+  grids: { width: number; height: number }[],
+): { width: number; height: number } {
+  const [, a, b, c] = input.shape as [number, number, number, number];
+  const full = channelsLast ? { width: b, height: a } : { width: c, height: b };
+  const finest = (d: 'width' | 'height'): number =>
+    Math.min(full[d], Math.max(Math.min(MIN_COMPARED, full[d]), ...grids.map((g) => g[d])));
+  return { width: finest('width'), height: finest('height') };
+}
