@@ -6,9 +6,9 @@
  * here.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { RequestWorker } from '../request-worker';
 import { scanActivation, scanOutput, type ScanOutput } from './scan-activation';
-import { kernelBounds, kernelModule, scanWithKernel, WasmScanner, type KernelBounds } from './scan-wasm';
+import { kernelBounds, kernelModule, scanWithKernel, WasmScanner } from './scan-wasm';
 
 export interface ScanJob {
   values: Float32Array;
@@ -26,9 +26,6 @@ export function scanHere(values: Float32Array, channels: number, lo: number, hi:
   if (local) local.scan(values, channels, lo, hi, bins, out);
   else scanActivation(values, channels, lo, hi, bins, out);
 }
-
-type WorkerJob = ScanJob & { bounds: KernelBounds };
-type Reply = { id: number; outs: ScanOutput[] } | { id: number; error: string };
 
 function workerSource(): string {
   return `
@@ -48,62 +45,14 @@ parentPort.on('message', ({ id, jobs }) => {
       return out;
     });
     const buffers = outs.flatMap((o) => [o.channelSum.buffer, o.channelSumSq.buffer, o.channelNear.buffer, o.hist.buffer]);
-    parentPort.postMessage({ id, outs }, buffers);
+    parentPort.postMessage({ id, result: outs }, buffers);
   } catch (error) {
     parentPort.postMessage({ id, error: String((error && error.stack) || error) });
   }
 });`;
 }
 
-/** The helper thread, shared by every run and started on first use; unref'd while it has nothing to do. */
-class Helper {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve(outs: ScanOutput[]): void; reject(error: Error): void }>();
-  private nextId = 0;
-  broken = false;
-
-  constructor(module: WebAssembly.Module) {
-    this.worker = new Worker(workerSource(), { eval: true, workerData: { module } });
-    this.worker.unref();
-    this.worker.on('message', (reply: Reply) => {
-      const waiting = this.pending.get(reply.id);
-      if (!waiting) return;
-      this.settle(reply.id);
-      if ('error' in reply) waiting.reject(new Error(reply.error));
-      else waiting.resolve(reply.outs);
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', () => this.fail(new Error('the scan worker exited')));
-  }
-
-  run(jobs: WorkerJob[]): Promise<ScanOutput[]> {
-    const id = this.nextId++;
-    const done = new Promise<ScanOutput[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    // While a reply is awaited the worker must keep the process alive (a CLI run has nothing else pending).
-    if (this.pending.size === 1) this.worker.ref();
-    const buffers = [...new Set(jobs.map((j) => j.values.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    try {
-      this.worker.postMessage({ id, jobs }, buffers);
-    } catch {
-      // A buffer that cannot be transferred is copied instead.
-      this.worker.postMessage({ id, jobs });
-    }
-    return done;
-  }
-
-  private settle(id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
-  }
-
-  private fail(error: Error): void {
-    this.broken = true;
-    for (const [id, waiting] of [...this.pending]) {
-      this.settle(id);
-      waiting.reject(error);
-    }
-  }
-}
+type Helper = RequestWorker<ScanOutput[]>;
 
 let helper: Helper | null | undefined;
 
@@ -112,7 +61,7 @@ function sharedHelper(): Helper | null {
   if (helper === undefined) {
     const module = kernelModule();
     try {
-      helper = module && availableParallelism() >= 2 ? new Helper(module) : null;
+      helper = module && availableParallelism() >= 2 ? new RequestWorker(workerSource(), 'the scan worker', { module }) : null;
     } catch {
       // A host without worker threads scans on this thread.
       helper = null;
@@ -155,11 +104,16 @@ export async function scanAll(jobs: ScanJob[], options: ScanPoolOptions = {}): P
   } else mine.push(...jobs.keys());
   const remote =
     pool && theirs.length > 0
-      ? pool.run(
-          theirs.map((i) => ({
-            ...(jobs[i] as ScanJob),
-            bounds: kernelBounds((jobs[i] as ScanJob).lo, (jobs[i] as ScanJob).hi),
-          })),
+      ? pool.request(
+          {
+            jobs: theirs.map((i) => ({
+              ...(jobs[i] as ScanJob),
+              bounds: kernelBounds((jobs[i] as ScanJob).lo, (jobs[i] as ScanJob).hi),
+            })),
+          },
+          [...new Set(theirs.map((i) => (jobs[i] as ScanJob).values.buffer))].filter(
+            (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+          ),
         )
       : null;
   for (const i of mine) {

@@ -6,10 +6,8 @@
  * here.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { RequestWorker } from '../request-worker';
 import { compareAll, similarityKernels } from './similarity';
-
-type Reply = { id: number; out: Float64Array } | { id: number; error: string };
 
 function workerSource(): string {
   // `__name`: a no-op for the name-keeping helper some TypeScript transforms write into function sources.
@@ -27,57 +25,14 @@ const kernels = (${similarityKernels.toString()})();
 parentPort.on('message', ({ id, pairs, width, height }) => {
   try {
     const out = kernels.compareAll(pairs, width, height);
-    parentPort.postMessage({ id, out }, [out.buffer]);
+    parentPort.postMessage({ id, result: out }, [out.buffer]);
   } catch (error) {
     parentPort.postMessage({ id, error: String((error && error.stack) || error) });
   }
 });`;
 }
 
-/** The helper thread, started on first use and shared; unref'd while it has nothing to do. */
-class Helper {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve(out: Float64Array): void; reject(error: Error): void }>();
-  private nextId = 0;
-  broken = false;
-
-  constructor() {
-    this.worker = new Worker(workerSource(), { eval: true });
-    this.worker.unref();
-    this.worker.on('message', (reply: Reply) => {
-      const waiting = this.pending.get(reply.id);
-      if (!waiting) return;
-      this.settle(reply.id);
-      if ('error' in reply) waiting.reject(new Error(reply.error));
-      else waiting.resolve(reply.out);
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', () => this.fail(new Error('the comparison worker exited')));
-  }
-
-  run(pairs: Float32Array[], width: number, height: number): Promise<Float64Array> {
-    const id = this.nextId++;
-    const done = new Promise<Float64Array>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    // While a reply is awaited the worker must keep the process alive (a CLI run has nothing else pending).
-    if (this.pending.size === 1) this.worker.ref();
-    // Copied, not transferred: the maps stay usable here (a reference appears once in the message).
-    this.worker.postMessage({ id, pairs, width, height });
-    return done;
-  }
-
-  private settle(id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
-  }
-
-  private fail(error: Error): void {
-    this.broken = true;
-    for (const [id, waiting] of [...this.pending]) {
-      this.settle(id);
-      waiting.reject(error);
-    }
-  }
-}
+type Helper = RequestWorker<Float64Array>;
 
 let helper: Helper | null | undefined;
 
@@ -85,7 +40,7 @@ function sharedHelper(): Helper | null {
   if (helper?.broken) helper = null;
   if (helper === undefined) {
     try {
-      helper = availableParallelism() >= 2 ? new Helper() : null;
+      helper = availableParallelism() >= 2 ? new RequestWorker(workerSource(), 'the comparison worker') : null;
     } catch {
       // A host without worker threads compares on this thread.
       helper = null;
@@ -112,7 +67,7 @@ export async function compareOnTwoThreads(pairs: Float32Array[], width: number, 
   const pool = count * width * height >= MIN_PARALLEL_VALUES ? sharedHelper() : null;
   if (!pool || count < 2) return compareAll(pairs, width, height);
   const split = 2 * Math.floor(count / 2);
-  const theirs = pool.run(pairs.slice(split), width, height);
+  const theirs = pool.request({ pairs: pairs.slice(split), width, height });
   // A failed worker must not leave an unhandled rejection while this thread compares.
   theirs.catch(() => undefined);
   const mine = compareAll(pairs.slice(0, split), width, height);
