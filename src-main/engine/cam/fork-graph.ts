@@ -5,13 +5,12 @@
  * nearly all of it; each item's backward pass and maps stay its own.
  */
 import { clone, create } from '@bufbuild/protobuf';
-import { NodeProtoSchema, TensorProtoSchema } from 'onnx-buf';
+import { NodeProtoSchema } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
 import { knownShape, type GraphAnalysis } from '../graph/analyze-graph';
 import type { ModelProto } from '../onnx/decode-model';
-
-const INT64 = 7;
+import { int64Initializer } from '../onnx/tensor-data';
 
 export const forkedName = (tensor: TensorName): TensorName => `layerlens/fork/${tensor}` as TensorName;
 
@@ -23,13 +22,7 @@ export function forkModel(proto: ModelProto, tensor: TensorName, batchAxis: numb
   if (producer < 0) throw new EngineError('bad-input', `No node produces "${tensor}": a graph input cannot be forked.`);
   const forked = forkedName(tensor);
   const indexName = `${forked}/index`;
-  const data = BigInt64Array.from(index, (i) => BigInt(i));
-  const indices = create(TensorProtoSchema, {
-    name: indexName,
-    dims: [BigInt(index.length)],
-    dataType: INT64,
-    rawData: new Uint8Array(data.buffer),
-  });
+  const indices = int64Initializer(indexName, index);
   const gather = create(NodeProtoSchema, {
     opType: 'Gather',
     name: forked,

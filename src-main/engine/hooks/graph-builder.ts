@@ -4,19 +4,12 @@
  * and an op the opset lacks raises an error instead of producing a graph onnxruntime would reject.
  */
 import { create } from '@bufbuild/protobuf';
-import {
-  AttributeProtoSchema,
-  NodeProtoSchema,
-  TensorProtoSchema,
-  type AttributeProto,
-  type NodeProto,
-  type TensorProto,
-} from 'onnx-buf';
+import { AttributeProtoSchema, NodeProtoSchema, type AttributeProto, type NodeProto, type TensorProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
+import { floatInitializer, int64Initializer } from '../onnx/tensor-data';
 
 const FLOAT = 1;
-const INT64 = 7;
 
 export type AttrValue = number | number[] | string | { ints: number[] } | { float: number };
 
@@ -101,21 +94,14 @@ export class GraphBuilder {
 
   floatConst(values: ArrayLike<number>, dims: number[], hint = 'const'): TensorName {
     const name = this.fresh(hint);
-    const data = Float32Array.from(values);
-    this.initializers.push(
-      create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: FLOAT, rawData: new Uint8Array(data.buffer) }),
-    );
+    this.initializers.push(floatInitializer(name, dims, values));
     return name;
   }
 
   /** An int64 constant, 1-D unless `dims` says otherwise. */
   int64Const(values: ArrayLike<number>, hint = 'ints', dims: number[] = [values.length]): TensorName {
     const name = this.fresh(hint);
-    const data = new BigInt64Array(values.length);
-    for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i] as number);
-    this.initializers.push(
-      create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: INT64, rawData: new Uint8Array(data.buffer) }),
-    );
+    this.initializers.push(int64Initializer(name, values, dims));
     return name;
   }
 

@@ -1,7 +1,9 @@
-/** Reading initializer values (for weight statistics and the hook engine's constants). */
-import type { TensorProto } from 'onnx-buf';
+/** Reading initializer values (for weight statistics and the hook engine's constants), and writing new ones. */
+import { create } from '@bufbuild/protobuf';
+import { TensorProtoSchema, type TensorProto } from 'onnx-buf';
 
 const FLOAT = 1;
+const INT64 = 7;
 const FLOAT16 = 10;
 const DOUBLE = 11;
 
@@ -13,6 +15,23 @@ export function copyBytes(raw: Uint8Array, length: number): ArrayBuffer {
   const out = new Uint8Array(length);
   out.set(raw.subarray(0, length));
   return out.buffer;
+}
+
+/** A float32 initializer holding a copy of `values`. */
+export function floatInitializer(name: string, dims: readonly (number | bigint)[], values: ArrayLike<number>): TensorProto {
+  const data = Float32Array.from(values);
+  return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: FLOAT, rawData: new Uint8Array(data.buffer) });
+}
+
+/** An int64 initializer, 1-D unless `dims` says otherwise. */
+export function int64Initializer(
+  name: string,
+  values: ArrayLike<number>,
+  dims: readonly number[] = [values.length],
+): TensorProto {
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i] as number);
+  return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: INT64, rawData: new Uint8Array(data.buffer) });
 }
 
 export function elementCount(t: TensorProto): number {

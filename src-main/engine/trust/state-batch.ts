@@ -11,17 +11,15 @@
  * independent through the backward pass, so each item's gradients are those of its state's model.
  */
 import { create } from '@bufbuild/protobuf';
-import { NodeProtoSchema, TensorProtoSchema, type NodeProto, type TensorProto } from 'onnx-buf';
+import { NodeProtoSchema, type NodeProto, type TensorProto } from 'onnx-buf';
 import type { TensorName } from '../../../src-shared/api';
 import { EngineError } from '../errors';
 import { knownShape, type GraphAnalysis } from '../graph/analyze-graph';
 import { buildGraphIndex } from '../graph/graph-index';
 import type { TensorShape } from '../graph/shape-probe';
 import { defaultOpset } from '../onnx/model-summary';
+import { floatInitializer, int64Initializer } from '../onnx/tensor-data';
 import { attribute } from '../hooks/graph-builder';
-
-const FLOAT = 1;
-const INT64 = 7;
 
 /** Where a weighted op's per-item input is, and which of its inputs can be weights. */
 const WEIGHTED: Record<string, { weights: number[] }> = {
@@ -65,21 +63,6 @@ function runsOf(weights: string[], items: readonly ReadonlySet<string>[]): Run[]
     else runs.push({ start: i, end: i + 1, random: mine });
   });
   return runs;
-}
-
-function int64Tensor(name: string, values: number[]): TensorProto {
-  const data = BigInt64Array.from(values.map(BigInt));
-  return create(TensorProtoSchema, {
-    name,
-    dims: [BigInt(values.length)],
-    dataType: INT64,
-    rawData: new Uint8Array(data.buffer),
-  });
-}
-
-function floatTensor(name: string, like: TensorProto, values: Float32Array): TensorProto {
-  const copy = Float32Array.from(values);
-  return create(TensorProtoSchema, { name, dims: like.dims, dataType: FLOAT, rawData: new Uint8Array(copy.buffer) });
 }
 
 /** A node with other inputs and outputs (a spread would lose the proto2 defaults, e.g. an empty domain). */
@@ -171,7 +154,7 @@ export function stateBatchModel(
       const values = randomised.get(name);
       const like = initializers.get(name);
       if (!values || !like) throw new EngineError('unsupported', `no randomised values for "${name}"`);
-      added.push(floatTensor(copy, like, values));
+      added.push(floatInitializer(copy, like.dims, values));
       addedNames.add(copy);
       const known = analysis.shapes.get(name as TensorName);
       shapes.set(
@@ -222,7 +205,7 @@ export function stateBatchModel(
 
   const shapeConst = (t: string, size: number): string => {
     const name = fresh('shape');
-    added.push(int64Tensor(name, [size, ...(knownShape(analysis, t) as number[]).slice(1)]));
+    added.push(int64Initializer(name, [size, ...(knownShape(analysis, t) as number[]).slice(1)]));
     return name;
   };
   const node1 = (opType: string, input: string[], output: string, attrs: NodeProto['attribute'] = []): void => {
@@ -241,7 +224,7 @@ export function stateBatchModel(
     const starts = fresh('starts');
     const ends = fresh('ends');
     const axes = fresh('axes');
-    added.push(int64Tensor(starts, [start]), int64Tensor(ends, [end]), int64Tensor(axes, [0]));
+    added.push(int64Initializer(starts, [start]), int64Initializer(ends, [end]), int64Initializer(axes, [0]));
     if (opset >= 10) node1('Slice', [x, starts, ends, axes], out);
     else node1('Slice', [x], out, [attribute('starts', [start]), attribute('ends', [end]), attribute('axes', [0])]);
     return out;
@@ -299,7 +282,7 @@ export function stateBatchModel(
     const inputs = [t];
     if (opset >= 13) {
       const name = fresh('sizes');
-      added.push(int64Tensor(name, sizes));
+      added.push(int64Initializer(name, sizes));
       inputs.push(name);
     }
     const attrs = opset >= 13 ? [attribute('axis', 0)] : [attribute('axis', 0), attribute('split', sizes)];
