@@ -36,6 +36,15 @@ export function firstNonFinite(values: Float32Array): number {
   return -1;
 }
 
+/** A class index the model has, or a one-line error naming the range it has. */
+export function checkClassIndex(classIndex: number, classes: number): void {
+  if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= classes)
+    throw new EngineError(
+      'bad-input',
+      `Class ${classIndex} does not exist: the model has ${classes} classes (0–${classes - 1}).`,
+    );
+}
+
 /**
  * Class scores with a NaN or an infinity rank nothing (softmax turns them all to NaN): say so rather than
  * answer with a top class and null probabilities. The input was finite, so the model computed it.

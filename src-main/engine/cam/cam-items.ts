@@ -15,8 +15,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelId, TensorName } from '../../../src-shared/api';
 import type { CamMethod, CamResult, LayerMaps } from '../../../src-shared/cam';
 import { GRADIENT_METHODS } from '../../../src-shared/cam';
-import { checkFiniteScores } from '../classify';
-import { EngineError } from '../errors';
+import { checkClassIndex, checkFiniteScores } from '../classify';
 import { analyzeGraph, type GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
 import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
@@ -100,8 +99,7 @@ export class CamItemsRunner {
     for (const [j, image] of images.entries()) {
       for (let s = 0; s < req.perImage; s++) {
         const c = image.classes[s] ?? (image.classes[0] as number);
-        if (!Number.isInteger(c) || c < 0 || c >= classes)
-          throw new EngineError('bad-input', `Class ${c} does not exist: the model has ${classes} classes (0–${classes - 1}).`);
+        checkClassIndex(c, classes);
         seed[(j * req.perImage + s) * classes + c] = 1;
       }
     }

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { CAM_METHOD_LABELS, GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
-import { checkFiniteScores } from '../classify';
+import { checkClassIndex, checkFiniteScores } from '../classify';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor } from '../graph/feature-grid';
@@ -118,12 +118,7 @@ export class CamRunner {
       const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
       const rows = seed.length / Math.max(1, classes);
       if (req.classIndex !== 'top') {
-        if (!Number.isInteger(req.classIndex) || req.classIndex < 0 || req.classIndex >= classes) {
-          throw new EngineError(
-            'bad-input',
-            `Class ${req.classIndex} does not exist: the model has ${classes} classes (0–${classes - 1}).`,
-          );
-        }
+        checkClassIndex(req.classIndex, classes);
         // Every item of an aug-smooth batch explains the same class.
         for (let r = 0; r < rows; r++) seed[r * classes + req.classIndex] = sign;
       }

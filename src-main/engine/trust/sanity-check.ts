@@ -27,6 +27,7 @@ import { maskedScoreModel } from '../cam/masked-score-model';
 import { tailInputs, tailModel } from '../cam/methods/ablationcam';
 import type { PerturbationJob } from '../cam/methods/method';
 import { throwIfCancelled } from '../cam/perturbation';
+import { checkClassIndex } from '../classify';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor, type FeatureGrid } from '../graph/feature-grid';
@@ -382,7 +383,7 @@ export class SanityChecker {
     const { meta, pooled } = batch;
     const { input } = image;
     const [count, classes] = meta.scoreShape as [number, number];
-    checkClass(image, classes);
+    checkClassIndex(image.classIndex, classes);
     const data = new Float32Array(count * input.data.length);
     for (let i = 0; i < count; i++) data.set(input.data, i * input.data.length);
     const feeds: Record<string, ort.Tensor> = {
@@ -474,7 +475,7 @@ export class SanityChecker {
     const { input } = image;
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
     Object.assign(feeds, this.weightFeeds(ctx.derived(), values, ctx.fed));
-    checkClass(image, meta.scoreShape.at(-1) ?? 0);
+    checkClassIndex(image.classIndex, meta.scoreShape.at(-1) ?? 0);
     if (meta.gradients !== null) {
       const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
       seed[image.classIndex] = 1;
@@ -618,11 +619,6 @@ export class SanityChecker {
     };
     return job;
   }
-}
-
-function checkClass(image: SanityImage, classes: number): void {
-  if (!Number.isInteger(image.classIndex) || image.classIndex < 0 || image.classIndex >= classes)
-    throw new EngineError('bad-input', `Class ${image.classIndex} does not exist: the model has ${classes} classes.`);
 }
 
 /** The constants CAM's head reads, with the state's (possibly randomised) weight values in place. */
