@@ -15,10 +15,11 @@ import * as ort from 'onnxruntime-node';
 import type { ModelId, TensorName } from '../../../src-shared/api';
 import type { CamMethod, CamResult, LayerMaps } from '../../../src-shared/cam';
 import { GRADIENT_METHODS } from '../../../src-shared/cam';
-import { checkClassIndex, checkFiniteScores } from '../classify';
+import { checkFiniteScores } from '../classify';
 import { analyzeGraph, type GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
-import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
+import type { HookOptions } from '../hooks/hooked-model';
+import { seedFeeds } from '../hooks/seed-feeds';
 import type { HookedSessions } from '../hooks/hooked-sessions';
 import type { InputTensor } from '../input-tensor';
 import { LruCache } from '../lru-cache';
@@ -95,14 +96,11 @@ export class CamItemsRunner {
     if (meta.gradientError || !meta.seeded || mapNames.some((n) => n === undefined)) return null;
 
     const classes = meta.scoreShape.at(-1) ?? 0;
-    const seed = new Float32Array(items * classes);
-    for (const [j, image] of images.entries()) {
-      for (let s = 0; s < req.perImage; s++) {
-        const c = image.classes[s] ?? (image.classes[0] as number);
-        checkClassIndex(c, classes);
-        seed[(j * req.perImage + s) * classes + c] = 1;
-      }
-    }
+    // Item j·perImage + s explains image j's class s (an image with fewer classes repeats its first).
+    const rowClasses = images.flatMap((image) =>
+      Array.from({ length: req.perImage }, (_, s) => image.classes[s] ?? (image.classes[0] as number)),
+    );
+    const seeds = seedFeeds([items, classes], rowClasses);
     const data = new Float32Array(first.data.length * count);
     images.forEach((image, j) => data.set(image.input.data, j * first.data.length));
     throwIfCancelled(signal);
@@ -111,8 +109,7 @@ export class CamItemsRunner {
     try {
       outputs = await pooled.session.run({
         [meta.inputName]: new ort.Tensor('float32', data, batchShape),
-        [SEED_INPUT]: new ort.Tensor('float32', seed, [items, classes]),
-        [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(0), []),
+        ...seeds,
       });
     } catch {
       // It ran batched in the probe, so this is a limit of the batch (memory): single runs still answer.

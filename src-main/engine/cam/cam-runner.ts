@@ -7,12 +7,13 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { TensorName } from '../../../src-shared/api';
 import { CAM_METHOD_LABELS, GRADIENT_METHODS, type CamMethod, type CamResult, type LayerMaps } from '../../../src-shared/cam';
-import { checkClassIndex, checkFiniteScores } from '../classify';
+import { checkFiniteScores } from '../classify';
 import { EngineError, describeError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor } from '../graph/feature-grid';
 import { resolveLayers } from '../graph/layers';
-import { SEED_INPUT, TOP_WEIGHT_INPUT, type HookOptions } from '../hooks/hooked-model';
+import type { HookOptions } from '../hooks/hooked-model';
+import { seedFeeds } from '../hooks/seed-feeds';
 import { HookedSessions, type HookedMeta } from '../hooks/hooked-sessions';
 import type { GraphForm } from '../hooks/graph-builder';
 import type { PooledSession } from '../inference/session-pool';
@@ -113,18 +114,8 @@ export class CamRunner {
     const sign = req.counterfactual ? -1 : 1;
     const { meta, pooled } = await this.hooked.get(model, analysis, tensors, gradients, options, input.shape);
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
-    if (meta.seeded) {
-      const classes = meta.scoreShape.at(-1) ?? 0;
-      const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
-      const rows = seed.length / Math.max(1, classes);
-      if (req.classIndex !== 'top') {
-        checkClassIndex(req.classIndex, classes);
-        // Every item of an aug-smooth batch explains the same class.
-        for (let r = 0; r < rows; r++) seed[r * classes + req.classIndex] = sign;
-      }
-      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, meta.scoreShape);
-      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(req.classIndex === 'top' ? sign : 0), []);
-    }
+    // Every item of an aug-smooth batch explains the same class.
+    if (meta.seeded) Object.assign(feeds, seedFeeds(meta.scoreShape, req.classIndex, sign));
     throwIfCancelled(signal);
     try {
       return { meta, pooled, outputs: await pooled.session.run(feeds) };

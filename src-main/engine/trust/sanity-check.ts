@@ -33,7 +33,8 @@ import type { GraphAnalysis } from '../graph/analyze-graph';
 import { toChannelMajor, type FeatureGrid } from '../graph/feature-grid';
 import type { ResolvedLayer } from '../graph/layers';
 import { ConstantValues } from '../hooks/constant-values';
-import { buildHookedModel, scoreTensor, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../hooks/hooked-model';
+import { buildHookedModel, scoreTensor, type HookedModel } from '../hooks/hooked-model';
+import { seedFeeds } from '../hooks/seed-feeds';
 import { IN_GRAPH_METHODS } from '../hooks/map-graph';
 import type { ModelSession, PooledSession, SessionTuning } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
@@ -382,19 +383,14 @@ export class SanityChecker {
   private async launchBatch(batch: HookedSession, image: SanityImage): Promise<ort.InferenceSession.ReturnType> {
     const { meta, pooled } = batch;
     const { input } = image;
-    const [count, classes] = meta.scoreShape as [number, number];
-    checkClassIndex(image.classIndex, classes);
+    const count = meta.scoreShape[0] as number;
     const data = new Float32Array(count * input.data.length);
     for (let i = 0; i < count; i++) data.set(input.data, i * input.data.length);
     const feeds: Record<string, ort.Tensor> = {
       [meta.inputName]: new ort.Tensor('float32', data, [count, ...input.shape.slice(1)]),
     };
-    if (meta.seeded) {
-      const seed = new Float32Array(count * classes);
-      for (let i = 0; i < count; i++) seed[i * classes + image.classIndex] = 1;
-      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, [count, classes]);
-      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(0), []);
-    }
+    checkClassIndex(image.classIndex, meta.scoreShape.at(-1) ?? 0);
+    if (meta.seeded) Object.assign(feeds, seedFeeds(meta.scoreShape, image.classIndex));
     return pooled.session.run(feeds);
   }
 
@@ -476,12 +472,7 @@ export class SanityChecker {
     const feeds: Record<string, ort.Tensor> = { [meta.inputName]: new ort.Tensor('float32', input.data, input.shape) };
     Object.assign(feeds, this.weightFeeds(ctx.derived(), values, ctx.fed));
     checkClassIndex(image.classIndex, meta.scoreShape.at(-1) ?? 0);
-    if (meta.gradients !== null) {
-      const seed = new Float32Array(meta.scoreShape.reduce((a, b) => a * b, 1));
-      seed[image.classIndex] = 1;
-      feeds[SEED_INPUT] = new ort.Tensor('float32', seed, meta.scoreShape);
-      feeds[TOP_WEIGHT_INPUT] = new ort.Tensor('float32', Float32Array.of(0), []);
-    }
+    if (meta.seeded) Object.assign(feeds, seedFeeds(meta.scoreShape, image.classIndex));
     try {
       return await pooled.session.run(feeds);
     } catch (error) {
