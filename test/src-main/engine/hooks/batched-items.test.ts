@@ -14,6 +14,8 @@ import { resolveLayers } from '../../../../src-main/engine/graph/layers';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../../../../src-main/engine/hooks/hooked-model';
 import { IN_GRAPH_METHODS } from '../../../../src-main/engine/hooks/map-graph';
 import { describeModel } from '../../../../src-main/engine/model-registry';
+import { maxAbsDiff, minMax, pearson } from '../../../helpers/map-compare';
+import { runOnWebgpu, useSwiftShader, webgpuUnavailable } from '../../../helpers/webgpu';
 
 const bytes = readFileSync('resources/demo/layerlens-demo.onnx');
 const model = describeModel(new Uint8Array(bytes), 'layerlens-demo.onnx', null);
@@ -94,4 +96,56 @@ describe('hooked runs over a batch of items', () => {
       if (top === 0) expect(maps.subarray(0, z)).not.toEqual(maps.subarray(z, 2 * z));
     }
   }, 120_000);
+});
+
+const skip = webgpuUnavailable();
+describe.skipIf(skip !== null)(`hooked runs over a batch of items on WebGPU${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('keep every node on the GPU in the GPU form, with the CPU provider’s maps for each item', async () => {
+    useSwiftShader();
+    const two = await analyzeGraph(model, new Map([[input, [2, 3, H, W]]]));
+    const one = await analyzeGraph(model, new Map([[input, [1, 3, H, W]]]));
+    const tensors = resolveLayers(one, ['stages'], 'demo').map((l) => l.tensor);
+    const hooked = buildHookedModel({ ...two, gridOf: one.gridOf }, tensors, true, {
+      maps: methods,
+      exposeActivations: false,
+      exposeGradients: false,
+      form: 'gpu',
+      items: 2,
+    });
+    const a = image(0.4);
+    const batch = new Float32Array(2 * a.length);
+    batch.set(a, 0);
+    batch.set(image(2.3), a.length);
+    const k = hooked.scoreShape.at(-1) as number;
+    const seed = new Float32Array(2 * k);
+    seed[3] = 1;
+    seed[k + 5] = 1;
+    const feeds = {
+      [input]: new ort.Tensor('float32', batch, [2, 3, H, W]),
+      [SEED_INPUT]: new ort.Tensor('float32', seed, [2, k]),
+      [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(0), []),
+    };
+    const onGpu = await runOnWebgpu(hooked.bytes, feeds);
+    expect(onGpu.cpuNodes).toEqual([]);
+    const cpu = await ort.InferenceSession.create(hooked.bytes, { executionProviders: ['cpu'] });
+    const reference = await cpu.run(feeds);
+    await cpu.release();
+    let compared = 0;
+    for (const [tensor, maps] of hooked.maps)
+      for (const [method, output] of maps) {
+        const all = onGpu.outputs[output]?.data as Float32Array;
+        const want = reference[output]?.data as Float32Array;
+        const z = all.length / 2;
+        for (let i = 0; i < 2; i++) {
+          const [x, y] = [all.subarray(i * z, (i + 1) * z), want.subarray(i * z, (i + 1) * z)];
+          if (y.every((v) => v === y[0])) expect(maxAbsDiff(x, y), `${tensor} ${method} ${i}`).toBeLessThan(1e-6);
+          else {
+            expect(pearson(x, y), `${tensor} ${method} ${i}`).toBeGreaterThan(0.9999);
+            expect(maxAbsDiff(minMax(x), minMax(y)), `${tensor} ${method} ${i}`).toBeLessThan(1e-3);
+          }
+          compared++;
+        }
+      }
+    expect(compared).toBeGreaterThanOrEqual(2 * 4 * 8);
+  }, 300_000);
 });
