@@ -1,9 +1,10 @@
 /**
- * The sanity check's comparisons on two threads. After an image's batched run, onnxruntime (on every core)
- * is done and the comparisons (Spearman and SSIM of a few hundred maps, JavaScript on one core) are all
- * that is left: a worker thread takes half of them, running the same code (similarity.ts's kernels, from
- * their source). With one core, below a minimum of work, or when the worker fails, everything is compared
- * here.
+ * The sanity check's comparisons on two worker threads. After an image's batched run, onnxruntime is
+ * done and the comparisons (Spearman and SSIM of a few hundred maps, JavaScript) are all that is left:
+ * two workers take half of them each, running the same code (similarity.ts's kernels, from their
+ * source). Not the calling thread: in a long-lived engine its heap is large and busy (a sanity check
+ * right after a full evaluation compared its half 2–4× slower than a worker did), while a worker's stays
+ * small. With one core, below a minimum of work, or where a worker fails, the calling thread compares.
  */
 import { availableParallelism } from 'node:os';
 import { RequestWorker } from '../request-worker';
@@ -34,56 +35,59 @@ parentPort.on('message', ({ id, pairs, width, height }) => {
 
 type Helper = RequestWorker<Float64Array>;
 
-let helper: Helper | null | undefined;
+const HELPERS = 2;
+let helpers: Helper[] | undefined;
 
-function sharedHelper(): Helper | null {
-  if (helper?.broken) helper = null;
-  if (helper === undefined) {
-    try {
-      helper = availableParallelism() >= 2 ? new RequestWorker(workerSource(), 'the comparison worker') : null;
-    } catch {
-      // A host without worker threads compares on this thread.
-      helper = null;
-    }
+/** The working helper threads (none on a single core or where workers cannot start). */
+function sharedHelpers(): Helper[] {
+  if (helpers === undefined) {
+    helpers = [];
+    if (availableParallelism() >= 2)
+      try {
+        for (let i = 0; i < HELPERS; i++) helpers.push(new RequestWorker(workerSource(), 'a comparison worker'));
+      } catch {
+        // A host without worker threads compares on this thread.
+      }
   }
-  return helper;
+  helpers = helpers.filter((h) => !h.broken);
+  return helpers;
 }
 
-/** Starts the helper thread (and its warm-up) ahead of the first comparisons, if it is not running. */
+/** Starts the helper threads (and their warm-up) ahead of the first comparisons, if they are not running. */
 export function prepareComparisons(): void {
-  sharedHelper();
+  sharedHelpers();
 }
 
 /** Below this many compared values in all, everything stays on this thread (a message costs more). */
 const MIN_PARALLEL_VALUES = 100_000;
 
 /**
- * compareAll (similarity.ts) of every pair [reference, compared] (pairs[2i], pairs[2i + 1]), the second
- * half of the pairs on the helper thread while this one compares the first. Pairs are best grouped by
- * reference: each side ranks and filters each of its references once.
+ * compareAll (similarity.ts) of every pair [reference, compared] (pairs[2i], pairs[2i + 1]), split into
+ * contiguous shares, one per helper thread (a failed one's share is compared here). Pairs are best grouped
+ * by reference: each share ranks and filters each of its references once.
  */
 export async function compareOnTwoThreads(pairs: Float32Array[], width: number, height: number): Promise<Float64Array> {
   const count = pairs.length / 2;
-  const pool = count * width * height >= MIN_PARALLEL_VALUES ? sharedHelper() : null;
-  if (!pool || count < 2) return compareAll(pairs, width, height);
-  const split = 2 * Math.floor(count / 2);
-  const theirs = pool.request({ pairs: pairs.slice(split), width, height });
-  // A failed worker must not leave an unhandled rejection while this thread compares.
-  theirs.catch(() => undefined);
-  const mine = compareAll(pairs.slice(0, split), width, height);
-  let rest: Float64Array;
-  try {
-    rest = await theirs;
-  } catch {
-    rest = compareAll(pairs.slice(split), width, height);
-  }
+  const pool = count >= 2 && count * width * height >= MIN_PARALLEL_VALUES ? sharedHelpers() : [];
+  if (pool.length === 0) return compareAll(pairs, width, height);
+  const shares = pool.map((_, i) => 2 * Math.round((count * i) / pool.length));
+  shares.push(pairs.length);
+  const parts = await Promise.all(
+    pool.map(async (helper, i) => {
+      const share = pairs.slice(shares[i], shares[i + 1]);
+      try {
+        return await helper.request({ pairs: share, width, height });
+      } catch {
+        return compareAll(share, width, height);
+      }
+    }),
+  );
   const out = new Float64Array(pairs.length);
-  out.set(mine);
-  out.set(rest, split);
+  parts.forEach((part, i) => out.set(part, shares[i]));
   return out;
 }
 
-/** Whether the helper thread is started and working (tests check the two-thread path ran). */
+/** Whether the helper threads are started and working (tests check the worker path ran). */
 export function comparisonHelperAlive(): boolean {
-  return helper !== null && helper !== undefined && !helper.broken;
+  return helpers !== undefined && helpers.length === HELPERS && helpers.every((h) => !h.broken);
 }

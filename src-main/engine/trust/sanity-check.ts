@@ -36,13 +36,13 @@ import { ConstantValues } from '../hooks/constant-values';
 import { buildHookedModel, scoreTensor, type HookedModel } from '../hooks/hooked-model';
 import { seedFeeds } from '../hooks/seed-feeds';
 import { IN_GRAPH_METHODS } from '../hooks/map-graph';
-import type { ModelSession, PooledSession, SessionTuning } from '../inference/session-pool';
+import type { ModelSession, PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
 import { prepareComparisons } from './compare-pool';
-import { compareSize, compareStates, mapKey, sameMap, type ShownMaps, type Sums } from './sanity-compare';
+import { CoincidingMaps, compareSize, compareStates, mapKey, type ShownMaps, type Sums } from './sanity-compare';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { stateBatchModel, stateOrder } from './state-batch';
 import { weightsAsInputs } from './weights-as-inputs';
@@ -71,7 +71,7 @@ export interface SanityRequest {
 
 export interface SanityDeps {
   /** A pooled session for `key` (the engine's bounded pool), built from `bytes` on a miss. */
-  session(key: string, bytes: () => Uint8Array, tuning?: SessionTuning): Promise<PooledSession>;
+  session(key: string, bytes: () => Uint8Array): Promise<PooledSession>;
   graphForm: GraphForm;
   /**
    * The model analysed at another input shape (the batch of states). Without it, or when the batched
@@ -315,10 +315,7 @@ export class SanityChecker {
         meta = description;
       }
       // A pooled session may outlive its description, and the other way round: each is rebuilt alone.
-      // Its intra-op threads block after the run instead of spinning: the comparisons that follow use both
-      // cores (compare-pool.ts), and spinning threads slowed them ~1.8× and the run itself ~1.5× (measured
-      // on 2 cores, docs/performance.md).
-      const pooled = await this.deps.session(key, () => fresh ?? build().bytes, { spinning: false });
+      const pooled = await this.deps.session(key, () => fresh ?? build().bytes);
       remember(descriptions, analysis, key, meta);
       return { meta, pooled, key, order };
     } catch (error) {
@@ -504,13 +501,11 @@ export class SanityChecker {
     const shown: ShownMaps = new Map();
     // Methods whose maps coincide (LayerCAM and Grad-CAM Element-Wise after ReLU activations) share one
     // shown array, which is then compared once.
-    const made: { raw: RawMap; shown: Float32Array }[] = [];
+    const made = new CoincidingMaps<Float32Array>();
     const show = (layer: string, method: string, map: RawMap): void => {
-      const same = made.find((m) => sameMap(m.raw, map));
       // A map already at the compared size is its own resampling (bilinear at scale 1 is exact).
       const atSize = map.width === width && map.height === height;
-      const out = same?.shown ?? scaleMap(atSize ? map.data : resizeMap(map, width, height, 'bilinear'), 'relu');
-      if (!same) made.push({ raw: map, shown: out });
+      const out = made.get(map, () => scaleMap(atSize ? map.data : resizeMap(map, width, height, 'bilinear'), 'relu'));
       shown.set(mapKey(layer, method), out);
     };
     const constants = wantsCam ? constantsWith(analysis, ctx.fed, values) : null;

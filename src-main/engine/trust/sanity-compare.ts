@@ -53,11 +53,50 @@ export async function compareStates(
   }
 }
 
-/** Whether two maps are the same (most differ at their first few values). */
+/** Whether two maps are the same. */
 export function sameMap(a: RawMap, b: RawMap): boolean {
   if (a.width !== b.width || a.height !== b.height) return false;
   for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
   return true;
+}
+
+/**
+ * A hash of a map's size and values (MurmurHash3's 32-bit mixing over the float bits, −0 as +0 so that
+ * maps sameMap calls equal hash alike). Maps of one layer often share long runs of zeros, so comparing
+ * them value by value cost more than the rest of making them.
+ */
+export function mapHash(map: RawMap): number {
+  const { data } = map;
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = (map.width * 0x10000 + map.height) | 0;
+  for (let i = 0; i < bits.length; i++) {
+    let k = bits[i] === 0x80000000 ? 0 : (bits[i] as number);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+/** What is made of each distinct map, once: maps equal to one seen before (by hash, then value) share it. */
+export class CoincidingMaps<T> {
+  private readonly byHash = new Map<number, { map: RawMap; made: T }[]>();
+
+  get(map: RawMap, make: () => T): T {
+    const hash = mapHash(map);
+    let bucket = this.byHash.get(hash);
+    const same = bucket?.find((m) => sameMap(m.map, map));
+    if (same) return same.made;
+    const made = make();
+    if (!bucket) this.byHash.set(hash, (bucket = []));
+    bucket.push({ map, made });
+    return made;
+  }
 }
 
 /** Compared maps never drop below this many pixels a side (SSIM's window is 11 wide), the input's size permitting. */
