@@ -35,17 +35,19 @@ function scaleParams(data: Float32Array, scaling: Scaling): ScaleParams {
   return { relu: false, min: 0, range: peak };
 }
 
-/** One value scaled, rounded to float32 as a scaled map stores it. */
-function scaleValue(v: number, p: ScaleParams): number {
-  if (!(p.range > 0)) return 0;
-  return Math.fround(p.relu ? (Math.max(v, 0) - p.min) / p.range : v / p.range);
-}
-
-/** relu: max(x, 0) scaled to [0, 1]; signed: x / max|x| in [−1, 1]. All-zero maps stay zero. */
-export function scaleMap(data: Float32Array, scaling: Scaling): Float32Array {
-  const p = scaleParams(data, scaling);
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = scaleValue(data[i] as number, p);
+/**
+ * relu: max(x, 0) scaled to [0, 1]; signed: x / max|x| in [−1, 1]. All-zero maps stay zero. `out` may be
+ * `data` itself (scaled in place). The branches are hoisted out of the loop: the sanity check scales a few
+ * hundred maps per image.
+ */
+export function scaleMap<T extends Float32Array = Float32Array<ArrayBuffer>>(data: Float32Array, scaling: Scaling, given?: T): T {
+  const out = given ?? (new Float32Array(data.length) as T);
+  const { relu, min, range } = scaleParams(data, scaling);
+  const n = data.length;
+  if (!(range > 0)) return out.fill(0, 0, n);
+  // The store rounds to float32 (the colour pass below rounds with Math.fround to match).
+  if (relu) for (let i = 0; i < n; i++) out[i] = (Math.max(data[i] as number, 0) - min) / range;
+  else for (let i = 0; i < n; i++) out[i] = (data[i] as number) / range;
   return out;
 }
 
@@ -88,6 +90,9 @@ function bilinearTaps(from: number, to: number): Taps {
   return taps;
 }
 
+/** resizeMap's rows interpolated along x, reused from call to call (grown to the largest). */
+let rowScratch = new Float64Array(0);
+
 /**
  * Resamples a map to width × height. The taps are computed once per column and row (not per pixel): a pane
  * is hundreds of thousands of pixels, the studio paints eight at once, and the trust checks resize every map
@@ -117,7 +122,8 @@ export function resizeMap(
   const ty = bilinearTaps(map.height, height);
   // Separable: each source row is interpolated along x once (in float64, so the sums are the very ones the
   // 2-D formula makes), then every output row blends two of them.
-  const rows = new Float64Array(map.height * width);
+  if (rowScratch.length < map.height * width) rowScratch = new Float64Array(map.height * width);
+  const rows = rowScratch;
   for (let r = 0; r < map.height; r++) {
     for (let x = 0; x < width; x++) {
       const ax = tx.a[x] as number;
@@ -227,7 +233,7 @@ function paint(
   const delta = flat.map((v, i) => (i + 3 < flat.length ? (flat[i + 3] as number) - v : 0));
   const last = stops.length - 1;
   const { signed, opacity } = options;
-  // scaleValue, hoisted: 0 = as given, 1 = ReLU + min-max, 2 = by the peak, 3 = all zero.
+  // scaleMap's arithmetic, per value: 0 = as given, 1 = ReLU + min-max, 2 = by the peak, 3 = all zero.
   const mode = !scale ? 0 : !(scale.range > 0) ? 3 : scale.relu ? 1 : 2;
   const min = scale?.min ?? 0;
   const range = scale?.range ?? 1;

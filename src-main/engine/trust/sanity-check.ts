@@ -505,7 +505,10 @@ export class SanityChecker {
     const show = (layer: string, method: string, map: RawMap): void => {
       // A map already at the compared size is its own resampling (bilinear at scale 1 is exact).
       const atSize = map.width === width && map.height === height;
-      const out = made.get(map, () => scaleMap(atSize ? map.data : resizeMap(map, width, height, 'bilinear'), 'relu'));
+      // A resampled map is a new array: it is scaled in place.
+      const out = made.get(map, () =>
+        atSize ? scaleMap(map.data, 'relu') : ((r) => scaleMap(r, 'relu', r))(resizeMap(map, width, height, 'bilinear')),
+      );
       shown.set(mapKey(layer, method), out);
     };
     const constants = wantsCam ? constantsWith(analysis, ctx.fed, values) : null;
