@@ -68,7 +68,7 @@ export function similarityKernels(): SimilarityKernels {
 
   /**
    * ranks() of float32 values by a least-significant-digit radix sort of their bits made monotone (three
-   * 11-bit digits; a digit every key shares is skipped): linear in n, ~2× faster than one packed native
+   * 11-bit digits; a digit every key shares is skipped; zeros counted, not sorted): linear in n, ~2× faster than one packed native
    * sort on the 48 × 48 maps the sanity check compares. Equal values (−0 and +0 too) end up adjacent.
    */
   function float32Ranks(values: Float32Array, into?: Float64Array): Float64Array {
@@ -81,15 +81,23 @@ export function similarityKernels(): SimilarityKernels {
     let indexNext = radixScratch.subarray(3 * n, 4 * n);
     const counts = digitCounts;
     counts.fill(0);
+    // Zeros (often most of a ReLU'd map) are not sorted: they are counted, and take their tied rank
+    // between the negative and the positive values at the end. The m other keys are sorted.
+    let m = 0;
+    let zeros = 0;
     for (let i = 0; i < n; i++) {
-      let b = bits[i] as number;
-      if (b === 0x80000000) b = 0; // −0 equals +0
-      const m = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-      keys[i] = m;
-      index[i] = i;
-      const d0 = m & DIGIT_MASK;
-      const d1 = DIGITS + ((m >>> DIGIT_BITS) & DIGIT_MASK);
-      const d2 = 2 * DIGITS + (m >>> (2 * DIGIT_BITS));
+      const b = bits[i] as number;
+      if (b === 0 || b === 0x80000000) {
+        zeros++;
+        continue;
+      }
+      const k = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+      keys[m] = k;
+      index[m] = i;
+      m++;
+      const d0 = k & DIGIT_MASK;
+      const d1 = DIGITS + ((k >>> DIGIT_BITS) & DIGIT_MASK);
+      const d2 = 2 * DIGITS + (k >>> (2 * DIGIT_BITS));
       counts[d0] = (counts[d0] as number) + 1;
       counts[d1] = (counts[d1] as number) + 1;
       counts[d2] = (counts[d2] as number) + 1;
@@ -97,14 +105,14 @@ export function similarityKernels(): SimilarityKernels {
     for (let pass = 0; pass < 3; pass++) {
       const base = pass * DIGITS;
       const shift = pass * DIGIT_BITS;
-      if (n === 0 || counts[base + (((keys[0] as number) >>> shift) & DIGIT_MASK)] === n) continue;
+      if (m === 0 || counts[base + (((keys[0] as number) >>> shift) & DIGIT_MASK)] === m) continue;
       let sum = 0;
       for (let d = 0; d < DIGITS; d++) {
         const c = counts[base + d] as number;
         counts[base + d] = sum;
         sum += c;
       }
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < m; i++) {
         const k = keys[i] as number;
         const digit = base + ((k >>> shift) & DIGIT_MASK);
         const at = counts[digit] as number;
@@ -120,11 +128,23 @@ export function similarityKernels(): SimilarityKernels {
       indexNext = ix;
     }
     const out = into && into.length === n ? into : new Float64Array(n);
-    for (let start = 0; start < n;) {
+    // Negative values' keys are below 0x80000000 (zero's), positive values' above.
+    let negatives = 0;
+    while (negatives < m && (keys[negatives] as number) < 0x80000000) negatives++;
+    if (zeros > 0) {
+      const rank = negatives + (zeros + 1) / 2;
+      for (let i = 0; i < n; i++) {
+        const b = bits[i] as number;
+        if (b === 0 || b === 0x80000000) out[i] = rank;
+      }
+    }
+    for (let start = 0; start < m;) {
       const value = keys[start];
       let end = start + 1;
-      while (end < n && keys[end] === value) end++;
-      const rank = (start + end - 1) / 2 + 1;
+      while (end < m && keys[end] === value) end++;
+      // Positions past the negatives move up by the zeros placed before them.
+      const shift = start >= negatives ? zeros : 0;
+      const rank = (start + end - 1) / 2 + 1 + shift;
       for (let j = start; j < end; j++) out[index[j] as number] = rank;
       start = end;
     }

@@ -22,6 +22,15 @@ describe('ranks', () => {
     }
   });
 
+  it("gives the same ranks by both routes on ReLU'd maps: mostly zeros, or only zeros", () => {
+    const next = mulberry32(5);
+    for (const zeroShare of [0, 0.6, 0.99, 1]) {
+      const values = Float32Array.from({ length: 2304 }, () => (next() < zeroShare ? 0 : Math.fround(next())));
+      expect(Array.from(ranks(values))).toEqual(Array.from(ranks(Array.from(values))));
+    }
+    expect(Array.from(ranks(new Float32Array(4)))).toEqual([2.5, 2.5, 2.5, 2.5]);
+  });
+
   it('ranks ties by their average position', () => {
     expect(Array.from(ranks(Float32Array.of(3, 1, 3, -2, 0, -0)))).toEqual([5.5, 4, 5.5, 1, 2.5, 2.5]);
   });
