@@ -196,14 +196,22 @@ export class SanityChecker {
       compared: compareSize(images[0]?.input as InputTensor, analysis.channelsLast, grids),
       signal,
     };
-    const original = new Map(weights.map((w) => [w.name, floatValues(w) as Float32Array]));
+    // The original values are copied out of the model only when read (CAM's head, the perturbation methods'
+    // passes, the fed-weights runs): a copy per check was garbage enough to cost a full collection.
+    const original = new Map<string, Float32Array>();
+    const originalValue = (w: TensorProto): Float32Array => {
+      let v = original.get(w.name);
+      if (!v) original.set(w.name, (v = floatValues(w) as Float32Array));
+      return v;
+    };
+    const byName = new Map(weights.map((w) => [w.name, w]));
     const randomised = randomisedWeights(analysis, weights, seed);
     const compared = states(modules);
     const all = [new Set<string>(), ...compared.map((s) => s.random)];
     const valuesOf =
       (random: ReadonlySet<string>): WeightValues =>
       (name) =>
-        (random.has(name) ? randomised.get(name) : original.get(name)) as Float32Array;
+        (random.has(name) ? randomised.get(name) : originalValue(byName.get(name) as TensorProto)) as Float32Array;
     const progress = { done: 0, total: images.length * all.length, report: onProgress };
 
     // The comparisons' helper thread starts (and warms up) while the first run goes.
