@@ -28,8 +28,8 @@ async function ratio(engine: Engine, model: OpenModel, shape: number[], name: st
   const request = { layers: ['stages'], methods, classIndex: 'top' as const, counterfactual: false };
   const first = await timeOnce(() => engine.camTensor(model, input, request));
   // Blocks of each in turn, so that load from other processes on a shared machine weighs on both alike. The
-  // first run of a block is not timed: it carries the switch from the other session (its pool's threads
-  // waking, its buffers), which would add the same delay to both and flatter the ratio.
+  // first run of a block is not timed: the other session's thread pool is still spinning then, which
+  // would add the same delay to both and flatter the ratio.
   const fwdTimes: number[] = [];
   const camTimes: number[] = [];
   const blockRatios: number[] = [];

@@ -57,7 +57,16 @@ export interface PooledSession {
   fallback?: string;
 }
 
-export type ModelSource = { path: string } | { bytes: Uint8Array };
+/** How a session's intra-op threads wait between parallel sections (see SessionTuning). */
+export interface SessionTuning {
+  /**
+   * false: they block instead of spinning. A run followed by JavaScript that uses the other cores (the
+   * sanity check's comparisons on two threads) then does not compete with threads spinning after it.
+   */
+  spinning?: false;
+}
+
+export type ModelSource = ({ path: string } | { bytes: Uint8Array }) & SessionTuning;
 
 /**
  * One cached session. A run on it holds a lease: eviction by the cache's budget takes the slot out of the
@@ -306,11 +315,7 @@ function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSe
     executionProviders: providers,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4,
-    // Intra-op threads block between parallel sections instead of spinning. A desktop app shares its cores
-    // with JavaScript (the studio, worker threads) and with its other sessions: a pool left spinning after
-    // a run took a core from whatever came next (the sanity check ran 99 → 72 ms without it, one CAM run
-    // 6.7 → 6.9 ms; docs/performance.md).
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    ...(source.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)
