@@ -62,8 +62,8 @@ export function sameMap(a: RawMap, b: RawMap): boolean {
 
 /**
  * A hash of a map's size and values (MurmurHash3's 32-bit mixing over the float bits, −0 as +0 so that
- * maps sameMap calls equal hash alike). Maps of one layer often share long runs of zeros, so comparing
- * them value by value cost more than the rest of making them.
+ * maps sameMap calls equal hash alike), so that a new map is compared value by value only with
+ * the earlier maps of its hash, not with every earlier map of the state.
  */
 export function mapHash(map: RawMap): number {
   const { data } = map;
