@@ -31,9 +31,12 @@ const SQUARINGS = 10;
  */
 const BREAKDOWN = 1e-4;
 
-/** v / |v| over the whole tensor. */
-function normalised(b: GraphBuilder, v: string): TensorName {
-  const norm = b.op1('Sqrt', [b.reduceSum(b.op1('Mul', [v, v]), [0, 1], true)]);
+/** The two matrix axes of a [m, n] tensor, or of each matrix of a batch [N, m, n] (`batched`). */
+const matrixAxes = (batched: boolean): number[] => (batched ? [1, 2] : [0, 1]);
+
+/** v / |v| over the whole tensor (each item's, `batched`). */
+function normalised(b: GraphBuilder, v: string, batched = false): TensorName {
+  const norm = b.op1('Sqrt', [b.reduceSum(b.op1('Mul', [v, v]), matrixAxes(batched), true)]);
   return b.op1('Div', [v, b.op1('Add', [norm, b.scalar(1e-30)])]);
 }
 
@@ -42,8 +45,9 @@ function normalised(b: GraphBuilder, v: string): TensorName {
  * diagonal one). Rescaling after every third squaring is enough: from a largest entry of 1, three squarings
  * reach at most m⁷ < 10¹⁵, far from float32's limit, and each rescale costs three nodes.
  */
-function squared(b: GraphBuilder, gram: string, times: number): TensorName {
-  const byMax = (t: string): TensorName => b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, [0, 1], true), b.scalar(1e-30)])]);
+function squared(b: GraphBuilder, gram: string, times: number, batched = false): TensorName {
+  const byMax = (t: string): TensorName =>
+    b.op1('Div', [t, b.op1('Add', [b.reduceMax(t, matrixAxes(batched), true), b.scalar(1e-30)])]);
   let power = byMax(gram);
   for (let k = 0; k < times; k++) {
     power = b.op1('MatMul', [power, power]);
@@ -56,17 +60,19 @@ function squared(b: GraphBuilder, gram: string, times: number): TensorName {
  * The first principal direction in channel space, [C, 1], of the centred `x` [C, Z] whose smaller side m
  * is at most SQUARING_MAX_SIDE: the Gram matrix of that side (one MatMul), squared SQUARINGS times (each
  * power rescaled by its largest entry, which for a positive semi-definite matrix is a diagonal one).
+ * `batched`: x is [N, C, Z] and every product a batched MatMul, giving [N, C, 1].
  */
-function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, start: string): TensorName {
-  const transposed = b.op1('Transpose', [x], { perm: [1, 0] });
+function componentBySquaring(b: GraphBuilder, x: string, c: number, z: number, start: string, batched: boolean): TensorName {
+  const transposed = b.op1('Transpose', [x], { perm: batched ? [0, 2, 1] : [1, 0] });
   const channelsSide = c <= z;
-  const power = squared(b, channelsSide ? b.op1('MatMul', [x, transposed]) : b.op1('MatMul', [transposed, x]), SQUARINGS);
+  const gram = channelsSide ? b.op1('MatMul', [x, transposed]) : b.op1('MatMul', [transposed, x]);
+  const power = squared(b, gram, SQUARINGS, batched);
   // In position space, start at the image Xᵀ·v₀ of the channel start: centred rows sum to zero, so the
   // uniform position vector lies in that Gram's null space and would amplify nothing but rounding noise.
   // (The same trap in channel space is why v₀ is not uniform: see startVector.)
-  if (channelsSide) return normalised(b, b.op1('MatMul', [power, start]));
+  if (channelsSide) return normalised(b, b.op1('MatMul', [power, start]), batched);
   const v = b.op1('MatMul', [power, b.op1('MatMul', [transposed, start])]);
-  return normalised(b, b.op1('MatMul', [x, v]));
+  return normalised(b, b.op1('MatMul', [x, v]), batched);
 }
 
 /**
@@ -167,26 +173,39 @@ function startVector(c: number): Float32Array {
 /**
  * First principal component projection of `x` [C, Z] (channels as features, positions as samples).
  * `total` [Z] is the channel-summed `x`: the sign of a component is arbitrary, and the map is made to
- * agree with it.
+ * agree with it. With `items` > 1, x is [N, C, Z], total [N, Z], and so is the map: the squaring path runs
+ * batched; the Lanczos path, on layers large enough that its nodes do real work, item by item.
  */
-export function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: string): TensorName {
+export function eigenMap(b: GraphBuilder, x: string, c: number, z: number, total: string, items = 1): TensorName {
   const start = b.floatConst(startVector(c), [c, 1], 'eigen_start');
-  let projection: TensorName;
+  const batched = items > 1;
   const squaringMax = b.form === 'gpu' ? GPU_SQUARING_MAX_SIDE : SQUARING_MAX_SIDE;
   if (Math.min(c, z) <= squaringMax) {
-    const centred = b.op1('Sub', [x, b.reduceMean(x, [1], true)]);
-    const component = componentBySquaring(b, centred, c, z, start);
-    projection = b.reshape(b.op1('MatMul', [b.reshape(component, [1, c]), centred]), [z]);
-  } else projection = projectionByLanczos(b, x, c, z, start);
-  return signedLike(b, projection, total);
+    const centred = b.op1('Sub', [x, b.reduceMean(x, [batched ? 2 : 1], true)]);
+    const component = componentBySquaring(b, centred, c, z, start, batched);
+    const lead = batched ? [items] : [];
+    const projection = b.reshape(b.op1('MatMul', [b.reshape(component, [...lead, 1, c]), centred]), [...lead, z]);
+    return signedLike(b, projection, total, batched);
+  }
+  if (!batched) return signedLike(b, projectionByLanczos(b, x, c, z, start), total);
+  const maps = Array.from({ length: items }, (_, i) => {
+    const item = (t: string, shape: number[]): TensorName => b.reshape(b.slice(t, [i], [i + 1], [0]), shape);
+    const map = signedLike(b, projectionByLanczos(b, item(x, [c, z]), c, z, start), item(total, [z]));
+    return b.reshape(map, [1, z]);
+  });
+  return b.op1('Concat', maps, { axis: 0 });
 }
 
-/** `projection` [Z] with the sign that agrees with `total` [Z] (a component's own sign is arbitrary). */
-function signedLike(b: GraphBuilder, projection: string, total: string): TensorName {
+/**
+ * `projection` [Z] with the sign that agrees with `total` [Z] (a component's own sign is arbitrary); each
+ * item's, for [N, Z] (`batched`).
+ */
+function signedLike(b: GraphBuilder, projection: string, total: string, batched = false): TensorName {
   // Against the centred total: the projection sums to zero only up to rounding, which a large common
   // offset in the total would multiply into the wrong sign.
-  const centredTotal = b.op1('Sub', [total, b.reduceMean(total, [0], true)]);
-  const agreement = b.reduceSum(b.op1('Mul', [centredTotal, projection]), [0], true);
+  const axis = batched ? 1 : 0;
+  const centredTotal = b.op1('Sub', [total, b.reduceMean(total, [axis], true)]);
+  const agreement = b.reduceSum(b.op1('Mul', [centredTotal, projection]), [axis], true);
   // 1 − 2·[agreement < 0]: Cast exists in every opset (Where only from 9).
   const negative = b.op1('Cast', [b.op1('Less', [agreement, b.scalar(0)])], { to: 1 });
   const sign = b.op1('Sub', [b.scalar(1), b.op1('Mul', [negative, b.scalar(2)])]);

@@ -11,7 +11,7 @@
  */
 import type { TensorName } from '../../../src-shared/api';
 import { CAM_METHOD_REGISTRY, type CamMethod } from '../../../src-shared/cam';
-import { LayerMapContext, type LayerMapInputs } from '../cam/map-context';
+import { itemsBatchable, LayerMapContext, type LayerMapInputs } from '../cam/map-context';
 import { eigenMap } from '../cam/eigen-graph';
 import { CAM_METHOD_IMPLS } from '../cam/methods';
 import type { GraphBuilder } from './graph-builder';
@@ -58,19 +58,23 @@ export function appendMaps(
   methods: readonly CamMethod[],
   options: MapOptions = { eigenSmooth: false },
 ): LayerMapOutputs {
-  const items = options.flipped && options.flipped.length > 1 ? options.flipped : null;
-  const separate = !items && (options.items ?? 1) > 1 ? (options.items as number) : 0;
-  const contexts = items
-    ? items.map((_, i) => new LayerMapContext(b, itemOf(b, inputs, i)))
-    : separate
-      ? Array.from({ length: separate }, (_, i) => new LayerMapContext(b, itemOf(b, inputs, i, true)))
-      : [new LayerMapContext(b, inputs)];
+  const flipped = options.flipped && options.flipped.length > 1 ? options.flipped : null;
+  const items = !flipped && (options.items ?? 1) > 1 ? (options.items as number) : 0;
+  // A batch of items is one context with an item axis; builders without a batched form (and layers whose
+  // items are not on axis 0) get each item sliced out into a context of its own.
+  const batched = items > 0 && itemsBatchable(inputs) ? new LayerMapContext(b, inputs, items) : null;
+  let slices: LayerMapContext[] | null = null;
+  const itemContexts = (): LayerMapContext[] =>
+    (slices ??= Array.from({ length: items }, (_, i) => new LayerMapContext(b, itemOf(b, inputs, i, true))));
+  const mirroredContexts = flipped?.map((_, i) => new LayerMapContext(b, itemOf(b, inputs, i)));
+  const single = flipped || items ? null : new LayerMapContext(b, inputs);
   const out: LayerMapOutputs = { maps: new Map(), termScales: new Map(), unavailable: new Map() };
   const renames = new Map<string, string>();
   for (const method of methods) {
     const impl = CAM_METHOD_IMPLS[method];
     if (impl.kind !== 'in-graph' || (inputs.gradient === null && CAM_METHOD_REGISTRY[method].needs.gradient)) continue;
     const name = mapOutputName(method, inputs.activation);
+    const contexts = mirroredContexts ?? (single ? [single] : batched && !impl.perItem ? [batched] : itemContexts());
     const maps: TensorName[] = [];
     const scales: TensorName[] = [];
     for (const [i, ctx] of contexts.entries()) {
@@ -81,22 +85,32 @@ export function appendMaps(
       }
       // eigen-smooth (pytorch-grad-cam's eigen_smooth): the terms' first principal component, signed like their sum.
       const smooth = options.eigenSmooth && built.terms !== undefined;
-      const map = smooth ? eigenMap(b, (built.terms as () => TensorName)(), ctx.c, ctx.z, built.map) : built.map;
-      maps.push(items?.[i] ? mirrored(b, map, inputs.grid.height, inputs.grid.width) : map);
-      if (!smooth && !items && built.termScale) scales.push(built.termScale);
+      const map = smooth ? eigenMap(b, (built.terms as () => TensorName)(), ctx.c, ctx.z, built.map, ctx.items) : built.map;
+      maps.push(flipped?.[i] ? mirrored(b, map, inputs.grid.height, inputs.grid.width) : map);
+      if (!smooth && !flipped && built.termScale) scales.push(built.termScale);
     }
     if (out.unavailable.has(method)) continue;
-    if (separate) {
-      // One output per method: the items' maps one after another (each flattened to [H·W] first).
+    if (items) {
+      // One output per method: the items' maps one after another, [N·H·W], and their term scales [N].
       const z = inputs.grid.height * inputs.grid.width;
-      const flat = maps.map((m) => b.reshape(m, [z]));
-      out.maps.set(method, publish(b, b.op1('Concat', flat, { axis: 0 }), name, renames));
-      if (scales.length === separate) {
-        const all = b.op1(
-          'Concat',
-          scales.map((t) => b.reshape(t, [1])),
-          { axis: 0 },
-        );
+      const flat =
+        maps.length === 1
+          ? b.reshape(maps[0] as string, [items * z])
+          : b.op1(
+              'Concat',
+              maps.map((m) => b.reshape(m, [z])),
+              { axis: 0 },
+            );
+      out.maps.set(method, publish(b, flat, name, renames));
+      if (scales.length === maps.length) {
+        const all =
+          scales.length === 1
+            ? (scales[0] as TensorName)
+            : b.op1(
+                'Concat',
+                scales.map((t) => b.reshape(t, [1])),
+                { axis: 0 },
+              );
         out.termScales.set(method, publish(b, all, `${name}/scale` as TensorName, renames));
       }
       continue;

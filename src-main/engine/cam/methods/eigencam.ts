@@ -4,5 +4,5 @@ import type { InGraphMethod } from './method';
 
 export const eigencam: InGraphMethod = {
   kind: 'in-graph',
-  build: (ctx) => ({ map: eigenMap(ctx.b, ctx.a(), ctx.c, ctx.z, ctx.total()) }),
+  build: (ctx) => ({ map: eigenMap(ctx.b, ctx.a(), ctx.c, ctx.z, ctx.total(), ctx.items) }),
 };

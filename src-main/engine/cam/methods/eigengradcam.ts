@@ -4,5 +4,5 @@ import type { InGraphMethod } from './method';
 
 export const eigengradcam: InGraphMethod = {
   kind: 'in-graph',
-  build: (ctx) => ({ map: eigenMap(ctx.b, ctx.ga(), ctx.c, ctx.z, ctx.hires()) }),
+  build: (ctx) => ({ map: eigenMap(ctx.b, ctx.ga(), ctx.c, ctx.z, ctx.hires(), ctx.items) }),
 };

@@ -10,15 +10,14 @@ const K = 2;
 export const fem: InGraphMethod = {
   kind: 'in-graph',
   build: (ctx) => {
-    const { b, c, z } = ctx;
+    const { b } = ctx;
     const a = ctx.a();
-    const mean = b.reduceMean(a, [1], true);
+    const mean = ctx.perChannel('mean', a);
     const centred = b.op1('Sub', [a, mean]);
-    const std = b.op1('Sqrt', [b.reduceMean(b.op1('Mul', [centred, centred]), [1], true)]);
+    const std = b.op1('Sqrt', [ctx.perChannel('mean', b.op1('Mul', [centred, centred]))]);
     const threshold = b.op1('Add', [mean, b.op1('Mul', [std, b.scalar(K)])]);
     // A ≥ T as not(A < T): GreaterOrEqual needs opset 12. A constant channel (σ = 0) is all outliers.
     const outliers = b.op1('Cast', [b.op1('Not', [b.op1('Less', [a, threshold])])], { to: 1 });
-    const map = b.reshape(b.op1('MatMul', [b.reshape(mean, [1, c]), outliers]), [z]);
-    return { map, terms: () => b.op1('Mul', [mean, outliers]) };
+    return { map: ctx.weighted(mean, outliers), terms: () => b.op1('Mul', [mean, outliers]) };
   },
 };

@@ -9,5 +9,5 @@ import type { InGraphMethod } from './method';
 export const finercam: InGraphMethod = {
   kind: 'in-graph',
   target: 'finer',
-  build: (ctx) => ctx.byWeights(ctx.b.reduceMean(ctx.g(), [1], true)),
+  build: (ctx) => ctx.byWeights(ctx.perChannel('mean', ctx.g())),
 };

@@ -3,5 +3,5 @@ import type { InGraphMethod } from './method';
 
 export const gradcam: InGraphMethod = {
   kind: 'in-graph',
-  build: (ctx) => ctx.byWeights(ctx.b.reduceMean(ctx.g(), [1], true)),
+  build: (ctx) => ctx.byWeights(ctx.perChannel('mean', ctx.g())),
 };

@@ -6,7 +6,7 @@ export const hirescam: InGraphMethod = {
   build: (ctx) => {
     // C signed terms per position: where they cancel (a layer whose gradient reaches the score only through
     // a LayerNorm over channels is orthogonal to it) the map is rounding noise, measured against this scale.
-    const termScale = ctx.b.op1('ReduceMax', [ctx.b.reduceL1(ctx.ga(), [0], false)], { keepdims: 0 });
+    const termScale = ctx.mapMax(ctx.b.reduceL1(ctx.ga(), [ctx.cAxis], false));
     return { map: ctx.hires(), termScale, terms: () => ctx.ga() };
   },
 };

@@ -11,6 +11,8 @@ const COEF0 = 1;
 
 export const kpcacam: InGraphMethod = {
   kind: 'in-graph',
+  // Its kernel matrix is over one item's positions.
+  perItem: true,
   build: (ctx) => {
     const { b, c, z } = ctx;
     const a = ctx.a();

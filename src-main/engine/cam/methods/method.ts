@@ -29,6 +29,8 @@ export interface InGraphMethod {
   build(ctx: LayerMapContext): BuiltMap;
   /** The score its gradient is of; 'class' when absent. */
   target?: ScoreTarget;
+  /** Built on one item at a time (its context has no item axis), for a builder that has no batched form. */
+  perItem?: true;
 }
 
 /** Everything a perturbation procedure may use for one layer. */

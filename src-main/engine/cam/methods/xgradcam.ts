@@ -7,7 +7,7 @@ export const xgradcam: InGraphMethod = {
   kind: 'in-graph',
   build: (ctx) => {
     const { b } = ctx;
-    const weights = b.op1('Div', [b.reduceSum(ctx.ga(), [1], true), b.op1('Add', [ctx.channelSums(), b.scalar(EPS)])]);
+    const weights = b.op1('Div', [ctx.perChannel('sum', ctx.ga()), b.op1('Add', [ctx.channelSums(), b.scalar(EPS)])]);
     return ctx.byWeights(weights);
   },
 };

@@ -14,7 +14,10 @@ import { resolveLayers } from '../../../../src-main/engine/graph/layers';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../../../../src-main/engine/hooks/hooked-model';
 import { IN_GRAPH_METHODS } from '../../../../src-main/engine/hooks/map-graph';
 import { describeModel } from '../../../../src-main/engine/model-registry';
+import { decodeModel } from '../../../../src-main/engine/onnx/decode-model';
+import { randomTensor, rng } from '../../../helpers/gradcheck';
 import { maxAbsDiff, minMax, pearson } from '../../../helpers/map-compare';
+import { buildModel, intAttr, intsAttr, node, valueInfo } from '../../../helpers/onnx-builder';
 import { runOnWebgpu, useSwiftShader, webgpuUnavailable } from '../../../helpers/webgpu';
 
 const bytes = readFileSync('resources/demo/layerlens-demo.onnx');
@@ -25,7 +28,14 @@ const image = (phase: number): Float32Array =>
   Float32Array.from({ length: 3 * H * W }, (_, i) => Math.sin(i * 0.013 + phase) + 0.3 * Math.cos(i * 0.0071 * phase));
 const methods = [...IN_GRAPH_METHODS].sort() as CamMethod[];
 
-async function run(hooked: HookedModel, data: Float32Array, items: number, classes: number[], top: number) {
+async function run(
+  hooked: HookedModel,
+  data: Float32Array,
+  items: number,
+  classes: number[],
+  top: number,
+  feed: { name: string; shape: number[] } = { name: input, shape: [3, H, W] },
+) {
   const session = await ort.InferenceSession.create(hooked.bytes);
   const k = hooked.scoreShape.at(-1) as number;
   const seed = new Float32Array(items * k);
@@ -33,7 +43,7 @@ async function run(hooked: HookedModel, data: Float32Array, items: number, class
     if (c >= 0) seed[i * k + c] = 1;
   });
   const out = await session.run({
-    [input]: new ort.Tensor('float32', data, [items, 3, H, W]),
+    [feed.name]: new ort.Tensor('float32', data, [items, ...feed.shape]),
     [SEED_INPUT]: new ort.Tensor('float32', seed, [items, k]),
     [TOP_WEIGHT_INPUT]: new ort.Tensor('float32', Float32Array.of(top), []),
   });
@@ -42,6 +52,62 @@ async function run(hooked: HookedModel, data: Float32Array, items: number, class
 }
 
 describe('hooked runs over a batch of items', () => {
+  it('build the maps once over an item axis, not once per item', async () => {
+    const one = await analyzeGraph(model, new Map([[input, [1, 3, H, W]]]));
+    const twelve = await analyzeGraph(model, new Map([[input, [12, 3, H, W]]]));
+    const tensors = resolveLayers(one, ['stages'], 'demo').map((l) => l.tensor);
+    // KPCA-CAM has no batched form: it is built item by item (checked for equal maps below).
+    const batchedMethods = methods.filter((m) => m !== 'kpcacam');
+    const mapNodes = (hooked: HookedModel): number =>
+      (decodeModel(hooked.bytes, 'hooked').graph?.node ?? []).filter((n) => n.name.startsWith('layerlens/maps')).length;
+    const options = { maps: batchedMethods, exposeActivations: false, exposeGradients: false };
+    const single = mapNodes(buildHookedModel(one, tensors, true, options));
+    const batched = mapNodes(buildHookedModel({ ...twelve, gridOf: one.gridOf }, tensors, true, { ...options, items: 12 }));
+    // Per item it was 12× (~4,000 nodes on the demo); over the item axis a few reshapes more than one item's.
+    expect(single).toBeGreaterThan(100);
+    expect(batched).toBeLessThan(1.2 * single);
+  });
+
+  it('give each item its single run’s Eigen maps on a layer large enough for the Lanczos path (item by item)', async () => {
+    // 136 channels × 144 positions: both sides above the squaring path's 128.
+    const r = rng(7);
+    const bytes = buildModel({
+      inputs: [valueInfo('x', ['N', 3, 12, 12])],
+      outputs: [{ name: 'y' }],
+      initializers: [randomTensor('W', [136, 3, 3, 3], r), randomTensor('fcW', [5, 136], r)],
+      nodes: [
+        node('Conv', ['x', 'W'], ['c'], '/conv', [intsAttr('pads', [1, 1, 1, 1])]),
+        node('Relu', ['c'], ['features'], '/relu'),
+        node('GlobalAveragePool', ['features'], ['p'], '/pool'),
+        node('Flatten', ['p'], ['f'], '/flatten'),
+        node('Gemm', ['f', 'fcW'], ['y'], '/fc', [intAttr('transB', 1)]),
+      ],
+      opset: 13,
+    });
+    const large = describeModel(bytes, 'large.onnx', null);
+    const one = await analyzeGraph(large, new Map([['x' as TensorName, [1, 3, 12, 12]]]));
+    const two = await analyzeGraph(large, new Map([['x' as TensorName, [2, 3, 12, 12]]]));
+    const layer = 'features' as TensorName;
+    const eigen: CamMethod[] = ['eigencam', 'eigengradcam'];
+    const options = { maps: eigen, exposeActivations: false, exposeGradients: false };
+    const single = buildHookedModel(one, [layer], true, options);
+    const batched = buildHookedModel({ ...two, gridOf: one.gridOf }, [layer], true, { ...options, items: 2 });
+    const feed = { name: 'x', shape: [3, 12, 12] };
+    const items = [0.2, 1.3].map((phase) => Float32Array.from({ length: 3 * 144 }, (_, i) => Math.sin(i * 0.07 + phase)));
+    const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, [1, 3], 0, feed);
+    for (const m of eigen) {
+      const all = together[batched.maps.get(layer)?.get(m) as string]?.data as Float32Array;
+      for (const [i, data] of items.entries()) {
+        const alone = await run(single, data, 1, [[1, 3][i] as number], 0, feed);
+        const own = alone[single.maps.get(layer)?.get(m) as string]?.data as Float32Array;
+        expect(
+          maxAbsDiff(all.subarray(i * 144, (i + 1) * 144), own) / Math.max(...own.map(Math.abs)),
+          `${m} item ${i}`,
+        ).toBeLessThan(1e-4);
+      }
+    }
+  });
+
   it('give each item the maps of its own single run, for its own class and for its own top class', async () => {
     const one = await analyzeGraph(model, new Map([[input, [1, 3, H, W]]]));
     const three = await analyzeGraph(model, new Map([[input, [3, 3, H, W]]]));
