@@ -315,7 +315,10 @@ function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSe
     executionProviders: providers,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4,
-    ...(source.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    // Intra-op threads spin between the parallel sections of a run, but not after it: threads left spinning
+    // after a CAM run took a core from the work that followed it (the sanity check's comparisons ran at half
+    // speed 50 ms later, measured; docs/performance.md). `spinning: false` blocks within runs too.
+    extra: { session: source.spinning === false ? { intra_op: { allow_spinning: '0' } } : { force_spinning_stop: '1' } },
   };
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)
