@@ -98,13 +98,14 @@ let rowScratch = new Float64Array(0);
  * is hundreds of thousands of pixels, the studio paints eight at once, and the trust checks resize every map
  * they compare.
  */
-export function resizeMap(
+export function resizeMap<T extends Float32Array = Float32Array<ArrayBuffer>>(
   map: RawMap,
   width: number,
   height: number,
   mode: Upsampling,
-  out = new Float32Array(width * height),
-): Float32Array {
+  given?: T,
+): T {
+  const out = given ?? (new Float32Array(width * height) as T);
   const data = map.data;
   const mw = map.width;
   if (mode === 'nearest') {

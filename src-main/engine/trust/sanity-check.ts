@@ -42,6 +42,7 @@ import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
 import { prepareComparisons } from './compare-pool';
+import { MapArena } from './map-arena';
 import { CoincidingMaps, compareSize, compareStates, mapKey, type ShownMaps, type Sums } from './sanity-compare';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { stateBatchModel, stateOrder } from './state-batch';
@@ -132,6 +133,8 @@ interface CheckContext {
   fed: ReadonlySet<string>;
   unavailable: Map<string, string>;
   compared: { width: number; height: number };
+  /** Where an image's shown maps are written (reset for each image, once the last one's are compared). */
+  arena: MapArena;
   signal: AbortSignal | undefined;
 }
 
@@ -148,6 +151,19 @@ function randomisedWeights(analysis: GraphAnalysis, weights: TensorProto[], seed
   const values = new Map(weights.map((w) => [w.name, randomisedValues(w, seed)]));
   lastRandomised = { analysis, seed, values };
   return values;
+}
+
+/**
+ * The last batch input, kept for the next run: the image repeated for every state is megabytes (5 MB on
+ * the demo), and an array that size per image set off collections that slowed the comparisons. One spare,
+ * taken while a run uses it (two checks at once each get their own).
+ */
+let spareBatchInput: Float32Array | null = null;
+
+function takeBatchInput(length: number): Float32Array {
+  const spare = spareBatchInput;
+  spareBatchInput = null;
+  return spare?.length === length ? spare : new Float32Array(length);
 }
 
 /** A session whose every run is also fed `feeds` (the weights of the state checked). */
@@ -194,6 +210,7 @@ export class SanityChecker {
       fed: new Set(weights.map((w) => w.name)),
       unavailable: new Map(),
       compared: compareSize(images[0]?.input as InputTensor, analysis.channelsLast, grids),
+      arena: new MapArena(),
       signal,
     };
     // The original values are copied out of the model only when read (CAM's head, the perturbation methods'
@@ -371,6 +388,7 @@ export class SanityChecker {
         native: (tensor, size) => (outputs[tensor]?.data as Float32Array | undefined)?.subarray(item * size, (item + 1) * size),
         logits: (outputs[meta.score]?.data as Float32Array).subarray(item * classes, (item + 1) * classes),
       });
+      ctx.arena.reset();
       const shownOf = (item: number): Promise<ShownMaps> => {
         const state = all[order[item] as number] as ReadonlySet<string>;
         return this.shown(ctx, meta, image, valuesOf(state), view(item));
@@ -394,14 +412,18 @@ export class SanityChecker {
     const { meta, pooled } = batch;
     const { input } = image;
     const count = meta.scoreShape[0] as number;
-    const data = new Float32Array(count * input.data.length);
+    const data = takeBatchInput(count * input.data.length);
     for (let i = 0; i < count; i++) data.set(input.data, i * input.data.length);
     const feeds: Record<string, ort.Tensor> = {
       [meta.inputName]: new ort.Tensor('float32', data, [count, ...input.shape.slice(1)]),
     };
     checkClassIndex(image.classIndex, meta.scoreShape.at(-1) ?? 0);
     if (meta.seeded) Object.assign(feeds, seedFeeds(meta.scoreShape, image.classIndex));
-    return pooled.session.run(feeds);
+    try {
+      return await pooled.session.run(feeds);
+    } finally {
+      spareBatchInput = data;
+    }
   }
 
   /** Each state its own run of the model with the weights as inputs, fed the state's values. */
@@ -419,6 +441,7 @@ export class SanityChecker {
       // The next state's run is queued first (onnxruntime-node runs it on this thread, at a later turn
       // of the event loop).
       let next = this.launchFed(ctx, hooked, image, valuesOf(all[0] as ReadonlySet<string>));
+      ctx.arena.reset();
       const shown: ShownMaps[] = [];
       for (let s = 0; s < all.length; s++) {
         throwIfCancelled(ctx.signal);
@@ -519,10 +542,10 @@ export class SanityChecker {
       // A map already at the compared size is its own resampling (bilinear at scale 1 is exact).
       const atSize = map.width === width && map.height === height;
       const out = made.get(map, () => {
-        if (atSize) return scaleMap(map.data, 'relu');
-        // A resampled map is a new array: it is scaled in place.
-        const resized = resizeMap(map, width, height, 'bilinear');
-        return scaleMap(resized, 'relu', resized);
+        const into = ctx.arena.take(width * height);
+        if (atSize) return scaleMap(map.data, 'relu', into);
+        // Resampled, then scaled in place.
+        return scaleMap(resizeMap(map, width, height, 'bilinear', into), 'relu', into);
       });
       shown.set(mapKey(layer, method), out);
     };

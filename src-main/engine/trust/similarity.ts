@@ -244,6 +244,7 @@ export function similarityKernels(): SimilarityKernels {
     if (ssimRows.length < 3 * plane) ssimRows = new Float64Array(3 * plane);
     const rows = ssimRows;
     const kc = k[r] as number;
+    if (r === SSIM_RADIUS) return ssimWith11(ref, b, rows, ow, oh, plane);
     for (let y = 0; y < height; y++)
       for (let i = 0; i < ow; i++) {
         const c = y * width + i + r;
@@ -279,6 +280,104 @@ export function similarityKernels(): SimilarityKernels {
           syy += w * ((rows[plane + above] as number) + (rows[plane + below] as number));
           sxy += w * ((rows[2 * plane + above] as number) + (rows[2 * plane + below] as number));
         }
+        const ux = mx[j * ow + i] as number;
+        const vx = (sxx[j * ow + i] as number) - ux * ux;
+        const vy = syy - uy * uy;
+        const cxy = sxy - ux * uy;
+        total += ((2 * ux * uy + C1) * (2 * cxy + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2));
+      }
+    return total / (oh * ow);
+  }
+
+  /**
+   * ssimWith for the full 11-wide window, its taps unrolled into locals: the same sums in the same order
+   * (so the same result to the bit), ~2× faster than the loop over the kernel.
+   */
+  function ssimWith11(
+    ref: SsimReference,
+    b: ArrayLike<number>,
+    rows: Float64Array,
+    ow: number,
+    oh: number,
+    plane: number,
+  ): number {
+    const { width, height, kernel: k, x, mean: mx, meanSquare: sxx } = ref;
+    const w0 = k[5] as number;
+    const w1 = k[6] as number;
+    const w2 = k[7] as number;
+    const w3 = k[8] as number;
+    const w4 = k[9] as number;
+    const w5 = k[10] as number;
+    const plane2 = 2 * plane;
+    for (let y = 0; y < height; y++)
+      for (let i = 0; i < ow; i++) {
+        const c = y * width + i + 5;
+        const vc = b[c] as number;
+        const a1 = b[c - 1] as number;
+        const b1 = b[c + 1] as number;
+        const a2 = b[c - 2] as number;
+        const b2 = b[c + 2] as number;
+        const a3 = b[c - 3] as number;
+        const b3 = b[c + 3] as number;
+        const a4 = b[c - 4] as number;
+        const b4 = b[c + 4] as number;
+        const a5 = b[c - 5] as number;
+        const b5 = b[c + 5] as number;
+        let sy = w0 * vc;
+        let syy = sy * vc;
+        let sxy = sy * (x[c] as number);
+        sy += w1 * (a1 + b1);
+        syy += w1 * (a1 * a1 + b1 * b1);
+        sxy += w1 * (a1 * (x[c - 1] as number) + b1 * (x[c + 1] as number));
+        sy += w2 * (a2 + b2);
+        syy += w2 * (a2 * a2 + b2 * b2);
+        sxy += w2 * (a2 * (x[c - 2] as number) + b2 * (x[c + 2] as number));
+        sy += w3 * (a3 + b3);
+        syy += w3 * (a3 * a3 + b3 * b3);
+        sxy += w3 * (a3 * (x[c - 3] as number) + b3 * (x[c + 3] as number));
+        sy += w4 * (a4 + b4);
+        syy += w4 * (a4 * a4 + b4 * b4);
+        sxy += w4 * (a4 * (x[c - 4] as number) + b4 * (x[c + 4] as number));
+        sy += w5 * (a5 + b5);
+        syy += w5 * (a5 * a5 + b5 * b5);
+        sxy += w5 * (a5 * (x[c - 5] as number) + b5 * (x[c + 5] as number));
+        const o = y * ow + i;
+        rows[o] = sy;
+        rows[plane + o] = syy;
+        rows[plane2 + o] = sxy;
+      }
+    let total = 0;
+    const s1 = ow;
+    const s2 = 2 * ow;
+    const s3 = 3 * ow;
+    const s4 = 4 * ow;
+    const s5 = 5 * ow;
+    for (let j = 0; j < oh; j++)
+      for (let i = 0; i < ow; i++) {
+        const c = (j + 5) * ow + i;
+        const d = plane + c;
+        const e = plane2 + c;
+        const uy =
+          w0 * (rows[c] as number) +
+          w1 * ((rows[c - s1] as number) + (rows[c + s1] as number)) +
+          w2 * ((rows[c - s2] as number) + (rows[c + s2] as number)) +
+          w3 * ((rows[c - s3] as number) + (rows[c + s3] as number)) +
+          w4 * ((rows[c - s4] as number) + (rows[c + s4] as number)) +
+          w5 * ((rows[c - s5] as number) + (rows[c + s5] as number));
+        const syy =
+          w0 * (rows[d] as number) +
+          w1 * ((rows[d - s1] as number) + (rows[d + s1] as number)) +
+          w2 * ((rows[d - s2] as number) + (rows[d + s2] as number)) +
+          w3 * ((rows[d - s3] as number) + (rows[d + s3] as number)) +
+          w4 * ((rows[d - s4] as number) + (rows[d + s4] as number)) +
+          w5 * ((rows[d - s5] as number) + (rows[d + s5] as number));
+        const sxy =
+          w0 * (rows[e] as number) +
+          w1 * ((rows[e - s1] as number) + (rows[e + s1] as number)) +
+          w2 * ((rows[e - s2] as number) + (rows[e + s2] as number)) +
+          w3 * ((rows[e - s3] as number) + (rows[e + s3] as number)) +
+          w4 * ((rows[e - s4] as number) + (rows[e + s4] as number)) +
+          w5 * ((rows[e - s5] as number) + (rows[e + s5] as number));
         const ux = mx[j * ow + i] as number;
         const vx = (sxx[j * ow + i] as number) - ux * ux;
         const vy = syy - uy * uy;
