@@ -9,13 +9,14 @@
 import { availableParallelism } from 'node:os';
 import { RequestWorker } from '../request-worker';
 import { compareAll, similarityKernels } from './similarity';
+import { SIMILARITY_WASM } from './similarity-wasm';
 
 function workerSource(): string {
   // `__name`: a no-op for the name-keeping helper some TypeScript transforms write into function sources.
   return `
 const { parentPort } = require('node:worker_threads');
 const __name = (f) => f;
-const kernels = (${similarityKernels.toString()})();
+const kernels = (${similarityKernels.toString()})(${JSON.stringify(SIMILARITY_WASM)});
 // Warm the kernels up before the first job: a check calls them only a few hundred times, and code that
 // is still being compiled runs them several times slower than the calling thread's.
 {
