@@ -43,7 +43,15 @@ import { floatValues } from '../onnx/tensor-data';
 import type { Progress } from './batch-scorer';
 import { prepareComparisons } from './compare-pool';
 import { MapArena } from './map-arena';
-import { CoincidingMaps, compareSize, compareStates, mapKey, type ShownMaps, type Sums } from './sanity-compare';
+import {
+  CoincidingMaps,
+  compareSize,
+  compareStates,
+  mapKey,
+  StateComparisons,
+  type ShownMaps,
+  type Sums,
+} from './sanity-compare';
 import { randomisedValues, weightModules, type WeightModule } from './weight-modules';
 import { stateBatchModel, stateOrder } from './state-batch';
 import { weightsAsInputs } from './weights-as-inputs';
@@ -111,6 +119,16 @@ interface ItemView {
   /** A hooked activation's values (one item's `size` values). */
   native(tensor: TensorName, size: number): Float32Array | undefined;
   logits: Float32Array;
+}
+
+/** One state's maps as they are made, layer by layer. */
+interface StateMaps {
+  shown: ShownMaps;
+  /** Maps equal to one made before share its shown array (by hash, then value). */
+  made: CoincidingMaps<Float32Array>;
+  values: WeightValues;
+  /** The constants CAM's head reads, with this state's weights (made when first asked for). */
+  constants: () => ConstantValues;
 }
 
 /** A hooked session and its description: the batch of states, or the weights-as-inputs model. */
@@ -376,7 +394,6 @@ export class SanityChecker {
       });
     let next = images[0] ? launch(images[0]) : null;
     const classes = meta.scoreShape.at(-1) ?? 0;
-    const originalItem = order.indexOf(0);
     for (const [i, image] of images.entries()) {
       throwIfCancelled(ctx.signal);
       const outputs = await (next as Promise<ort.InferenceSession.ReturnType>);
@@ -389,20 +406,26 @@ export class SanityChecker {
         logits: (outputs[meta.score]?.data as Float32Array).subarray(item * classes, (item + 1) * classes),
       });
       ctx.arena.reset();
-      const shownOf = (item: number): Promise<ShownMaps> => {
-        const state = all[order[item] as number] as ReadonlySet<string>;
-        return this.shown(ctx, meta, image, valuesOf(state), view(item));
-      };
-      const reference = await shownOf(originalItem);
-      progress.report?.(++progress.done, progress.total);
+      const made = order.map((state, item) => ({
+        state,
+        item,
+        maps: this.stateMaps(ctx, valuesOf(all[state] as ReadonlySet<string>)),
+      }));
+      const reference = (made.find((m) => m.state === 0) as (typeof made)[number]).maps.shown;
       const compared: ShownMaps[] = [];
-      for (const [item, state] of order.entries()) {
-        if (state === 0) continue;
-        throwIfCancelled(ctx.signal);
-        compared[state - 1] = await shownOf(item);
-        progress.report?.(++progress.done, progress.total);
+      for (const m of made) if (m.state > 0) compared[m.state - 1] = m.maps.shown;
+      // Layer by layer: each layer's comparisons start on the workers while this thread makes the next
+      // layer's maps.
+      const comparisons = new StateComparisons(ctx.compared, sums);
+      for (const [l, layer] of ctx.req.layers.entries()) {
+        for (const m of made) {
+          throwIfCancelled(ctx.signal);
+          await this.showLayer(ctx, meta, image, m.maps, view(m.item), layer);
+          if (l === ctx.req.layers.length - 1) progress.report?.(++progress.done, progress.total);
+        }
+        comparisons.start(reference, compared, layer.label);
       }
-      await compareStates(ctx.compared, sums, reference, compared);
+      await comparisons.done();
     }
     return sums;
   }
@@ -530,64 +553,94 @@ export class SanityChecker {
     values: WeightValues,
     view: ItemView,
   ): Promise<ShownMaps> {
+    const maps = this.stateMaps(ctx, values);
+    for (const layer of ctx.req.layers) await this.showLayer(ctx, meta, image, maps, view, layer);
+    return maps.shown;
+  }
+
+  /** What a state's maps are made into, layer by layer (showLayer). */
+  private stateMaps(ctx: CheckContext, values: WeightValues): StateMaps {
+    let constants: ConstantValues | null = null;
+    return {
+      shown: new Map(),
+      // Methods whose maps coincide (LayerCAM and Grad-CAM Element-Wise after ReLU activations) share one
+      // shown array, which is then compared once.
+      made: new CoincidingMaps<Float32Array>(),
+      values,
+      constants: () => (constants ??= constantsWith(ctx.req.analysis, ctx.fed, values)),
+    };
+  }
+
+  /** One layer's maps of a state, as compared: upsampled to the compared size, ReLU, min-max. */
+  private async showLayer(
+    ctx: CheckContext,
+    meta: Omit<HookedModel, 'bytes'>,
+    image: SanityImage,
+    maps: StateMaps,
+    view: ItemView,
+    layer: ResolvedLayer,
+  ): Promise<void> {
     const { req, inGraph, wantsCam, unavailable } = ctx;
-    const { analysis, layers } = req;
+    const { analysis } = req;
     const { input } = image;
     const { width, height } = ctx.compared;
-    const shown: ShownMaps = new Map();
-    // Methods whose maps coincide (LayerCAM and Grad-CAM Element-Wise after ReLU activations) share one
-    // shown array, which is then compared once.
-    const made = new CoincidingMaps<Float32Array>();
-    const show = (layer: string, method: string, map: RawMap): void => {
+    const show = (method: string, map: RawMap): void => {
       // A map already at the compared size is its own resampling (bilinear at scale 1 is exact).
       const atSize = map.width === width && map.height === height;
-      const out = made.get(map, () => {
+      const out = maps.made.get(map, () => {
         const into = ctx.arena.take(width * height);
         if (atSize) return scaleMap(map.data, 'relu', into);
         // Resampled, then scaled in place.
         return scaleMap(resizeMap(map, width, height, 'bilinear', into), 'relu', into);
       });
-      shown.set(mapKey(layer, method), out);
+      maps.shown.set(mapKey(layer.label, method), out);
     };
-    const constants = wantsCam ? constantsWith(analysis, ctx.fed, values) : null;
-    const classes = view.logits.length;
-    for (const layer of layers) {
-      const grid = analysis.gridOf(layer.tensor);
-      if (!grid) continue;
-      const size = { width: grid.width, height: grid.height };
-      for (const m of inGraph) {
-        const name = meta.maps.get(layer.tensor)?.get(m);
-        const data = name ? view.map(name, grid.width * grid.height) : undefined;
-        if (data) show(layer.label, m, { ...size, data });
-      }
-      const native = view.native(
+    const grid = analysis.gridOf(layer.tensor);
+    if (!grid) return;
+    const size = { width: grid.width, height: grid.height };
+    for (const m of inGraph) {
+      const name = meta.maps.get(layer.tensor)?.get(m);
+      const data = name ? view.map(name, grid.width * grid.height) : undefined;
+      if (data) show(m, { ...size, data });
+    }
+    const native = view.native(
+      layer.tensor,
+      grid.shape.reduce((a, d) => a * d, 1),
+    );
+    const activation = native ? toChannelMajor(grid, native) : null;
+    if (wantsCam && activation) {
+      const head = camHead(analysis.index, maps.constants(), layer.tensor, meta.score, grid);
+      if (head.ok) {
+        const tensors = { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null };
+        show('cam', { ...size, data: weightedSum(tensors, head.row(image.classIndex)) });
+      } else unavailable.set(mapKey(layer.label, 'cam'), head.reason);
+    }
+    if (native && activation && ctx.perturbation.length > 0) {
+      const classes = view.logits.length;
+      const job = this.perturbationJob(
+        ctx,
+        meta,
+        image,
+        maps.values,
         layer.tensor,
-        grid.shape.reduce((a, d) => a * d, 1),
+        grid,
+        native,
+        activation,
+        view.logits,
+        classes,
       );
-      const activation = native ? toChannelMajor(grid, native) : null;
-      if (constants && activation) {
-        const head = camHead(analysis.index, constants, layer.tensor, meta.score, grid);
-        if (head.ok) {
-          const tensors = { channels: grid.channels, height: grid.height, width: grid.width, activation, gradient: null };
-          show(layer.label, 'cam', { ...size, data: weightedSum(tensors, head.row(image.classIndex)) });
-        } else unavailable.set(mapKey(layer.label, 'cam'), head.reason);
-      }
-      if (native && activation && ctx.perturbation.length > 0) {
-        const job = this.perturbationJob(ctx, meta, image, values, layer.tensor, grid, native, activation, view.logits, classes);
-        for (const m of ctx.perturbation) {
-          const impl = CAM_METHOD_IMPLS[m];
-          if (impl.kind !== 'perturbation') continue;
-          try {
-            show(layer.label, m, { ...size, data: await impl.run(job, undefined, ctx.signal) });
-          } catch (error) {
-            if (error instanceof EngineError && error.code === 'cancelled') throw error;
-            unavailable.set(mapKey(layer.label, m), describeError(error).split('\n')[0] ?? 'failed');
-          }
+      for (const m of ctx.perturbation) {
+        const impl = CAM_METHOD_IMPLS[m];
+        if (impl.kind !== 'perturbation') continue;
+        try {
+          show(m, { ...size, data: await impl.run(job, undefined, ctx.signal) });
+        } catch (error) {
+          if (error instanceof EngineError && error.code === 'cancelled') throw error;
+          unavailable.set(mapKey(layer.label, m), describeError(error).split('\n')[0] ?? 'failed');
         }
       }
-      for (const c of req.controls ?? []) show(layer.label, c.id, c.map(input, size));
     }
-    return shown;
+    for (const c of req.controls ?? []) show(c.id, c.map(input, size));
   }
 
   /**

@@ -25,31 +25,64 @@ export async function compareStates(
   reference: ShownMaps,
   states: ShownMaps[],
 ): Promise<void> {
-  const { width, height } = size;
-  const pairs: Float32Array[] = [];
-  const slots: { sum: { spearman: Float64Array; ssim: Float64Array }; at: number; pair: number }[] = [];
-  const known = new Map<Float32Array, Map<Float32Array, number>>();
-  for (const [k, ref] of reference) {
-    let sum = sums.get(k);
-    for (const [at, maps] of states.entries()) {
-      const now = maps.get(k);
-      if (!now) continue;
-      if (!sum) sums.set(k, (sum = { spearman: new Float64Array(states.length), ssim: new Float64Array(states.length) }));
-      let withRef = known.get(ref);
-      if (!withRef) known.set(ref, (withRef = new Map()));
-      let pair = withRef.get(now);
-      if (pair === undefined) {
-        pair = pairs.length / 2;
-        pairs.push(ref, now);
-        withRef.set(now, pair);
+  const comparisons = new StateComparisons(size, sums);
+  comparisons.start(reference, states);
+  await comparisons.done();
+}
+
+/**
+ * compareStates in parts: each part's comparisons start at once (on the worker threads), so that the
+ * caller can make the next part's maps meanwhile; done() adds them all to the sums.
+ */
+export class StateComparisons {
+  private readonly parts: Promise<void>[] = [];
+  private failure: unknown = null;
+
+  constructor(
+    private readonly size: { width: number; height: number },
+    private readonly sums: Sums,
+  ) {}
+
+  /** Starts comparing the maps of one layer (by its label), or all of them. */
+  start(reference: ShownMaps, states: ShownMaps[], layer?: string): void {
+    const { sums } = this;
+    const prefix = layer === undefined ? null : mapKey(layer, '');
+    const pairs: Float32Array[] = [];
+    const slots: { sum: { spearman: Float64Array; ssim: Float64Array }; at: number; pair: number }[] = [];
+    const known = new Map<Float32Array, Map<Float32Array, number>>();
+    for (const [k, ref] of reference) {
+      if (prefix !== null && !k.startsWith(prefix)) continue;
+      let sum = sums.get(k);
+      for (const [at, maps] of states.entries()) {
+        const now = maps.get(k);
+        if (!now) continue;
+        if (!sum) sums.set(k, (sum = { spearman: new Float64Array(states.length), ssim: new Float64Array(states.length) }));
+        let withRef = known.get(ref);
+        if (!withRef) known.set(ref, (withRef = new Map()));
+        let pair = withRef.get(now);
+        if (pair === undefined) {
+          pair = pairs.length / 2;
+          pairs.push(ref, now);
+          withRef.set(now, pair);
+        }
+        slots.push({ sum, at, pair });
       }
-      slots.push({ sum, at, pair });
     }
+    if (pairs.length === 0) return;
+    const { width, height } = this.size;
+    const part = compareOnTwoThreads(pairs, width, height).then((figures) => {
+      for (const { sum, at, pair } of slots) {
+        sum.spearman[at] = (sum.spearman[at] as number) + (figures[2 * pair] as number);
+        sum.ssim[at] = (sum.ssim[at] as number) + (figures[2 * pair + 1] as number);
+      }
+    });
+    // Held until done(): a failure must not surface as an unhandled rejection meanwhile.
+    this.parts.push(part.catch((error: unknown) => void (this.failure ??= error)));
   }
-  const figures = await compareOnTwoThreads(pairs, width, height);
-  for (const { sum, at, pair } of slots) {
-    sum.spearman[at] = (sum.spearman[at] as number) + (figures[2 * pair] as number);
-    sum.ssim[at] = (sum.ssim[at] as number) + (figures[2 * pair + 1] as number);
+
+  async done(): Promise<void> {
+    await Promise.all(this.parts);
+    if (this.failure !== null) throw this.failure;
   }
 }
 
