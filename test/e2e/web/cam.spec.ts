@@ -90,6 +90,9 @@ test('a vision transformer: its blocks are the stages, and a map that cancelled 
   page,
   consoleErrors,
 }) => {
+  // The demo's first sample is shown before the model is opened, so that the model runs on it: a model
+  // opened while the samples still load leaves no image shown (the user's choice wins over the default).
+  await expect(studio.topRows).toHaveCount(5, { timeout: 30_000 });
   await page.getByTestId('model-file').setInputFiles('test/fixtures/torch/vit/model.onnx');
   // Opening means analysing the graph: allow for a busy machine.
   await expect(studio.modelName).toHaveText('model.onnx', { timeout: 30_000 });
