@@ -44,7 +44,7 @@ export async function trustBenchmark(): Promise<Figure[]> {
       cam: (m, input, req, signal) => engine.camTensor(m, input, req, undefined, signal),
       plainSession: (m) => engine.plainSession(m),
       outputIsProbability: () => false,
-      session: (key, bytes, m, tuning) => engine.sessions.get(key, () => ({ bytes: bytes(), ...tuning }), 'cpu', m.summary.name),
+      session: (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
       graphForm: () => graphFormFor('cpu'),
     };
     const methods: CamMethod[] = [...GRADIENT_METHODS];
@@ -138,8 +138,8 @@ export async function trustBenchmark(): Promise<Figure[]> {
     let runMs = 0;
     const timed: TrustDeps = {
       ...deps,
-      session: async (key, bytes, m, tuning) => {
-        const pooled = await deps.session(key, bytes, m, tuning);
+      session: async (key, bytes, m) => {
+        const pooled = await deps.session(key, bytes, m);
         return {
           ...pooled,
           session: {

@@ -197,7 +197,7 @@ export class Engine implements EngineApi {
         const output = model.summary.outputs[0]?.name;
         return output !== undefined && endsInSoftmax(model, output);
       },
-      session: (key, bytes, model, tuning) => sessions.rewritten(key, bytes, model, tuning),
+      session: (key, bytes, model) => sessions.rewritten(key, bytes, model),
       graphForm: () => sessions.graphForm(),
       runs: this.runs,
       withJob: (jobId, work) => this.jobs.run(jobId, work),

@@ -57,16 +57,7 @@ export interface PooledSession {
   fallback?: string;
 }
 
-/** How a session's intra-op threads wait between parallel sections (see SessionTuning). */
-export interface SessionTuning {
-  /**
-   * false: they block instead of spinning. A run followed by JavaScript that uses the other cores (the
-   * sanity check's comparisons on two threads) then does not compete with threads spinning after it.
-   */
-  spinning?: false;
-}
-
-export type ModelSource = ({ path: string } | { bytes: Uint8Array }) & SessionTuning;
+export type ModelSource = { path: string } | { bytes: Uint8Array };
 
 /**
  * One cached session. A run on it holds a lease: eviction by the cache's budget takes the slot out of the
@@ -317,8 +308,9 @@ function open(source: ModelSource, providers: string[]): Promise<ort.InferenceSe
     logSeverityLevel: 4,
     // Intra-op threads spin between the parallel sections of a run, but not after it: threads left spinning
     // after a CAM run took a core from the work that followed it (the sanity check's comparisons ran at half
-    // speed 50 ms later, measured; docs/performance.md). `spinning: false` blocks within runs too.
-    extra: { session: source.spinning === false ? { intra_op: { allow_spinning: '0' } } : { force_spinning_stop: '1' } },
+    // speed 50 ms later, measured; docs/performance.md). Blocking within runs too was slower: the sanity
+    // check's batched run 24 → 28 ms.
+    extra: { session: { force_spinning_stop: '1' } },
   };
   return 'path' in source
     ? ort.InferenceSession.create(source.path, options)

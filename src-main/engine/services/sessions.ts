@@ -1,5 +1,5 @@
 /** onnxruntime sessions of open models on the chosen device: the plain model's and hooked rewrites'. */
-import { SessionPool, type DeviceChoice, type PooledSession, type SessionTuning } from '../inference/session-pool';
+import { SessionPool, type DeviceChoice, type PooledSession } from '../inference/session-pool';
 import type { GraphForm } from '../hooks/graph-builder';
 import { graphFormFor } from '../inference/graph-form';
 import type { OpenModel } from '../model-registry';
@@ -35,8 +35,8 @@ export class Sessions {
   }
 
   /** A session of a rewritten model (hooks), built from its bytes the first time `key` is asked for. */
-  rewritten(key: string, bytes: () => Uint8Array, model: OpenModel, tuning: SessionTuning = {}): Promise<PooledSession> {
-    return this.pool.get(key, () => ({ bytes: bytes(), ...tuning }), this.device, model.summary.name);
+  rewritten(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession> {
+    return this.pool.get(key, () => ({ bytes: bytes() }), this.device, model.summary.name);
   }
 
   /** The forms hooked graphs are written in for the provider they will run on (HookOptions.form). */

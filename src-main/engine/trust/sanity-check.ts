@@ -36,7 +36,7 @@ import { ConstantValues } from '../hooks/constant-values';
 import { buildHookedModel, scoreTensor, type HookedModel } from '../hooks/hooked-model';
 import { seedFeeds } from '../hooks/seed-feeds';
 import { IN_GRAPH_METHODS } from '../hooks/map-graph';
-import type { ModelSession, PooledSession, SessionTuning } from '../inference/session-pool';
+import type { ModelSession, PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { floatValues } from '../onnx/tensor-data';
@@ -80,7 +80,7 @@ export interface SanityRequest {
 
 export interface SanityDeps {
   /** A pooled session for `key` (the engine's bounded pool), built from `bytes` on a miss. */
-  session(key: string, bytes: () => Uint8Array, tuning?: SessionTuning): Promise<PooledSession>;
+  session(key: string, bytes: () => Uint8Array): Promise<PooledSession>;
   graphForm: GraphForm;
   /**
    * The model analysed at another input shape (the batch of states). Without it, or when the batched
@@ -359,11 +359,7 @@ export class SanityChecker {
         meta = description;
       }
       // A pooled session may outlive its description, and the other way round: each is rebuilt alone.
-      // Its intra-op threads block after the run instead of spinning: the comparisons that follow use both
-      // cores (compare-pool.ts), and spinning threads slowed them ~1.8× and the run itself ~1.5× (measured
-      // on 2 cores, docs/performance.md). Not every session: under load, blocking pools stalled a vision
-      // transformer's analysis for over 30 s (docs/performance.md, 2026-12-05).
-      const pooled = await this.deps.session(key, () => fresh ?? build().bytes, { spinning: false });
+      const pooled = await this.deps.session(key, () => fresh ?? build().bytes);
       remember(descriptions, analysis, key, meta);
       return { meta, pooled, key, order };
     } catch (error) {

@@ -19,7 +19,7 @@ import { throwIfCancelled } from '../cam/perturbation';
 import { EngineError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { resolveLayers } from '../graph/layers';
-import type { PooledSession, SessionTuning } from '../inference/session-pool';
+import type { PooledSession } from '../inference/session-pool';
 import type { InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { baselineImage } from './baseline';
@@ -58,7 +58,7 @@ export interface TrustDeps {
   plainSession(model: OpenModel): Promise<PooledSession>;
   /** Whether the model's first output is already probabilities. */
   outputIsProbability(model: OpenModel): boolean;
-  session(key: string, bytes: () => Uint8Array, model: OpenModel, tuning?: SessionTuning): Promise<PooledSession>;
+  session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
   graphForm(): GraphForm;
 }
 
@@ -170,7 +170,7 @@ export async function runTrust(
   let sanity: TrustResult['sanity'] = null;
   if (job.sanity) {
     const checker = new SanityChecker({
-      session: (key, bytes, tuning) => deps.session(key, bytes, model, tuning),
+      session: (key, bytes) => deps.session(key, bytes, model),
       graphForm: deps.graphForm(),
       analysis: (shape) => deps.analysis(model, shape),
     });

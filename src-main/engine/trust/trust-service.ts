@@ -11,7 +11,7 @@ import type { CamRequest } from '../cam/cam-runner';
 import { EngineError } from '../errors';
 import type { GraphAnalysis } from '../graph/analyze-graph';
 import { imageSize } from '../image/image-to-tensor';
-import type { PooledSession, SessionTuning } from '../inference/session-pool';
+import type { PooledSession } from '../inference/session-pool';
 import { toInputTensor, type InputTensor } from '../input-tensor';
 import type { OpenModel } from '../model-registry';
 import { isNpy } from '../npy';
@@ -34,7 +34,7 @@ export interface TrustHost {
   cam(model: OpenModel, input: InputTensor, req: CamRequest, signal?: AbortSignal): Promise<CamResult>;
   plainSession(model: OpenModel): Promise<PooledSession>;
   outputIsProbability(model: OpenModel): boolean;
-  session(key: string, bytes: () => Uint8Array, model: OpenModel, tuning?: SessionTuning): Promise<PooledSession>;
+  session(key: string, bytes: () => Uint8Array, model: OpenModel): Promise<PooledSession>;
   graphForm(): GraphForm;
   runs: RunCache;
   withJob<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;

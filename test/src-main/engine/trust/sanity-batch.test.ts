@@ -41,8 +41,8 @@ describe('sanity check: the batch of states against the fed weights', () => {
       batchAttempts[path] = 0;
       runs[path] = 0;
       const checker = new SanityChecker({
-        session: async (key, bytes, tuning) => {
-          const pooled = await engine.sessions.get(key, () => ({ bytes: bytes(), ...tuning }), 'cpu', model.summary.name);
+        session: async (key, bytes) => {
+          const pooled = await engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', model.summary.name);
           return {
             ...pooled,
             session: {

@@ -57,8 +57,7 @@ describe('sanity check on the demo model', () => {
         cam: (m, input, req, signal) => engine.camTensor(m, input, req, undefined, signal),
         plainSession: (m) => engine.plainSession(m),
         outputIsProbability: () => false,
-        session: (key, bytes, m, tuning) =>
-          engine.sessions.get(key, () => ({ bytes: bytes(), ...tuning }), 'cpu', m.summary.name),
+        session: (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
         graphForm: () => graphFormFor('cpu'),
       },
       {
@@ -126,8 +125,7 @@ describe('sanity check of the perturbation methods on the demo model', () => {
         cam: (m, input, req, signal) => engine.camTensor(m, input, req, undefined, signal),
         plainSession: (m) => engine.plainSession(m),
         outputIsProbability: () => false,
-        session: (key, bytes, m, tuning) =>
-          engine.sessions.get(key, () => ({ bytes: bytes(), ...tuning }), 'cpu', m.summary.name),
+        session: (key, bytes, m) => engine.sessions.get(key, () => ({ bytes: bytes() }), 'cpu', m.summary.name),
         graphForm: () => graphFormFor('cpu'),
       },
       {
