@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { TensorName } from '../../../../src-shared/api';
 import type { CamMethod } from '../../../../src-shared/cam';
+import { cancellationNote } from '../../../../src-main/engine/cam/cancellation';
 import { analyzeGraph } from '../../../../src-main/engine/graph/analyze-graph';
 import { resolveLayers } from '../../../../src-main/engine/graph/layers';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../../../../src-main/engine/hooks/hooked-model';
@@ -107,6 +108,50 @@ describe('hooked runs over a batch of items', () => {
       }
     }
   });
+
+  it.each(['vit', 'swin'])(
+    'give each item its single run’s maps on a %s fixture (tokens with a class token, channels-last grids)',
+    async (name) => {
+      const fixture = describeModel(new Uint8Array(readFileSync(`test/fixtures/torch/${name}/model.onnx`)), `${name}.onnx`, null);
+      const x = fixture.summary.inputs[0]?.name as TensorName;
+      const [, c, h, w] = [1, 3, 64, 64];
+      const one = await analyzeGraph(fixture, new Map([[x, [1, c, h, w]]]));
+      const two = await analyzeGraph(fixture, new Map([[x, [2, c, h, w]]]));
+      const tensors = resolveLayers(one, ['stages'], 'demo').map((l) => l.tensor);
+      const inGraph = methods.filter((m) => m !== 'finercam');
+      const options = { maps: inGraph, exposeActivations: false, exposeGradients: false };
+      const single = buildHookedModel(one, tensors, true, options);
+      const batched = buildHookedModel({ ...two, gridOf: one.gridOf }, tensors, true, { ...options, items: 2 });
+      const feed = { name: x, shape: [c, h, w] };
+      const items = [0.4, 2.1].map((phase) => Float32Array.from({ length: c * h * w }, (_, i) => Math.sin(i * 0.011 + phase)));
+      const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, [2, 5], 0, feed);
+      const alone = await Promise.all(items.map((data, i) => run(single, data, 1, [[2, 5][i] as number], 0, feed)));
+      let compared = 0;
+      for (const t of tensors) {
+        const grid = one.gridOf(t);
+        const z = (grid?.height ?? 0) * (grid?.width ?? 0);
+        for (const m of inGraph) {
+          const mine = batched.maps.get(t)?.get(m);
+          const own = single.maps.get(t)?.get(m);
+          expect(Boolean(mine), `${t} ${m}`).toBe(Boolean(own));
+          if (!mine || !own) continue;
+          const all = together[mine]?.data as Float32Array;
+          for (let i = 0; i < 2; i++) {
+            const ref = alone[i]?.[own]?.data as Float32Array;
+            const scale = Math.max(...ref.map(Math.abs)) || 1;
+            // A channel sum that cancelled to rounding (HiResCAM at the ViT's last block, which reaches the
+            // score only through a LayerNorm) is rounding noise in both runs: the runner notes it instead.
+            const terms = single.termScales.get(t)?.get(m);
+            if (terms && cancellationNote(ref, (alone[i]?.[terms]?.data as Float32Array)[0] as number)) continue;
+            expect(maxAbsDiff(all.subarray(i * z, (i + 1) * z), ref) / scale, `${name} ${t} ${m} item ${i}`).toBeLessThan(1e-4);
+            compared++;
+          }
+        }
+      }
+      expect(compared).toBeGreaterThanOrEqual(2 * 4 * 8);
+    },
+    120_000,
+  );
 
   it('give each item the maps of its own single run, for its own class and for its own top class', async () => {
     const one = await analyzeGraph(model, new Map([[input, [1, 3, H, W]]]));
