@@ -372,7 +372,7 @@ export class SanityChecker {
   /**
    * Every state of an image in one batched run. The next image's run is queued before this one's maps are
    * compared: onnxruntime-node runs a session on the calling thread (from a setImmediate), so it runs while
-   * this thread waits for the worker's share of the comparisons (compare-pool.ts).
+   * this thread waits for the comparisons on the workers (compare-pool.ts).
    */
   private async checkBatched(
     ctx: CheckContext,
