@@ -7,7 +7,7 @@
  * A batch of N independent items (HookOptions.items) is one context with a leading item axis: A and g are
  * [N, C, Z], per-channel weights [N, C, 1], maps [N, Z]. Methods reduce over `zAxis` and `cAxis`, never a
  * fixed axis, so one builder serves both. (Slicing each item out and building its maps alone made the
- * graph N times as many nodes: 4,000 for the sanity check's 12 states on the demo, a third of its run.)
+ * graph N times as many nodes: 4,000 for the sanity check's 12 states on the demo, a fifth of its run.)
  */
 import type { TensorName } from '../../../src-shared/api';
 import type { FeatureGrid } from '../graph/feature-grid';
@@ -25,7 +25,10 @@ export interface LayerMapInputs {
   /** ∂score/∂A, or null when the run has no backward pass. */
   gradient: TensorName | null;
   grid: FeatureGrid;
-  /** [1, classes]: the explained class's one-hot row (signed for the counterfactual), or null without one. */
+  /**
+   * [1, classes]: the explained class's one-hot row (signed for the counterfactual); [N, classes], a row per
+   * item, for a batch of items; null without one.
+   */
   classRow: TensorName | null;
   /** The head CAM reads, or why there is none. */
   head: HeadWeights | { reason: string };
