@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { TensorName } from '../../../../src-shared/api';
 import type { CamMethod } from '../../../../src-shared/cam';
 import { cancellationNote } from '../../../../src-main/engine/cam/cancellation';
-import { analyzeGraph } from '../../../../src-main/engine/graph/analyze-graph';
+import { analyzeGraph, type GraphAnalysis } from '../../../../src-main/engine/graph/analyze-graph';
 import { resolveLayers } from '../../../../src-main/engine/graph/layers';
 import { buildHookedModel, SEED_INPUT, TOP_WEIGHT_INPUT, type HookedModel } from '../../../../src-main/engine/hooks/hooked-model';
 import { IN_GRAPH_METHODS } from '../../../../src-main/engine/hooks/map-graph';
@@ -50,6 +50,52 @@ async function run(
   });
   await session.release();
   return out;
+}
+
+type Outputs = Awaited<ReturnType<typeof run>>;
+
+/**
+ * Each item's map from the batched run against its own single run (to 1e-4 of the map's peak), for every
+ * (layer, method) both have, with a term scale per item; returns how many were compared. `skipCancelled`:
+ * maps the runner would note as cancelled to rounding are not compared.
+ */
+function expectItemMaps(o: {
+  one: GraphAnalysis;
+  single: HookedModel;
+  batched: HookedModel;
+  together: Outputs;
+  alone: Outputs[];
+  tensors: TensorName[];
+  methods: CamMethod[];
+  label: string;
+  skipCancelled?: boolean;
+}): number {
+  const items = o.alone.length;
+  let compared = 0;
+  for (const t of o.tensors) {
+    const grid = o.one.gridOf(t);
+    const z = (grid?.height ?? 0) * (grid?.width ?? 0);
+    for (const m of o.methods) {
+      const mine = o.batched.maps.get(t)?.get(m);
+      const own = o.single.maps.get(t)?.get(m);
+      expect(Boolean(mine), `${t} ${m}`).toBe(Boolean(own));
+      if (!mine || !own) continue;
+      const all = o.together[mine]?.data as Float32Array;
+      expect(all.length).toBe(items * z);
+      for (let i = 0; i < items; i++) {
+        const ref = o.alone[i]?.[own]?.data as Float32Array;
+        const terms = o.single.termScales.get(t)?.get(m);
+        if (o.skipCancelled && terms && cancellationNote(ref, (o.alone[i]?.[terms]?.data as Float32Array)[0] as number)) continue;
+        const scale = Math.max(...ref.map(Math.abs)) || 1;
+        const worst = maxAbsDiff(all.subarray(i * z, (i + 1) * z), ref);
+        expect(worst / scale, `${t} ${m} item ${i} (${o.label})`).toBeLessThan(1e-4);
+        compared++;
+      }
+      const scales = o.batched.termScales.get(t)?.get(m);
+      if (scales) expect((o.together[scales]?.data as Float32Array).length).toBe(items);
+    }
+  }
+  return compared;
 }
 
 describe('hooked runs over a batch of items', () => {
@@ -96,17 +142,18 @@ describe('hooked runs over a batch of items', () => {
     const feed = { name: 'x', shape: [3, 12, 12] };
     const items = [0.2, 1.3].map((phase) => Float32Array.from({ length: 3 * 144 }, (_, i) => Math.sin(i * 0.07 + phase)));
     const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, [1, 3], 0, feed);
-    for (const m of eigen) {
-      const all = together[batched.maps.get(layer)?.get(m) as string]?.data as Float32Array;
-      for (const [i, data] of items.entries()) {
-        const alone = await run(single, data, 1, [[1, 3][i] as number], 0, feed);
-        const own = alone[single.maps.get(layer)?.get(m) as string]?.data as Float32Array;
-        expect(
-          maxAbsDiff(all.subarray(i * 144, (i + 1) * 144), own) / Math.max(...own.map(Math.abs)),
-          `${m} item ${i}`,
-        ).toBeLessThan(1e-4);
-      }
-    }
+    const alone = await Promise.all(items.map((data, i) => run(single, data, 1, [[1, 3][i] as number], 0, feed)));
+    const compared = expectItemMaps({
+      one,
+      single,
+      batched,
+      together,
+      alone,
+      tensors: [layer],
+      methods: eigen,
+      label: 'Lanczos',
+    });
+    expect(compared).toBe(2 * 2);
   });
 
   it.each(['vit', 'swin'])(
@@ -126,28 +173,19 @@ describe('hooked runs over a batch of items', () => {
       const items = [0.4, 2.1].map((phase) => Float32Array.from({ length: c * h * w }, (_, i) => Math.sin(i * 0.011 + phase)));
       const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, [2, 5], 0, feed);
       const alone = await Promise.all(items.map((data, i) => run(single, data, 1, [[2, 5][i] as number], 0, feed)));
-      let compared = 0;
-      for (const t of tensors) {
-        const grid = one.gridOf(t);
-        const z = (grid?.height ?? 0) * (grid?.width ?? 0);
-        for (const m of inGraph) {
-          const mine = batched.maps.get(t)?.get(m);
-          const own = single.maps.get(t)?.get(m);
-          expect(Boolean(mine), `${t} ${m}`).toBe(Boolean(own));
-          if (!mine || !own) continue;
-          const all = together[mine]?.data as Float32Array;
-          for (let i = 0; i < 2; i++) {
-            const ref = alone[i]?.[own]?.data as Float32Array;
-            const scale = Math.max(...ref.map(Math.abs)) || 1;
-            // A channel sum that cancelled to rounding (HiResCAM at the ViT's last block, which reaches the
-            // score only through a LayerNorm) is rounding noise in both runs: the runner notes it instead.
-            const terms = single.termScales.get(t)?.get(m);
-            if (terms && cancellationNote(ref, (alone[i]?.[terms]?.data as Float32Array)[0] as number)) continue;
-            expect(maxAbsDiff(all.subarray(i * z, (i + 1) * z), ref) / scale, `${name} ${t} ${m} item ${i}`).toBeLessThan(1e-4);
-            compared++;
-          }
-        }
-      }
+      // A channel sum that cancelled to rounding (HiResCAM at the ViT's last block, which reaches the score
+      // only through a LayerNorm) is rounding noise in both runs: the runner notes it instead.
+      const compared = expectItemMaps({
+        one,
+        single,
+        batched,
+        together,
+        alone,
+        tensors,
+        methods: inGraph,
+        label: name,
+        skipCancelled: true,
+      });
       expect(compared).toBeGreaterThanOrEqual(2 * 4 * 8);
     },
     120_000,
@@ -175,30 +213,8 @@ describe('hooked runs over a batch of items', () => {
     ] as const) {
       const together = await run(batched, batch, 3, [...classes], top);
       const alone = await Promise.all([a, a, b].map((x, i) => run(single, x, 1, [classes[i] as number], top)));
-      let compared = 0;
-      for (const t of tensors) {
-        const grid = one.gridOf(t);
-        const z = (grid?.height ?? 0) * (grid?.width ?? 0);
-        for (const m of methods) {
-          const name = batched.maps.get(t)?.get(m);
-          const ref = single.maps.get(t)?.get(m);
-          expect(Boolean(name), `${t} ${m}`).toBe(Boolean(ref));
-          if (!name || !ref) continue;
-          const all = together[name]?.data as Float32Array;
-          expect(all.length).toBe(3 * z);
-          for (let i = 0; i < 3; i++) {
-            const mine = all.subarray(i * z, (i + 1) * z);
-            const own = alone[i]?.[ref]?.data as Float32Array;
-            const scale = Math.max(...own.map(Math.abs)) || 1;
-            let worst = 0;
-            for (let j = 0; j < z; j++) worst = Math.max(worst, Math.abs((mine[j] as number) - (own[j] as number)));
-            expect(worst / scale, `${t} ${m} item ${i} (classes ${classes.join(',')}, top ${top})`).toBeLessThan(1e-4);
-            compared++;
-          }
-          const scale = batched.termScales.get(t)?.get(m);
-          if (scale) expect((together[scale]?.data as Float32Array).length).toBe(3);
-        }
-      }
+      const label = `classes ${classes.join(',')}, top ${top}`;
+      const compared = expectItemMaps({ one, single, batched, together, alone, tensors, methods, label });
       expect(compared).toBeGreaterThanOrEqual(3 * 4 * 8);
       // The two classes of the same image differ: each item really explains its own row.
       const gradcam = batched.maps.get(tensors.at(-1) as TensorName)?.get('gradcam') as string;
