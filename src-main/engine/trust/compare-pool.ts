@@ -1,10 +1,11 @@
 /**
  * The sanity check's comparisons on two worker threads. After an image's batched run, onnxruntime is
- * done and the comparisons (Spearman and SSIM of a few hundred maps, JavaScript) are all that is left:
- * two workers take half of them each, running the same code (similarity.ts's kernels, from their
- * source, with the same WebAssembly module). Not the calling thread: in a long-lived engine its heap is large and busy (a sanity check
- * right after a full evaluation compared its half 2–4× slower than a worker did), while a worker's stays
- * small. With one core, below a minimum of work, or where a worker fails, the calling thread compares.
+ * done and the comparisons (Spearman and SSIM of a few hundred maps, WebAssembly) are all that is left:
+ * two workers take half of them each, running the same code (similarity.ts's kernels, from their source,
+ * with the same WebAssembly module). Not the calling thread: in a long-lived engine its heap is large and
+ * busy (a sanity check right after a full evaluation compared its half 2–4× slower than a worker did),
+ * while a worker's stays small. With one core, below a minimum of work, or where a worker fails, the
+ * calling thread compares.
  */
 import { availableParallelism } from 'node:os';
 import { RequestWorker } from '../request-worker';

@@ -22,8 +22,8 @@ export interface SimilarityKernels {
   ssimReference(a: ArrayLike<number>, width: number, height: number): SsimReference;
   ssimWith(ref: SsimReference, b: ArrayLike<number>): number;
   compareAll(pairs: Float32Array[], width: number, height: number): Float64Array;
-  /** Whether compareAll runs the WebAssembly kernels. */
-  wasm: boolean;
+  /** Whether compareAll runs the WebAssembly kernels (loaded on first use). */
+  readonly wasm: boolean;
 }
 
 /** The WebAssembly kernels' exports (tools/similarity-wasm/wat.ts); pointers are byte offsets in `memory`. */
@@ -331,7 +331,18 @@ export function similarityKernels(wasmBase64?: string): SimilarityKernels {
       return null;
     }
   }
-  const wasm = loadWasm(wasmBase64);
+  // Compiled when first compared with, not when this module loads: every host imports it at start.
+  let loaded: WasmKernels | null | undefined;
+  const wasm = (): WasmKernels | null => (loaded === undefined ? (loaded = loadWasm(wasmBase64)) : loaded);
+
+  /** Where one reference's side lies in the WebAssembly memory, and its SSIM side in JavaScript. */
+  interface WasmReference {
+    ranks: number;
+    x: number;
+    mean: number;
+    msq: number;
+    js: SsimReference;
+  }
 
   /** compareAll on the WebAssembly kernels: every reference's ranks and SSIM side laid out once, then each pair. */
   function compareAllWasm(w: WasmKernels, pairs: Float32Array[], width: number, height: number): Float64Array {
@@ -352,7 +363,7 @@ export function similarityKernels(wasmBase64?: string): SimilarityKernels {
     const scratch = take(16 * n);
     const counts = take(3 * 2048 * 4);
     const rows = take(8 * 3 * (height * ow + 2));
-    const refs = new Map<Float32Array, { ranks: number; x: number; mean: number; msq: number; js: SsimReference }>();
+    const refs = new Map<Float32Array, WasmReference>();
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const ref = pairs[i] as Float32Array;
       if (!refs.has(ref)) {
@@ -374,7 +385,7 @@ export function similarityKernels(wasmBase64?: string): SimilarityKernels {
     }
     const k = kernel;
     for (let i = 0; i + 1 < pairs.length; i += 2) {
-      const at = refs.get(pairs[i] as Float32Array) as { ranks: number; x: number; mean: number; msq: number; js: SsimReference };
+      const at = refs.get(pairs[i] as Float32Array) as WasmReference;
       const now = pairs[i + 1] as Float32Array;
       f32.set(now, map >> 2);
       w.ranks(map, n, nowRanks, scratch, counts);
@@ -401,9 +412,20 @@ export function similarityKernels(wasmBase64?: string): SimilarityKernels {
     return out;
   }
 
-  const compare = (pairs: Float32Array[], width: number, height: number): Float64Array =>
-    wasm ? compareAllWasm(wasm, pairs, width, height) : compareAll(pairs, width, height);
-  return { ranks, pearson, ssimReference, ssimWith, compareAll: compare, wasm: wasm !== null };
+  const compare = (pairs: Float32Array[], width: number, height: number): Float64Array => {
+    const w = wasm();
+    return w ? compareAllWasm(w, pairs, width, height) : compareAll(pairs, width, height);
+  };
+  return {
+    ranks,
+    pearson,
+    ssimReference,
+    ssimWith,
+    compareAll: compare,
+    get wasm() {
+      return wasm() !== null;
+    },
+  };
 }
 
 const kernels = similarityKernels(SIMILARITY_WASM);
