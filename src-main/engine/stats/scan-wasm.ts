@@ -1,14 +1,12 @@
 /**
  * The scan of one image's activation (see scan-activation.ts for what it computes) in WebAssembly with
  * SIMD: about twice as fast as the best JavaScript loop, which matters because on a small model the scan
- * costs as much as inference itself. The bytes are scan-kernel.wat as assembled by wabt 1.0.39
- * (`npx -p wabt@1.0.39 wat2wasm scan-kernel.wat`, then base64); the tests check the kernel against the
- * plain JavaScript loop bit for bit. Where the runtime lacks Wasm SIMD, the JavaScript scan is used.
+ * costs as much as inference itself. The bytes are scan-kernel.wat as assembled by wabt
+ * (scan-kernel-wasm.ts, written by `npm run wasm`); the tests check the kernel against the plain
+ * JavaScript loop bit for bit. Where the runtime lacks Wasm SIMD, the JavaScript scan is used.
  */
 import { f32AtLeast, f32AtMost, NEAR_ZERO, type ScanOutput } from './scan-activation';
-
-const KERNEL =
-  'AGFzbQEAAAABDwFgC39/f3x8f31/f319AAMCAQAFAwEAAQcRAgZtZW1vcnkCAARzY2FuAAAKuwgBuAgHBH8KewF8An8CfAF/CHsgBUEBakECdCEbIAb9EyEYIAP9FCEgIAT9FCEhIAX9ESEiIAn9EyEjIAr9EyEkIAj9ESAb/RH9DAAAAAABAAAAAgAAAAMAAAD9tQH9rgEhJSAI/REgG/0R/QwEAAAABQAAAAYAAAAHAAAA/bUB/a4BISYgACEMAkADQCALIAFPDQEgDCACQQJ0aiENIAwgAkF4cUECdGohDv0MAAAAAAAAAAAAAAAAAAAAACET/QwAAAAAAAAAAAAAAAAAAAAAIRT9DAAAAAAAAAAAAAAAAAAAAAAhFf0MAAAAAAAAAAAAAAAAAAAAACEW/QwAAAAAAAAAAAAAAAAAAAAAIRcCQANAIAwgDk8NASAM/QAEACEPIAz9AAQQIRAgD/1fIREgDyAP/Q0ICQoLDA0ODwABAgMEBQYH/V8hEiATIBH98AEhEyAUIBL98AEhFCAVIBEgEf3yAf3wASEVIBYgEiAS/fIB/fABIRYgFyAPIBj9Rf2xASEXIBEgIP3xASAh/fIB/fwBIBIgIP3xASAh/fIB/fwB/Q0AAQIDBAUGBxAREhMUFRYXIR8gHyAfICL9P/2uASEfIB8gIiAPICP9RiAPICT9Rf1O/VIhHyAfQQL9qwEgJf2uASEfIB/9GwAhGiAaIBooAgBBAWo2AgAgH/0bASEaIBogGigCAEEBajYCACAf/RsCIRogGiAaKAIAQQFqNgIAIB/9GwMhGiAaIBooAgBBAWo2AgAgEP1fIREgECAQ/Q0ICQoLDA0ODwABAgMEBQYH/V8hEiATIBH98AEhEyAUIBL98AEhFCAVIBEgEf3yAf3wASEVIBYgEiAS/fIB/fABIRYgFyAQIBj9Rf2xASEXIBEgIP3xASAh/fIB/fwBIBIgIP3xASAh/fIB/fwB/Q0AAQIDBAUGBxAREhMUFRYXIR8gHyAfICL9P/2uASEfIB8gIiAQICP9RiAQICT9Rf1O/VIhHyAfQQL9qwEgJv2uASEfIB/9GwAhGiAaIBooAgBBAWo2AgAgH/0bASEaIBogGigCAEEBajYCACAf/RsCIRogGiAaKAIAQQFqNgIAIB/9GwMhGiAaIBooAgBBAWo2AgAgDEEgaiEMDAALCyATIBT98AEhEyAVIBb98AEhFSAT/SEAIBP9IQGgIRwgFf0hACAV/SEBoCEdIBf9GwAgF/0bAWogF/0bAiAX/RsDamohHgJAA0AgDCANTw0BIAwqAgC7IRkgHCAZoCEcIB0gGSAZoqAhHSAeIAwqAgAgBl9qIR4gGSADoSAEovwCIRogGiAaIAVOayEaIAggGiAFIAwqAgAgCWAgDCoCACAKX3EbQQJ0aiEaIBogGigCAEEBajYCACAMQQRqIQwMAAsLIAcgHDkDACAHIB05AwggByAeuDkDECAHQRhqIQcgC0EBaiELDAALCws=';
+import { SCAN_KERNEL_WASM } from './scan-kernel-wasm';
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
@@ -84,7 +82,7 @@ let compiled: WebAssembly.Module | null | undefined;
 /** The compiled kernel, or null where this runtime lacks Wasm SIMD. */
 export function kernelModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
-    const bytes = Uint8Array.from(atob(KERNEL), (c) => c.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(SCAN_KERNEL_WASM), (c) => c.charCodeAt(0));
     compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }
   return compiled;

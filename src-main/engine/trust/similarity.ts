@@ -26,7 +26,7 @@ export interface SimilarityKernels {
   readonly wasm: boolean;
 }
 
-/** The WebAssembly kernels' exports (tools/similarity-wasm/wat.ts); pointers are byte offsets in `memory`. */
+/** The WebAssembly kernels' exports (tools/wasm/similarity-wat.ts); pointers are byte offsets in `memory`. */
 interface WasmKernels {
   memory: WebAssembly.Memory;
   ranks(values: number, n: number, out: number, scratch: number, counts: number): void;
