@@ -98,6 +98,37 @@ function expectItemMaps(o: {
   return compared;
 }
 
+/**
+ * Two items (sine images of the given phases) of `m`'s input [N, C, H, W], each explaining its own class:
+ * one hooked run of both and a single run of each, with the maps of `methods` at `tensors`.
+ */
+async function twoItems(
+  m: ReturnType<typeof describeModel>,
+  o: {
+    tensors: (one: GraphAnalysis) => TensorName[];
+    methods: CamMethod[];
+    phases: [number, number];
+    frequency: number;
+    classes: [number, number];
+  },
+) {
+  const x = m.summary.inputs[0]?.name as TensorName;
+  const [, c, h, w] = m.summary.inputs[0]?.shape as number[];
+  const shape = [c, h, w] as number[];
+  const one = await analyzeGraph(m, new Map([[x, [1, ...shape]]]));
+  const two = await analyzeGraph(m, new Map([[x, [2, ...shape]]]));
+  const tensors = o.tensors(one);
+  const options = { maps: o.methods, exposeActivations: false, exposeGradients: false };
+  const single = buildHookedModel(one, tensors, true, options);
+  const batched = buildHookedModel({ ...two, gridOf: one.gridOf }, tensors, true, { ...options, items: 2 });
+  const feed = { name: x, shape };
+  const size = shape.reduce((a, d) => a * d, 1);
+  const items = o.phases.map((phase) => Float32Array.from({ length: size }, (_, i) => Math.sin(i * o.frequency + phase)));
+  const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, o.classes, 0, feed);
+  const alone = await Promise.all(items.map((data, i) => run(single, data, 1, [o.classes[i] as number], 0, feed)));
+  return { one, single, batched, together, alone, tensors, methods: o.methods };
+}
+
 describe('hooked runs over a batch of items', () => {
   it('build the maps once over an item axis, not once per item', async () => {
     const one = await analyzeGraph(model, new Map([[input, [1, 3, H, W]]]));
@@ -131,28 +162,14 @@ describe('hooked runs over a batch of items', () => {
       ],
       opset: 13,
     });
-    const large = describeModel(bytes, 'large.onnx', null);
-    const one = await analyzeGraph(large, new Map([['x' as TensorName, [1, 3, 12, 12]]]));
-    const two = await analyzeGraph(large, new Map([['x' as TensorName, [2, 3, 12, 12]]]));
-    const layer = 'features' as TensorName;
-    const eigen: CamMethod[] = ['eigencam', 'eigengradcam'];
-    const options = { maps: eigen, exposeActivations: false, exposeGradients: false };
-    const single = buildHookedModel(one, [layer], true, options);
-    const batched = buildHookedModel({ ...two, gridOf: one.gridOf }, [layer], true, { ...options, items: 2 });
-    const feed = { name: 'x', shape: [3, 12, 12] };
-    const items = [0.2, 1.3].map((phase) => Float32Array.from({ length: 3 * 144 }, (_, i) => Math.sin(i * 0.07 + phase)));
-    const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, [1, 3], 0, feed);
-    const alone = await Promise.all(items.map((data, i) => run(single, data, 1, [[1, 3][i] as number], 0, feed)));
-    const compared = expectItemMaps({
-      one,
-      single,
-      batched,
-      together,
-      alone,
-      tensors: [layer],
-      methods: eigen,
-      label: 'Lanczos',
+    const runs = await twoItems(describeModel(bytes, 'large.onnx', null), {
+      tensors: () => ['features' as TensorName],
+      methods: ['eigencam', 'eigengradcam'],
+      phases: [0.2, 1.3],
+      frequency: 0.07,
+      classes: [1, 3],
     });
+    const compared = expectItemMaps({ ...runs, label: 'Lanczos' });
     expect(compared).toBe(2 * 2);
   });
 
@@ -160,32 +177,16 @@ describe('hooked runs over a batch of items', () => {
     'give each item its single run’s maps on a %s fixture (tokens with a class token, channels-last grids)',
     async (name) => {
       const fixture = describeModel(new Uint8Array(readFileSync(`test/fixtures/torch/${name}/model.onnx`)), `${name}.onnx`, null);
-      const x = fixture.summary.inputs[0]?.name as TensorName;
-      const [, c, h, w] = [1, 3, 64, 64];
-      const one = await analyzeGraph(fixture, new Map([[x, [1, c, h, w]]]));
-      const two = await analyzeGraph(fixture, new Map([[x, [2, c, h, w]]]));
-      const tensors = resolveLayers(one, ['stages'], 'demo').map((l) => l.tensor);
-      const inGraph = methods.filter((m) => m !== 'finercam');
-      const options = { maps: inGraph, exposeActivations: false, exposeGradients: false };
-      const single = buildHookedModel(one, tensors, true, options);
-      const batched = buildHookedModel({ ...two, gridOf: one.gridOf }, tensors, true, { ...options, items: 2 });
-      const feed = { name: x, shape: [c, h, w] };
-      const items = [0.4, 2.1].map((phase) => Float32Array.from({ length: c * h * w }, (_, i) => Math.sin(i * 0.011 + phase)));
-      const together = await run(batched, Float32Array.from([...(items[0] ?? []), ...(items[1] ?? [])]), 2, [2, 5], 0, feed);
-      const alone = await Promise.all(items.map((data, i) => run(single, data, 1, [[2, 5][i] as number], 0, feed)));
+      const runs = await twoItems(fixture, {
+        tensors: (one) => resolveLayers(one, ['stages'], 'demo').map((l) => l.tensor),
+        methods: methods.filter((m) => m !== 'finercam'),
+        phases: [0.4, 2.1],
+        frequency: 0.011,
+        classes: [2, 5],
+      });
       // A channel sum that cancelled to rounding (HiResCAM at the ViT's last block, which reaches the score
       // only through a LayerNorm) is rounding noise in both runs: the runner notes it instead.
-      const compared = expectItemMaps({
-        one,
-        single,
-        batched,
-        together,
-        alone,
-        tensors,
-        methods: inGraph,
-        label: name,
-        skipCancelled: true,
-      });
+      const compared = expectItemMaps({ ...runs, label: name, skipCancelled: true });
       expect(compared).toBeGreaterThanOrEqual(2 * 4 * 8);
     },
     120_000,
